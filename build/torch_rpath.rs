@@ -1,0 +1,18 @@
+//! Build script shared by the crates that link LibTorch.
+//!
+//! torch-sys reports the LibTorch library directory it linked against (as
+//! `DEP_TCH_LIBTORCH_LIB`, since it declares `links = "tch"`). We embed that
+//! directory, with symbolic links resolved, as an rpath in this crate's binaries
+//! and tests, so they run without LD_LIBRARY_PATH.
+
+fn main() {
+    println!("cargo:rerun-if-env-changed=DEP_TCH_LIBTORCH_LIB");
+    let os = std::env::var("CARGO_CFG_TARGET_OS").unwrap_or_default();
+    if os != "linux" && os != "macos" {
+        return;
+    }
+    if let Ok(lib) = std::env::var("DEP_TCH_LIBTORCH_LIB") {
+        let lib = std::fs::canonicalize(&lib).unwrap_or_else(|_| lib.into());
+        println!("cargo:rustc-link-arg=-Wl,-rpath,{}", lib.display());
+    }
+}

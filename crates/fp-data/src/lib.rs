@@ -1,0 +1,2 @@
+//! Fingerprint dataset discovery, decoding, preprocessing, caching and splits.
+#![warn(missing_docs)]

@@ -1,0 +1,2 @@
+//! Training loop, configuration, run directories and history.
+#![warn(missing_docs)]

@@ -1,0 +1,414 @@
+//! `cargo xtask fetch-data`: download, verify and install the FVC2002 B sets.
+//!
+//! Every image is checked against the SHA-256 manifest committed in
+//! `data/fvc2002.sha256`. Everything is extracted into a staging directory beside
+//! the destination, verified there, and renamed into place only when all of it
+//! verified, so a failed run never damages a good copy.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs::{self, File};
+use std::io::{self, BufReader, Read, Write};
+use std::path::{Component, Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use indicatif::{ProgressBar, ProgressStyle};
+use sha2::{Digest, Sha256};
+
+use crate::project_root;
+
+/// The official FVC2002 download directory.
+pub const OFFICIAL_URL: &str = "http://bias.csr.unibo.it/fvc2002/Downloads";
+
+/// The four free B sets.
+pub const DATABASES: [&str; 4] = ["DB1_B", "DB2_B", "DB3_B", "DB4_B"];
+
+#[derive(Debug, clap::Args)]
+pub struct FetchArgs {
+    /// Import from a local folder instead of downloading: either a folder laid out
+    /// like `DB1_B/*.tif ... DB4_B/*.tif` or a folder holding `DB1_B.zip ... DB4_B.zip`.
+    #[arg(long, value_name = "PATH")]
+    from: Option<PathBuf>,
+    /// Fetch again even if data/fvc2002 already verifies.
+    #[arg(long)]
+    force: bool,
+    /// Base URL of the archives (`<URL>/DB1_B.zip` ...).
+    #[arg(long, value_name = "URL", default_value = OFFICIAL_URL, hide = true)]
+    url: String,
+}
+
+/// What to fetch, from where, into where.
+#[derive(Debug, Clone)]
+pub struct FetchOptions {
+    /// Final directory, e.g. `data/fvc2002`.
+    pub dest: PathBuf,
+    /// SHA-256 manifest: `<hex>  DBn_B/<file>` lines.
+    pub manifest: PathBuf,
+    /// Local source instead of the network.
+    pub from: Option<PathBuf>,
+    /// Base URL of `DBn_B.zip`.
+    pub url: String,
+    /// Database names to fetch (one archive each).
+    pub databases: Vec<String>,
+    /// Re-fetch even when the destination verifies.
+    pub force: bool,
+    /// Network attempts per archive (transient failures only).
+    pub attempts: u32,
+    /// Connect and read timeout.
+    pub timeout: Duration,
+}
+
+/// What a successful fetch did.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// The destination already verified; nothing was touched.
+    UpToDate,
+    /// The destination was (re)installed with this many verified files.
+    Installed(usize),
+}
+
+pub fn run(args: &FetchArgs) -> Result<()> {
+    let root = project_root();
+    let options = FetchOptions {
+        dest: root.join("data").join("fvc2002"),
+        manifest: root.join("data").join("fvc2002.sha256"),
+        from: args.from.clone(),
+        url: args.url.clone(),
+        databases: DATABASES.iter().map(|s| s.to_string()).collect(),
+        force: args.force,
+        attempts: 3,
+        timeout: Duration::from_secs(30),
+    };
+    match fetch(&options)? {
+        Outcome::UpToDate => println!("{} is up to date (all files verified)", options.dest.display()),
+        Outcome::Installed(n) => println!("{n} images verified and installed in {}", options.dest.display()),
+    }
+    Ok(())
+}
+
+/// Fetches, verifies and installs the data set described by `options`.
+pub fn fetch(options: &FetchOptions) -> Result<Outcome> {
+    let manifest = Manifest::read(&options.manifest)?;
+    if !options.force && options.dest.is_dir() && manifest.verify_dir(&options.dest).is_ok() {
+        return Ok(Outcome::UpToDate);
+    }
+    let parent = options.dest.parent().context("destination has no parent")?;
+    fs::create_dir_all(parent).with_context(|| format!("cannot create {}", parent.display()))?;
+    let name = options.dest.file_name().context("destination has no name")?.to_string_lossy();
+    let staging = parent.join(format!(".{name}.partial-{}", std::process::id()));
+    let _ = fs::remove_dir_all(&staging);
+    fs::create_dir_all(&staging)?;
+    let result = fill_staging(options, &staging).and_then(|()| manifest.verify_dir(&staging));
+    if let Err(err) = result {
+        let _ = fs::remove_dir_all(&staging);
+        return Err(err);
+    }
+    replace_dir(&staging, &options.dest)?;
+    Ok(Outcome::Installed(manifest.entries.len()))
+}
+
+fn fill_staging(options: &FetchOptions, staging: &Path) -> Result<()> {
+    match &options.from {
+        Some(from) => import_local(from, &options.databases, staging),
+        None => {
+            let agent = http_agent(options.timeout);
+            for db in &options.databases {
+                let url = format!("{}/{db}.zip", options.url.trim_end_matches('/'));
+                let zip_path = staging.join(format!(".{db}.zip"));
+                download(&agent, &url, &zip_path, options.attempts)?;
+                extract_zip(&zip_path, &staging.join(db))?;
+                fs::remove_file(&zip_path)?;
+            }
+            Ok(())
+        }
+    }
+}
+
+/// Copies `DBn_B/*` folders, or extracts `DBn_B.zip` archives, from a local folder.
+fn import_local(from: &Path, databases: &[String], staging: &Path) -> Result<()> {
+    if !from.is_dir() {
+        bail!("--from {}: not a folder", from.display());
+    }
+    for db in databases {
+        let folder = from.join(db);
+        let archive = from.join(format!("{db}.zip"));
+        if folder.is_dir() {
+            let target = staging.join(db);
+            fs::create_dir_all(&target)?;
+            for entry in fs::read_dir(&folder).with_context(|| format!("cannot read {}", folder.display()))? {
+                let entry = entry?;
+                if entry.file_type()?.is_file() && is_image_name(&entry.file_name().to_string_lossy()) {
+                    fs::copy(entry.path(), target.join(entry.file_name()))
+                        .with_context(|| format!("cannot copy {}", entry.path().display()))?;
+                }
+            }
+        } else if archive.is_file() {
+            extract_zip(&archive, &staging.join(db))?;
+        } else {
+            bail!(
+                "--from {}: neither {db}/ nor {db}.zip found there; expected a folder laid out like \
+                 DB1_B/*.tif ... DB4_B/*.tif or one holding DB1_B.zip ... DB4_B.zip",
+                from.display()
+            );
+        }
+    }
+    Ok(())
+}
+
+fn is_image_name(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    lower.ends_with(".tif") || lower.ends_with(".tiff")
+}
+
+fn http_agent(timeout: Duration) -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .timeout_connect(Some(timeout))
+        .timeout_recv_response(Some(timeout))
+        .timeout_recv_body(Some(timeout * 20))
+        .http_status_as_error(false)
+        .build()
+        .into()
+}
+
+/// Downloads `url` to `dest` with retries on transient failures (connection
+/// problems, timeouts, HTTP 5xx); HTTP 4xx fails at once.
+fn download(agent: &ureq::Agent, url: &str, dest: &Path, attempts: u32) -> Result<()> {
+    let mut last_error = None;
+    for attempt in 1..=attempts.max(1) {
+        if attempt > 1 {
+            std::thread::sleep(Duration::from_secs(2u64.pow(attempt - 1)));
+            eprintln!("retrying {url} (attempt {attempt} of {attempts})");
+        }
+        match download_once(agent, url, dest) {
+            Ok(()) => return Ok(()),
+            Err(DownloadError::Permanent(e)) => return Err(e),
+            Err(DownloadError::Transient(e)) => last_error = Some(e),
+        }
+    }
+    Err(last_error.expect("at least one attempt").context(format!(
+        "cannot download {url}; on a machine without access to it, get the archives elsewhere and run \
+         `cargo xtask fetch-data --from PATH` with PATH a folder of DB1_B.zip ... DB4_B.zip \
+         or of DB1_B/ ... DB4_B/ image folders"
+    )))
+}
+
+enum DownloadError {
+    Transient(anyhow::Error),
+    Permanent(anyhow::Error),
+}
+
+fn download_once(agent: &ureq::Agent, url: &str, dest: &Path) -> Result<(), DownloadError> {
+    let mut response = agent
+        .get(url)
+        .call()
+        .map_err(|e| DownloadError::Transient(anyhow::Error::new(e).context(format!("GET {url}"))))?;
+    let status = response.status();
+    if !status.is_success() {
+        let err = anyhow::anyhow!("GET {url}: HTTP {status}");
+        return Err(if status.is_server_error() {
+            DownloadError::Transient(err)
+        } else {
+            DownloadError::Permanent(err)
+        });
+    }
+    let length = response.body().content_length();
+    let bar = match length {
+        Some(n) => ProgressBar::new(n).with_style(
+            ProgressStyle::with_template("{msg:>10} [{bar:40}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}")
+                .expect("valid template")
+                .progress_chars("=> "),
+        ),
+        None => ProgressBar::new_spinner(),
+    };
+    bar.set_message(url.rsplit('/').next().unwrap_or(url).to_owned());
+    let mut write = || -> Result<u64> {
+        let mut file = File::create(dest).with_context(|| format!("cannot create {}", dest.display()))?;
+        let mut reader = bar.wrap_read(response.body_mut().as_reader());
+        let n = io::copy(&mut reader, &mut file).with_context(|| format!("GET {url}: reading the body"))?;
+        file.flush()?;
+        Ok(n)
+    };
+    let written = write().map_err(DownloadError::Transient)?;
+    bar.finish_and_clear();
+    if let Some(expected) = length
+        && written != expected
+    {
+        return Err(DownloadError::Transient(anyhow::anyhow!(
+            "GET {url}: got {written} of {expected} bytes"
+        )));
+    }
+    Ok(())
+}
+
+/// Extracts the image files of `archive` into `target`. Files may sit at the
+/// archive root or inside one top-level folder. Entries that would escape the
+/// target (absolute paths, `..`) and symbolic links are refused.
+fn extract_zip(archive: &Path, target: &Path) -> Result<()> {
+    let file = File::open(archive).with_context(|| format!("cannot open {}", archive.display()))?;
+    let mut zip = zip::ZipArchive::new(BufReader::new(file))
+        .with_context(|| format!("{}: not a readable zip archive (truncated or corrupt?)", archive.display()))?;
+    fs::create_dir_all(target)?;
+    for i in 0..zip.len() {
+        let mut entry = zip
+            .by_index(i)
+            .with_context(|| format!("{}: corrupt entry #{i}", archive.display()))?;
+        let raw_name = entry
+            .name()
+            .with_context(|| format!("{}: entry #{i} has an unreadable name", archive.display()))?
+            .into_owned();
+        let Some(rel) = safe_relative_path(&raw_name) else {
+            bail!("{}: entry {raw_name:?} escapes the target folder; refusing the archive", archive.display());
+        };
+        if entry.is_symlink() {
+            bail!("{}: entry {raw_name:?} is a symbolic link; refusing the archive", archive.display());
+        }
+        if entry.is_dir() {
+            continue;
+        }
+        let file_name = rel.file_name().expect("file entries have a name").to_string_lossy().into_owned();
+        // Accept files at the root or inside a single top-level folder.
+        if rel.components().count() > 2 {
+            bail!("{}: entry {raw_name:?} is nested deeper than one folder", archive.display());
+        }
+        if !is_image_name(&file_name) {
+            eprintln!("{}: skipping {raw_name:?} (not an image)", archive.display());
+            continue;
+        }
+        let out_path = target.join(&file_name);
+        if out_path.exists() {
+            bail!("{}: {file_name} appears twice in the archive", archive.display());
+        }
+        let mut out = File::create(&out_path).with_context(|| format!("cannot create {}", out_path.display()))?;
+        io::copy(&mut entry, &mut out)
+            .with_context(|| format!("{}: cannot extract {raw_name:?} (truncated or corrupt?)", archive.display()))?;
+    }
+    Ok(())
+}
+
+/// The entry name as a relative path of normal components only, if it is one.
+fn safe_relative_path(name: &str) -> Option<PathBuf> {
+    if name.starts_with('/') || name.starts_with('\\') || name.contains('\\') {
+        return None;
+    }
+    let path = Path::new(name);
+    let mut out = PathBuf::new();
+    for component in path.components() {
+        match component {
+            Component::Normal(c) => out.push(c),
+            Component::CurDir => {}
+            _ => return None,
+        }
+    }
+    (!out.as_os_str().is_empty()).then_some(out)
+}
+
+/// Moves the verified `staging` folder to `dest`, keeping the old copy until the
+/// new one is in place.
+fn replace_dir(staging: &Path, dest: &Path) -> Result<()> {
+    if dest.exists() {
+        let name = dest.file_name().expect("checked").to_string_lossy();
+        let old = dest.with_file_name(format!(".{name}.old-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&old);
+        fs::rename(dest, &old).with_context(|| format!("cannot move {} aside", dest.display()))?;
+        if let Err(e) = fs::rename(staging, dest) {
+            let _ = fs::rename(&old, dest);
+            return Err(e).with_context(|| format!("cannot move {} into place", staging.display()));
+        }
+        fs::remove_dir_all(&old).with_context(|| format!("cannot remove {}", old.display()))?;
+    } else {
+        fs::rename(staging, dest)
+            .with_context(|| format!("cannot move {} to {}", staging.display(), dest.display()))?;
+    }
+    Ok(())
+}
+
+/// The expected SHA-256 of every file, keyed by `DBn_B/<file>`.
+#[derive(Debug)]
+pub struct Manifest {
+    entries: BTreeMap<String, String>,
+}
+
+impl Manifest {
+    /// Reads a `sha256sum`-style manifest.
+    pub fn read(path: &Path) -> Result<Self> {
+        let text = fs::read_to_string(path).with_context(|| format!("cannot read manifest {}", path.display()))?;
+        let mut entries = BTreeMap::new();
+        for (i, line) in text.lines().enumerate() {
+            if line.trim().is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let parsed = line
+                .split_once("  ")
+                .filter(|(hash, name)| hash.len() == 64 && hash.bytes().all(|b| b.is_ascii_hexdigit()) && !name.is_empty());
+            let Some((hash, name)) = parsed else {
+                bail!(
+                    "{}:{}: expected `<64 hex digits>  <DBn_B/file>`, got {line:?}",
+                    path.display(),
+                    i + 1
+                );
+            };
+            entries.insert(name.to_owned(), hash.to_ascii_lowercase());
+        }
+        if entries.is_empty() {
+            bail!("{}: the manifest lists no files", path.display());
+        }
+        Ok(Self { entries })
+    }
+
+    /// Checks that `dir` holds exactly the manifest's files with the right hashes.
+    pub fn verify_dir(&self, dir: &Path) -> Result<()> {
+        let mut found = BTreeSet::new();
+        for db_entry in fs::read_dir(dir).with_context(|| format!("cannot read {}", dir.display()))? {
+            let db_entry = db_entry?;
+            let db = db_entry.file_name().to_string_lossy().into_owned();
+            if !db_entry.file_type()?.is_dir() {
+                bail!("unknown file {db} in {} (not in the manifest)", dir.display());
+            }
+            for file in fs::read_dir(db_entry.path())? {
+                let file = file?;
+                found.insert(format!("{db}/{}", file.file_name().to_string_lossy()));
+            }
+        }
+        if let Some(unknown) = found.iter().find(|name| !self.entries.contains_key(*name)) {
+            bail!("unknown file {unknown}: it is not in the manifest");
+        }
+        let missing: Vec<_> = self.entries.keys().filter(|name| !found.contains(*name)).collect();
+        if let Some(first) = missing.first() {
+            bail!(
+                "wrong file count: {} of {} files present; missing {first}{}",
+                found.len(),
+                self.entries.len(),
+                if missing.len() > 1 { format!(" and {} more", missing.len() - 1) } else { String::new() }
+            );
+        }
+        for (name, expected) in &self.entries {
+            let got = sha256_file(&dir.join(name))?;
+            if &got != expected {
+                bail!("{name}: SHA-256 mismatch (expected {expected}, got {got})");
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Hex SHA-256 of a file.
+pub fn sha256_file(path: &Path) -> Result<String> {
+    let mut file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    sha256_reader(&mut file).with_context(|| format!("cannot read {}", path.display()))
+}
+
+fn sha256_reader(reader: &mut impl Read) -> io::Result<String> {
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        let n = reader.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+    }
+    Ok(hasher.finalize().iter().map(|b| format!("{b:02x}")).collect())
+}
+
+#[cfg(test)]
+mod tests;

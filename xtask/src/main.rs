@@ -1,0 +1,79 @@
+//! Project automation for fpae, run as `cargo xtask <command>`.
+//!
+//! xtask depends on no workspace crate and never on tch, so it builds in seconds
+//! on a machine where LibTorch is not installed yet.
+
+mod fetch;
+mod libtorch;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(name = "cargo xtask", about = "fpae project automation", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Task,
+}
+
+#[derive(Debug, Subcommand)]
+enum Task {
+    /// Install LibTorch (torch==2.13.0 from PyPI) into a shared per-user cache and wire the build to it.
+    Setup,
+    /// Set up LibTorch if needed, then run every test of the workspace.
+    Test {
+        /// Extra arguments passed to `cargo test` (after `--`).
+        #[arg(last = true)]
+        args: Vec<String>,
+    },
+    /// Download the FVC2002 B sets into data/fvc2002 and verify them against data/fvc2002.sha256.
+    FetchData(fetch::FetchArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Task::Setup => libtorch::setup().map(drop),
+        Task::Test { args } => {
+            libtorch::setup()?;
+            cargo(&["test", "--workspace"], &args)
+        }
+        Task::FetchData(args) => fetch::run(&args),
+    }
+}
+
+/// The repository root (the parent of this crate's manifest directory).
+pub fn project_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives one level below the repository root")
+        .to_path_buf()
+}
+
+/// Runs the cargo that runs us, in the repository root, streaming its output.
+fn cargo(args: &[&str], extra: &[String]) -> Result<()> {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut cmd = Command::new(cargo);
+    cmd.current_dir(project_root()).args(args);
+    if !extra.is_empty() {
+        cmd.arg("--").args(extra);
+    }
+    let status = cmd.status().context("cannot run cargo")?;
+    if !status.success() {
+        bail!("`cargo {}` failed ({status})", args.join(" "));
+    }
+    Ok(())
+}
