@@ -30,9 +30,12 @@ const COMPLETE_MARKER: &str = "fpae-libtorch.complete";
 #[derive(Debug)]
 pub enum Provision {
     /// The user's own LibTorch, chosen through `LIBTORCH` or `LIBTORCH_USE_PYTORCH`.
-    User(String),
-    /// Our shared install: the venv root and its site-packages directory.
-    Managed { venv: PathBuf, site_packages: PathBuf },
+    User,
+    /// Our shared install, with the Python interpreter of its venv.
+    Managed {
+        /// `bin/python` of the venv that holds torch.
+        python: PathBuf,
+    },
 }
 
 /// The directory of the shared install for [`TORCH_VERSION`].
@@ -74,7 +77,7 @@ pub fn setup() -> Result<Provision> {
     let started = Instant::now();
     if let Some(user) = user_libtorch() {
         println!("using your own LibTorch ({user}); nothing installed");
-        return Ok(Provision::User(user));
+        return Ok(Provision::User);
     }
     let dir = install_dir()?;
     let site_packages = match read_complete_marker(&dir) {
@@ -97,7 +100,7 @@ pub fn setup() -> Result<Provision> {
         libtorch.display(),
         started.elapsed().as_secs_f64()
     );
-    Ok(Provision::Managed { venv, site_packages })
+    Ok(Provision::Managed { python: venv.join("bin").join("python") })
 }
 
 /// Reads the marker of a finished install: it holds the venv-relative site-packages path.
@@ -249,14 +252,6 @@ fn symlink(target: &Path, link: &Path) -> std::io::Result<()> {
 #[cfg(not(unix))]
 fn symlink(_target: &Path, _link: &Path) -> std::io::Result<()> {
     Err(std::io::Error::other("automatic LibTorch setup supports Unix only; set LIBTORCH"))
-}
-
-/// The Python interpreter of the managed venv, for tools that compare against PyTorch.
-pub fn venv_python(provision: &Provision) -> Option<PathBuf> {
-    match provision {
-        Provision::Managed { venv, .. } => Some(venv.join("bin").join("python")),
-        Provision::User(_) => None,
-    }
 }
 
 #[cfg(test)]

@@ -31,6 +31,15 @@ enum Task {
     },
     /// Download the FVC2002 B sets into data/fvc2002 and verify them against data/fvc2002.sha256.
     FetchData(fetch::FetchArgs),
+    /// Benchmarks that print a table and, as their last line, one JSON object.
+    #[command(subcommand)]
+    Bench(Bench),
+}
+
+#[derive(Debug, Subcommand)]
+enum Bench {
+    /// Cold and cached load of data/fvc2002 at 224x224: `{"images", "cold_ms", "cached_ms"}`.
+    Data,
 }
 
 fn main() -> ExitCode {
@@ -46,12 +55,25 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
-        Task::Setup => libtorch::setup().map(drop),
+        Task::Setup => {
+            if let libtorch::Provision::Managed { python } = libtorch::setup()? {
+                println!("its Python (for comparisons against PyTorch): {}", python.display());
+            }
+            Ok(())
+        }
         Task::Test { args } => {
             libtorch::setup()?;
             cargo(&["test", "--workspace"], &args)
         }
         Task::FetchData(args) => fetch::run(&args),
+        Task::Bench(Bench::Data) => {
+            let data = project_root().join("data").join("fvc2002");
+            if !data.is_dir() {
+                bail!("{} is missing; run `cargo xtask fetch-data` first", data.display());
+            }
+            let data = data.to_string_lossy().into_owned();
+            cargo(&["run", "--quiet", "--release", "-p", "fp-data", "--example", "bench_load"], &[data])
+        }
     }
 }
 
