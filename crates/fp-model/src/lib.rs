@@ -1,5 +1,25 @@
 //! The convolutional fingerprint autoencoder, on tch/LibTorch.
+//!
+//! [`Autoencoder`] is built from an [`AutoencoderConfig`]; the default is the
+//! tutorial's network (314,625 parameters at 224x224). [`save`]/[`load`] keep a
+//! model as one self-describing directory: `model.safetensors` beside
+//! `model.toml`.
 #![warn(missing_docs)]
+
+mod device;
+mod error;
+mod model;
+mod store;
+mod summary;
+
+pub use device::DeviceSpec;
+pub use error::{ModelError, Result};
+pub use model::{Autoencoder, AutoencoderConfig, InputSize};
+pub use store::{
+    MODEL_CONFIG_FILE, MODEL_WEIGHTS_FILE, SavedModel, load, load_weights, read_tensors, save, save_tensors,
+    write_atomically,
+};
+pub use summary::{LayerRow, Summary};
 
 #[cfg(test)]
 mod tests {

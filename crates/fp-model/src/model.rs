@@ -1,0 +1,174 @@
+use serde::{Deserialize, Serialize};
+use tch::nn::{self, ModuleT};
+use tch::Tensor;
+
+use crate::error::{ModelError, Result};
+
+/// The `[model]` section of a configuration: the autoencoder's shape.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AutoencoderConfig {
+    /// Filters of the encoder's convolutions; a 2x2 max-pooling sits between
+    /// consecutive ones. The decoder mirrors them (without the first) and ends
+    /// with a 1-filter sigmoid convolution.
+    pub filters: Vec<i64>,
+    /// Side of the square convolution kernels ('same' padding).
+    pub kernel_size: i64,
+}
+
+impl Default for AutoencoderConfig {
+    /// The tutorial's network: Conv32-pool-Conv64-pool-Conv128 | Conv128-up-Conv64-up-Conv1, 3x3 kernels.
+    fn default() -> Self {
+        Self { filters: vec![32, 64, 128], kernel_size: 3 }
+    }
+}
+
+/// Height and width of the model's input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InputSize {
+    /// Input height in pixels.
+    pub height: i64,
+    /// Input width in pixels.
+    pub width: i64,
+}
+
+impl AutoencoderConfig {
+    /// Checks the configuration on its own.
+    pub fn validate(&self) -> Result<()> {
+        if self.filters.is_empty() || self.filters.len() > 6 {
+            return Err(ModelError::InvalidConfig {
+                field: "filters",
+                expected: format!("expected 1 to 6 layer widths, got {}", self.filters.len()),
+            });
+        }
+        if let Some(bad) = self.filters.iter().find(|&&f| !(1..=4096).contains(&f)) {
+            return Err(ModelError::InvalidConfig {
+                field: "filters",
+                expected: format!("expected widths in 1..=4096, got {bad}"),
+            });
+        }
+        if !(1..=15).contains(&self.kernel_size) || self.kernel_size % 2 == 0 {
+            return Err(ModelError::InvalidConfig {
+                field: "kernel_size",
+                expected: format!("expected an odd size in 1..=15 ('same' padding), got {}", self.kernel_size),
+            });
+        }
+        Ok(())
+    }
+
+    /// Output widths of the decoder's convolutions: the last encoder width again,
+    /// then the encoder's widths back down (without the first), then 1.
+    /// `[32, 64, 128]` gives `[128, 64, 1]`.
+    pub fn decoder_widths(&self) -> Vec<i64> {
+        match self.filters.as_slice() {
+            [] | [_] => vec![1],
+            [.., last] => {
+                let mut widths = vec![*last];
+                widths.extend(self.filters[1..self.filters.len() - 1].iter().rev());
+                widths.push(1);
+                widths
+            }
+        }
+    }
+
+    /// Number of 2x2 poolings (and upsamplings).
+    pub fn pools(&self) -> usize {
+        self.filters.len().saturating_sub(1)
+    }
+
+    /// Checks that `input` can pass through the poolings and come back whole.
+    pub fn validate_input(&self, input: InputSize) -> Result<()> {
+        self.validate()?;
+        let divisor = 1i64 << self.pools();
+        if input.height <= 0 || input.width <= 0 || input.height % divisor != 0 || input.width % divisor != 0 {
+            return Err(ModelError::InputSize {
+                height: input.height,
+                width: input.width,
+                divisor,
+                pools: self.pools(),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// The convolutional autoencoder. Every layer has a fixed name (`enc1`...,
+/// `dec1`...), so checkpoints do not depend on construction order.
+#[derive(Debug)]
+pub struct Autoencoder {
+    encoder: Vec<nn::Conv2D>,
+    decoder: Vec<nn::Conv2D>,
+    config: AutoencoderConfig,
+}
+
+impl Autoencoder {
+    /// Builds the model's layers under `path` with Keras' default initialisation
+    /// (Glorot-uniform weights, zero biases), so training behaves like the tutorial's.
+    pub fn new(path: &nn::Path, config: &AutoencoderConfig) -> Result<Self> {
+        config.validate()?;
+        let k = config.kernel_size;
+        let conv = |name: String, c_in: i64, c_out: i64| {
+            // Glorot/Xavier uniform: U(-a, a), a = sqrt(6 / (fan_in + fan_out)).
+            let limit = (6.0 / ((c_in + c_out) * k * k) as f64).sqrt();
+            let cfg = nn::ConvConfig {
+                padding: k / 2,
+                ws_init: nn::Init::Uniform { lo: -limit, up: limit },
+                bs_init: nn::Init::Const(0.0),
+                ..Default::default()
+            };
+            nn::conv2d(path / name, c_in, c_out, k, cfg)
+        };
+        let f = &config.filters;
+        let mut encoder = Vec::with_capacity(f.len());
+        let mut c_in = 1;
+        for (i, &c_out) in f.iter().enumerate() {
+            encoder.push(conv(format!("enc{}", i + 1), c_in, c_out));
+            c_in = c_out;
+        }
+        let widths = config.decoder_widths();
+        let mut decoder = Vec::with_capacity(widths.len());
+        for (i, &c_out) in widths.iter().enumerate() {
+            decoder.push(conv(format!("dec{}", i + 1), c_in, c_out));
+            c_in = c_out;
+        }
+        Ok(Self { encoder, decoder, config: config.clone() })
+    }
+
+    /// The configuration the model was built from.
+    pub fn config(&self) -> &AutoencoderConfig {
+        &self.config
+    }
+
+    /// Maps images `[N, 1, H, W]` to the latent code `[N, C, H / 2^p, W / 2^p]`.
+    pub fn encode(&self, xs: &Tensor) -> Tensor {
+        let mut x = xs.apply(&self.encoder[0]).relu();
+        for layer in &self.encoder[1..] {
+            x = x.max_pool2d_default(2).apply(layer).relu();
+        }
+        x
+    }
+
+    /// Maps a latent code back to images `[N, 1, H, W]` with values in (0, 1).
+    pub fn decode(&self, zs: &Tensor) -> Tensor {
+        let last = self.decoder.len() - 1;
+        let mut x = zs.shallow_clone();
+        for (i, layer) in self.decoder.iter().enumerate() {
+            if i > 0 {
+                let size = x.size();
+                x = x.upsample_nearest2d([size[2] * 2, size[3] * 2], 2.0, 2.0);
+            }
+            x = x.apply(layer);
+            x = if i == last { x.sigmoid() } else { x.relu() };
+        }
+        x
+    }
+}
+
+impl ModuleT for Autoencoder {
+    /// Reconstructs images: `[N, 1, H, W]` f32 in [0, 1] to the same shape, values in (0, 1).
+    /// H and W must be divisible by `2^pools`.
+    fn forward_t(&self, xs: &Tensor, _train: bool) -> Tensor {
+        self.decode(&self.encode(xs))
+    }
+}

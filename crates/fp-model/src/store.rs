@@ -1,0 +1,140 @@
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+use tch::{Device, Tensor, nn};
+
+use crate::error::{ModelError, Result};
+use crate::model::{Autoencoder, AutoencoderConfig, InputSize};
+
+/// File name of a saved model's weights.
+pub const MODEL_WEIGHTS_FILE: &str = "model.safetensors";
+/// File name of a saved model's description.
+pub const MODEL_CONFIG_FILE: &str = "model.toml";
+
+/// What `model.toml` holds: enough to rebuild the model without anything else.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ModelFile {
+    input: InputSize,
+    model: AutoencoderConfig,
+}
+
+/// A model loaded from a directory, with the variables that hold its weights.
+#[derive(Debug)]
+pub struct SavedModel {
+    /// The variables (weights) of the model.
+    pub vars: nn::VarStore,
+    /// The model.
+    pub model: Autoencoder,
+    /// The input size it was trained at.
+    pub input: InputSize,
+}
+
+/// Writes `bytes`-producing `write` to `path` atomically: the data goes to a
+/// temporary file in the same folder, which is synced and renamed over `path`.
+/// `write` receives the temporary path (keeping `path`'s extension).
+pub fn write_atomically(path: &Path, write: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let tmp = dir.join(format!(".{}.tmp-{}-{name}", std::process::id(), unique()));
+    let result = write(&tmp).and_then(|()| {
+        let io = |source| ModelError::Io { path: path.to_owned(), source };
+        std::fs::File::open(&tmp).and_then(|f| f.sync_all()).map_err(io)?;
+        std::fs::rename(&tmp, path).map_err(io)
+    });
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+fn unique() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    NEXT.fetch_add(1, Ordering::Relaxed)
+}
+
+/// Saves a model into `dir` (created if needed) as `model.safetensors` and
+/// `model.toml`, each written atomically.
+pub fn save(dir: &Path, vars: &nn::VarStore, config: &AutoencoderConfig, input: InputSize) -> Result<()> {
+    std::fs::create_dir_all(dir).map_err(|source| ModelError::Io { path: dir.to_owned(), source })?;
+    let weights = dir.join(MODEL_WEIGHTS_FILE);
+    write_atomically(&weights, |tmp| {
+        vars.save(tmp).map_err(|source| ModelError::Torch { context: format!("cannot write {}", weights.display()), source })
+    })?;
+    let text = toml::to_string(&ModelFile { input, model: config.clone() }).expect("model config serializes");
+    let config_path = dir.join(MODEL_CONFIG_FILE);
+    write_atomically(&config_path, |tmp| {
+        std::fs::write(tmp, text).map_err(|source| ModelError::Io { path: config_path.clone(), source })
+    })
+}
+
+/// Loads the model saved in `dir` onto `device`.
+pub fn load(dir: &Path, device: Device) -> Result<SavedModel> {
+    let config_path = dir.join(MODEL_CONFIG_FILE);
+    let text = std::fs::read_to_string(&config_path).map_err(|source| ModelError::Io { path: config_path.clone(), source })?;
+    let file: ModelFile = toml::from_str(&text).map_err(|source| ModelError::ConfigFile { path: config_path, source })?;
+    file.model.validate_input(file.input)?;
+    let mut vars = nn::VarStore::new(device);
+    let model = Autoencoder::new(&vars.root(), &file.model)?;
+    load_weights(&mut vars, &dir.join(MODEL_WEIGHTS_FILE))?;
+    Ok(SavedModel { vars, model, input: file.input })
+}
+
+/// Copies the tensors of a safetensors file into `vars`, checking first that the
+/// file has exactly the variables' names and shapes.
+pub fn load_weights(vars: &mut nn::VarStore, path: &Path) -> Result<()> {
+    read_into(vars.variables(), path, vars.device())
+}
+
+fn read_into(variables: std::collections::HashMap<String, Tensor>, path: &Path, device: Device) -> Result<()> {
+    if !path.is_file() {
+        return Err(ModelError::Io { path: path.to_owned(), source: std::io::ErrorKind::NotFound.into() });
+    }
+    let mut tensors = read_tensors(path)?;
+    // Check in name order, so the error names the same tensor every time.
+    tensors.sort_by(|a, b| a.0.cmp(&b.0));
+    let names: BTreeSet<&String> = tensors.iter().map(|(n, _)| n).collect();
+    if let Some(name) = names.iter().find(|n| !variables.contains_key(**n)) {
+        return Err(ModelError::UnexpectedTensor { path: path.to_owned(), name: (*name).clone() });
+    }
+    let mut wanted: Vec<&String> = variables.keys().collect();
+    wanted.sort();
+    if let Some(name) = wanted.iter().find(|n| !names.contains(**n)) {
+        return Err(ModelError::MissingTensor { path: path.to_owned(), name: (*name).clone() });
+    }
+    for (name, src) in &tensors {
+        let dst = &variables[name];
+        if src.size() != dst.size() {
+            return Err(ModelError::ShapeMismatch {
+                path: path.to_owned(),
+                name: name.clone(),
+                expected: dst.size(),
+                found: src.size(),
+            });
+        }
+    }
+    tch::no_grad(|| {
+        for (name, src) in &tensors {
+            let mut dst = variables[name].shallow_clone();
+            dst.copy_(&src.to_device(device).to_kind(dst.kind()));
+        }
+    });
+    Ok(())
+}
+
+/// Saves named tensors (e.g. optimizer state) to a safetensors file atomically.
+pub fn save_tensors(path: &Path, tensors: &[(String, Tensor)]) -> Result<()> {
+    write_atomically(path, |tmp| {
+        Tensor::write_safetensors(tensors, tmp)
+            .map_err(|source| ModelError::Torch { context: format!("cannot write {}", path.display()), source })
+    })
+}
+
+/// Reads every tensor of a safetensors file.
+pub fn read_tensors(path: &Path) -> Result<Vec<(String, Tensor)>> {
+    Tensor::read_safetensors(path)
+        .map_err(|source| ModelError::Torch { context: format!("cannot read {}", path.display()), source })
+}
+
