@@ -1,2 +1,20 @@
-//! Training loop, configuration, run directories and history.
+//! Training of fingerprint autoencoders: configuration files, the training loop,
+//! run directories with atomic checkpoints, history, and resuming.
+//!
+//! This crate is where images (from fp-data) become tensors for the model
+//! (from fp-model): see [`images_to_tensor`].
 #![warn(missing_docs)]
+
+mod config;
+mod error;
+pub mod history;
+mod optim;
+mod run;
+mod trainer;
+
+pub use config::{Config, OptimizerKind, OutputConfig, TrainConfig, configs_dir};
+pub use error::{Result, TrainError};
+pub use history::EpochRecord;
+pub use optim::Optimizer;
+pub use run::{CONFIG_FILE, OPTIMIZER_FILE, RunDir, STATE_FILE, TrainState};
+pub use trainer::{Observer, Outcome, Silent, images_to_tensor, mean_loss, train};

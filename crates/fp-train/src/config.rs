@@ -1,0 +1,266 @@
+use std::path::{Path, PathBuf};
+
+use fp_data::DataConfig;
+use fp_model::{AutoencoderConfig, DeviceSpec};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Result, TrainError};
+
+/// A whole training configuration: the `[data]`, `[model]`, `[train]` and
+/// `[output]` sections of a TOML file. Every section and key is optional and
+/// defaults to the tutorial's setting; unknown keys are errors.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Images and preprocessing.
+    pub data: DataConfig,
+    /// The network.
+    pub model: AutoencoderConfig,
+    /// The optimisation.
+    pub train: TrainConfig,
+    /// Where runs are written.
+    pub output: OutputConfig,
+}
+
+/// The `[train]` section.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TrainConfig {
+    /// Passes over the training images.
+    pub epochs: usize,
+    /// Images per optimisation step.
+    pub batch_size: usize,
+    /// The optimiser.
+    pub optimizer: OptimizerKind,
+    /// Learning rate.
+    pub learning_rate: f64,
+    /// RMSprop: decay of the running mean of squared gradients.
+    pub rho: f64,
+    /// Adam: decay of the running mean of gradients.
+    pub beta1: f64,
+    /// Adam: decay of the running mean of squared gradients.
+    pub beta2: f64,
+    /// Added to the denominator for stability (Keras' default 1e-7).
+    pub epsilon: f64,
+    /// Seed of the weight initialisation and of the per-epoch shuffles.
+    pub seed: u64,
+    /// Stop when the validation loss has not improved for this many epochs.
+    pub patience: Option<usize>,
+    /// Where to train.
+    pub device: DeviceSpec,
+}
+
+impl Default for TrainConfig {
+    /// The tutorial: RMSprop with Keras' defaults (lr 0.001, rho 0.9, epsilon 1e-7),
+    /// batch 128, 300 epochs.
+    fn default() -> Self {
+        Self {
+            epochs: 300,
+            batch_size: 128,
+            optimizer: OptimizerKind::Rmsprop,
+            learning_rate: 1e-3,
+            rho: 0.9,
+            beta1: 0.9,
+            beta2: 0.999,
+            epsilon: 1e-7,
+            seed: 13,
+            patience: None,
+            device: DeviceSpec::Auto,
+        }
+    }
+}
+
+/// The optimisers on offer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OptimizerKind {
+    /// RMSprop as in Keras 2 and LibTorch: `p -= lr * g / (sqrt(v) + eps)`.
+    Rmsprop,
+    /// Adam as in LibTorch, with bias correction.
+    Adam,
+}
+
+/// The `[output]` section.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OutputConfig {
+    /// Folder that holds the run directories.
+    pub runs_dir: PathBuf,
+    /// Name of runs; default: the config file's name.
+    pub name: Option<String>,
+}
+
+impl Default for OutputConfig {
+    fn default() -> Self {
+        Self { runs_dir: PathBuf::from("runs"), name: None }
+    }
+}
+
+impl Config {
+    /// Reads a config file, applies `KEY=VALUE` overrides (`train.epochs=5`),
+    /// and validates the result.
+    pub fn load(path: &Path, overrides: &[String]) -> Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(TrainError::io(path))?;
+        Self::from_toml(&text, overrides, path)
+    }
+
+    /// Parses config text (`origin` names it in errors), then overrides and validates.
+    pub fn from_toml(text: &str, overrides: &[String], origin: &Path) -> Result<Self> {
+        let mut table: toml::Table =
+            toml::from_str(text).map_err(|source| TrainError::ConfigFile { path: origin.to_owned(), source })?;
+        for item in overrides {
+            apply_override(&mut table, item)?;
+        }
+        // Parse through text so that errors point at the offending line and key.
+        let merged = toml::to_string(&table).expect("a TOML table serializes");
+        let config: Config =
+            toml::from_str(&merged).map_err(|source| TrainError::ConfigFile { path: origin.to_owned(), source })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Checks every setting against its allowed range.
+    pub fn validate(&self) -> Result<()> {
+        self.data.validate()?;
+        self.model.validate_input(fp_model::InputSize {
+            height: i64::from(self.data.height),
+            width: i64::from(self.data.width),
+        })?;
+        let t = &self.train;
+        let bad = |field, expected: String| Err(TrainError::InvalidSetting { field, expected });
+        if !(1..=1_000_000).contains(&t.epochs) {
+            return bad("train.epochs", format!("expected 1..=1000000, got {}", t.epochs));
+        }
+        if !(1..=65_536).contains(&t.batch_size) {
+            return bad("train.batch_size", format!("expected 1..=65536, got {}", t.batch_size));
+        }
+        if !(t.learning_rate.is_finite() && t.learning_rate > 0.0 && t.learning_rate <= 10.0) {
+            return bad("train.learning_rate", format!("expected a number in (0, 10], got {}", t.learning_rate));
+        }
+        for (field, v) in [("train.rho", t.rho), ("train.beta1", t.beta1), ("train.beta2", t.beta2)] {
+            if !(0.0..1.0).contains(&v) {
+                return bad(field, format!("expected a number in [0, 1), got {v}"));
+            }
+        }
+        if !(t.epsilon.is_finite() && t.epsilon > 0.0 && t.epsilon <= 1.0) {
+            return bad("train.epsilon", format!("expected a number in (0, 1], got {}", t.epsilon));
+        }
+        if t.patience == Some(0) {
+            return bad("train.patience", "expected at least 1 epoch (leave it out to disable)".into());
+        }
+        if let Some(name) = &self.output.name
+            && (name.is_empty() || name.contains(['/', '\\']) || name.starts_with('.'))
+        {
+            return bad("output.name", format!("expected a plain folder name, got {name:?}"));
+        }
+        Ok(())
+    }
+
+    /// The resolved configuration as TOML, as written into run directories.
+    pub fn to_toml(&self) -> String {
+        toml::to_string(self).expect("the config serializes")
+    }
+}
+
+/// Sets `section.key = value` in `table`; the value is read as TOML (`5`, `0.1`,
+/// `true`, `[8, 16]`, `"text"`), or as a plain string when it is not valid TOML.
+fn apply_override(table: &mut toml::Table, item: &str) -> Result<()> {
+    let (key, raw) = item
+        .split_once('=')
+        .ok_or_else(|| TrainError::Override(format!("{item:?}: expected KEY=VALUE, e.g. train.epochs=5")))?;
+    let key = key.trim();
+    let path: Vec<&str> = key.split('.').collect();
+    if path.iter().any(|p| p.is_empty()) {
+        return Err(TrainError::Override(format!("{item:?}: expected a key like train.epochs")));
+    }
+    let value = toml::from_str::<toml::Table>(&format!("v = {}", raw.trim()))
+        .ok()
+        .and_then(|mut t| t.remove("v"))
+        .unwrap_or_else(|| toml::Value::String(raw.trim().to_owned()));
+    let mut node = table;
+    for part in &path[..path.len() - 1] {
+        let entry = node.entry(part.to_string()).or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        node = entry
+            .as_table_mut()
+            .ok_or_else(|| TrainError::Override(format!("{item:?}: {part} is not a section")))?;
+    }
+    node.insert(path[path.len() - 1].to_owned(), value);
+    Ok(())
+}
+
+/// Where the config files shipped with the project live, for tests.
+pub fn configs_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str, overrides: &[&str]) -> Result<Config> {
+        let overrides: Vec<String> = overrides.iter().map(|s| s.to_string()).collect();
+        Config::from_toml(text, &overrides, Path::new("test.toml"))
+    }
+
+    fn err(text: &str, overrides: &[&str]) -> String {
+        let e = parse(text, overrides).unwrap_err();
+        let mut s = e.to_string();
+        let mut source = std::error::Error::source(&e);
+        while let Some(cause) = source {
+            s.push_str(&format!(": {cause}"));
+            source = cause.source();
+        }
+        s
+    }
+
+    #[test]
+    fn empty_file_is_the_tutorial() {
+        let c = parse("", &[]).unwrap();
+        assert_eq!(c, Config::default());
+        assert_eq!((c.data.height, c.data.width, c.data.seed), (224, 224, 13));
+        assert_eq!((c.train.batch_size, c.train.epochs, c.train.optimizer), (128, 300, OptimizerKind::Rmsprop));
+        assert_eq!((c.train.learning_rate, c.train.rho, c.train.epsilon), (1e-3, 0.9, 1e-7));
+        assert_eq!(c.model.filters, [32, 64, 128]);
+    }
+
+    #[test]
+    fn overrides_set_nested_keys_with_toml_values() {
+        let c = parse("[train]\nepochs = 3\n", &["train.epochs=5", "model.filters=[8, 16]", "data.root=some/dir"]).unwrap();
+        assert_eq!(c.train.epochs, 5);
+        assert_eq!(c.model.filters, [8, 16]);
+        assert_eq!(c.data.root, PathBuf::from("some/dir"));
+        assert!(err("", &["train.epochs"]).contains("expected KEY=VALUE"));
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_name_the_field() {
+        let e = err("[train]\nepoch = 3\n", &[]);
+        assert!(e.starts_with("test.toml: invalid configuration") && e.contains("unknown field `epoch`"), "{e}");
+        let e = err("[trian]\n", &[]);
+        assert!(e.contains("unknown field `trian`"), "{e}");
+        assert_eq!(err("", &["train.batch_size=0"]), "train.batch_size: expected 1..=65536, got 0");
+        assert_eq!(err("", &["train.rho=1.5"]), "train.rho: expected a number in [0, 1), got 1.5");
+        assert_eq!(err("", &["data.height=222"]), "input size 222x224 must be divisible by 4 (2 pooling layers halve it)");
+        let e = err("[train]\noptimizer = \"sgd\"\n", &[]);
+        assert!(e.contains("unknown variant `sgd`"), "{e}");
+        let e = err("[train]\nepochs = \"many\"\n", &[]);
+        assert!(e.contains("epochs") && e.contains("invalid type"), "{e}");
+    }
+
+    #[test]
+    fn every_shipped_config_parses() {
+        let mut n = 0;
+        for entry in std::fs::read_dir(configs_dir()).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|e| e == "toml") {
+                Config::load(&path, &[]).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+                n += 1;
+            }
+        }
+        assert!(n >= 2, "expected default.toml and quick.toml");
+        let default = Config::load(&configs_dir().join("default.toml"), &[]).unwrap();
+        assert_eq!(default.train, TrainConfig::default());
+        assert_eq!(default.data, DataConfig::default());
+        assert_eq!(default.model, AutoencoderConfig::default());
+    }
+}

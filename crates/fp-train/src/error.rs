@@ -1,0 +1,89 @@
+use std::path::PathBuf;
+
+/// Errors of configuring and running training.
+#[derive(Debug, thiserror::Error)]
+pub enum TrainError {
+    /// A configuration file could not be parsed.
+    #[error("{path}: invalid configuration")]
+    ConfigFile {
+        /// The file.
+        path: PathBuf,
+        /// The parser's error, which names the key.
+        #[source]
+        source: toml::de::Error,
+    },
+    /// A `--set KEY=VALUE` override is malformed.
+    #[error("--set {0}")]
+    Override(String),
+    /// A setting is outside its allowed range.
+    #[error("{field}: {expected}")]
+    InvalidSetting {
+        /// The setting, as `section.key`.
+        field: &'static str,
+        /// What was expected and what was found.
+        expected: String,
+    },
+    /// The loss stopped being a finite number.
+    #[error(
+        "training diverged: the loss is {value} at epoch {epoch}, batch {batch}; {}",
+        match last_checkpoint {
+            Some(p) => format!("the last good checkpoint is {}", p.display()),
+            None => "no checkpoint was written yet".to_owned(),
+        }
+    )]
+    NonFiniteLoss {
+        /// The loss value (NaN or infinite).
+        value: f64,
+        /// 1-based epoch.
+        epoch: usize,
+        /// 1-based batch within the epoch.
+        batch: usize,
+        /// The last checkpoint, kept as it was.
+        last_checkpoint: Option<PathBuf>,
+    },
+    /// A run directory is not usable as asked.
+    #[error("run directory {path}: {reason}")]
+    RunDir {
+        /// The directory.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A checkpoint's state file is unreadable.
+    #[error("{path}: invalid checkpoint state")]
+    State {
+        /// The file.
+        path: PathBuf,
+        /// The parser's error.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// A file could not be read or written.
+    #[error("cannot access {path}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The data could not be loaded or split.
+    #[error(transparent)]
+    Data(#[from] fp_data::DataError),
+    /// The model could not be built, saved or loaded.
+    #[error(transparent)]
+    Model(#[from] fp_model::ModelError),
+    /// LibTorch reported an error.
+    #[error("LibTorch: {0}")]
+    Torch(#[from] tch::TchError),
+}
+
+impl TrainError {
+    pub(crate) fn io(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> Self {
+        let path = path.into();
+        move |source| Self::Io { path, source }
+    }
+}
+
+/// Shorthand for results in this crate.
+pub type Result<T, E = TrainError> = std::result::Result<T, E>;

@@ -1,0 +1,125 @@
+//! The per-epoch history of a run: `history.csv` and `history.jsonl`.
+use std::io::Write;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Result, TrainError};
+
+/// Header line of `history.csv`.
+pub const HISTORY_CSV_HEADER: &str = "epoch,train_loss,val_loss,seconds,images_per_sec,lr";
+/// File name of the CSV history.
+pub const HISTORY_CSV: &str = "history.csv";
+/// File name of the JSON-lines history.
+pub const HISTORY_JSONL: &str = "history.jsonl";
+
+/// What one epoch of training measured.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EpochRecord {
+    /// 1-based epoch number.
+    pub epoch: usize,
+    /// Mean training MSE over the epoch's images (as Keras reports it).
+    pub train_loss: f64,
+    /// Mean validation MSE at the end of the epoch.
+    pub val_loss: f64,
+    /// Wall time of the epoch, validation included.
+    pub seconds: f64,
+    /// Training images per second (training steps only).
+    pub images_per_sec: f64,
+    /// Learning rate.
+    pub lr: f64,
+}
+
+impl EpochRecord {
+    fn csv_line(&self) -> String {
+        format!(
+            "{},{},{},{:.3},{:.2},{}",
+            self.epoch, self.train_loss, self.val_loss, self.seconds, self.images_per_sec, self.lr
+        )
+    }
+}
+
+/// Appends one epoch to `history.csv` and `history.jsonl` in `dir`, creating
+/// them (with the CSV header) if needed.
+pub fn append(dir: &Path, record: &EpochRecord) -> Result<()> {
+    let csv = dir.join(HISTORY_CSV);
+    let new = !csv.exists();
+    let mut file = std::fs::OpenOptions::new().create(true).append(true).open(&csv).map_err(TrainError::io(&csv))?;
+    let mut text = String::new();
+    if new {
+        text.push_str(HISTORY_CSV_HEADER);
+        text.push('\n');
+    }
+    text.push_str(&record.csv_line());
+    text.push('\n');
+    file.write_all(text.as_bytes()).map_err(TrainError::io(&csv))?;
+    let jsonl = dir.join(HISTORY_JSONL);
+    let mut file = std::fs::OpenOptions::new().create(true).append(true).open(&jsonl).map_err(TrainError::io(&jsonl))?;
+    let line = serde_json::to_string(record).expect("a record serializes") + "\n";
+    file.write_all(line.as_bytes()).map_err(TrainError::io(&jsonl))
+}
+
+/// Rewrites both history files to hold exactly `records` (atomically), e.g. when
+/// resuming from a checkpoint older than the last appended epoch.
+pub fn rewrite(dir: &Path, records: &[EpochRecord]) -> Result<()> {
+    let mut csv = format!("{HISTORY_CSV_HEADER}\n");
+    let mut jsonl = String::new();
+    for r in records {
+        csv.push_str(&r.csv_line());
+        csv.push('\n');
+        jsonl.push_str(&(serde_json::to_string(r).expect("a record serializes") + "\n"));
+    }
+    for (name, text) in [(HISTORY_CSV, csv), (HISTORY_JSONL, jsonl)] {
+        let path = dir.join(name);
+        fp_model::write_atomically(&path, |tmp| {
+            std::fs::write(tmp, &text).map_err(|source| fp_model::ModelError::Io { path: path.clone(), source })
+        })?;
+    }
+    Ok(())
+}
+
+/// Reads `history.csv` from a run directory.
+pub fn read(dir: &Path) -> Result<Vec<EpochRecord>> {
+    let path = dir.join(HISTORY_CSV);
+    let text = std::fs::read_to_string(&path).map_err(TrainError::io(&path))?;
+    let bad = |line: usize, what: &str| TrainError::RunDir { path: path.clone(), reason: format!("line {line}: {what}") };
+    let mut lines = text.lines();
+    if lines.next() != Some(HISTORY_CSV_HEADER) {
+        return Err(bad(1, &format!("expected the header {HISTORY_CSV_HEADER}")));
+    }
+    let mut out = Vec::new();
+    for (i, line) in lines.enumerate() {
+        let f: Vec<&str> = line.split(',').collect();
+        let num = |k: usize| f.get(k).and_then(|v| v.parse::<f64>().ok());
+        match (f.len(), f[0].parse::<usize>().ok(), num(1), num(2), num(3), num(4), num(5)) {
+            (6, Some(epoch), Some(train_loss), Some(val_loss), Some(seconds), Some(images_per_sec), Some(lr)) => {
+                out.push(EpochRecord { epoch, train_loss, val_loss, seconds, images_per_sec, lr })
+            }
+            _ => return Err(bad(i + 2, &format!("expected 6 numbers, got {line:?}"))),
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rec(epoch: usize) -> EpochRecord {
+        EpochRecord { epoch, train_loss: 0.5 / epoch as f64, val_loss: 0.25, seconds: 1.5, images_per_sec: 10.0, lr: 1e-3 }
+    }
+
+    #[test]
+    fn append_rewrite_and_read_back() {
+        let dir = tempfile::tempdir().unwrap();
+        append(dir.path(), &rec(1)).unwrap();
+        append(dir.path(), &rec(2)).unwrap();
+        let text = std::fs::read_to_string(dir.path().join(HISTORY_CSV)).unwrap();
+        assert_eq!(text, format!("{HISTORY_CSV_HEADER}\n1,0.5,0.25,1.500,10.00,0.001\n2,0.25,0.25,1.500,10.00,0.001\n"));
+        assert_eq!(read(dir.path()).unwrap(), [rec(1), rec(2)]);
+        assert_eq!(std::fs::read_to_string(dir.path().join(HISTORY_JSONL)).unwrap().lines().count(), 2);
+        rewrite(dir.path(), &[rec(1)]).unwrap();
+        assert_eq!(read(dir.path()).unwrap(), [rec(1)]);
+        assert_eq!(std::fs::read_to_string(dir.path().join(HISTORY_JSONL)).unwrap().lines().count(), 1);
+    }
+}

@@ -1,0 +1,224 @@
+//! Run directories and checkpoints.
+//!
+//! ```text
+//! runs/<name>-<timestamp>/
+//!   config.toml              the resolved configuration
+//!   history.csv, .jsonl      one row per finished epoch
+//!   train.log                what happened, in plain lines
+//!   checkpoints/
+//!     step-000123/           model.safetensors, model.toml, optimizer.safetensors, state.json
+//!     last -> step-000123    the newest checkpoint
+//!     best -> step-000096    the one with the lowest validation loss
+//! ```
+//!
+//! A checkpoint directory is written under a temporary name and renamed; the
+//! `last` and `best` links are replaced by renaming a new link over them. Both
+//! are atomic, so killing the process at any moment leaves every link pointing
+//! at a whole checkpoint.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use fp_data::AppliedScaling;
+use fp_model::{AutoencoderConfig, InputSize};
+use serde::{Deserialize, Serialize};
+use tch::nn;
+
+use crate::config::Config;
+use crate::error::{Result, TrainError};
+use crate::history::EpochRecord;
+use crate::optim::Optimizer;
+
+/// File name of the resolved configuration in a run directory.
+pub const CONFIG_FILE: &str = "config.toml";
+/// File name of the optimiser state in a checkpoint.
+pub const OPTIMIZER_FILE: &str = "optimizer.safetensors";
+/// File name of the training state in a checkpoint.
+pub const STATE_FILE: &str = "state.json";
+
+/// Where a training run keeps everything it writes.
+#[derive(Debug, Clone)]
+pub struct RunDir {
+    path: PathBuf,
+}
+
+/// Everything besides weights that resuming needs, saved in each checkpoint.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrainState {
+    /// Fully finished epochs.
+    pub epochs_done: usize,
+    /// Batches already done of the next epoch (non-zero only after an interruption).
+    pub batches_done: usize,
+    /// Sum of per-image training losses over those batches.
+    pub partial_loss_sum: f64,
+    /// Seconds spent on those batches.
+    pub partial_seconds: f64,
+    /// Optimiser steps taken in total.
+    pub steps: usize,
+    /// Lowest validation loss so far and its epoch.
+    pub best: Option<(f64, usize)>,
+    /// The history up to `epochs_done`.
+    pub history: Vec<EpochRecord>,
+    /// How the training images were scaled, to scale new images the same way.
+    pub scaling: AppliedScaling,
+}
+
+impl RunDir {
+    /// `<runs_dir>/<name>-<YYYYmmdd-HHMMSS>`, the name being `output.name` or the config file's stem.
+    pub fn default_path(config: &Config, config_file: &Path) -> PathBuf {
+        let name = config
+            .output
+            .name
+            .clone()
+            .or_else(|| config_file.file_stem().map(|s| s.to_string_lossy().into_owned()))
+            .unwrap_or_else(|| "run".to_owned());
+        let stamp = jiff::ZonedDateTime::now().strftime("%Y%m%d-%H%M%S").to_string();
+        config.output.runs_dir.join(format!("{name}-{stamp}"))
+    }
+
+    /// Creates a new run directory and writes the resolved config into it. A
+    /// directory that already holds a run is refused (resume it instead).
+    pub fn create(path: &Path, config: &Config) -> Result<Self> {
+        if path.join(CONFIG_FILE).exists() {
+            return Err(TrainError::RunDir {
+                path: path.to_owned(),
+                reason: "already holds a run; continue it with `--resume`, or choose another directory".into(),
+            });
+        }
+        let checkpoints = path.join("checkpoints");
+        std::fs::create_dir_all(&checkpoints).map_err(TrainError::io(&checkpoints))?;
+        let run = Self { path: path.to_owned() };
+        write_text(&path.join(CONFIG_FILE), &config.to_toml())?;
+        Ok(run)
+    }
+
+    /// Opens an existing run directory and reads its config with `overrides`.
+    pub fn open(path: &Path, overrides: &[String]) -> Result<(Self, Config)> {
+        let config_path = path.join(CONFIG_FILE);
+        if !config_path.is_file() {
+            return Err(TrainError::RunDir { path: path.to_owned(), reason: format!("no {CONFIG_FILE}: not a run directory") });
+        }
+        let config = Config::load(&config_path, overrides)?;
+        Ok((Self { path: path.to_owned() }, config))
+    }
+
+    /// The run directory.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// `checkpoints/last` or `checkpoints/best`.
+    pub fn checkpoint(&self, which: &str) -> PathBuf {
+        self.path.join("checkpoints").join(which)
+    }
+
+    /// The newest checkpoint, if one was written.
+    pub fn last_checkpoint(&self) -> Option<PathBuf> {
+        let p = self.checkpoint("last");
+        p.join(STATE_FILE).is_file().then_some(p)
+    }
+
+    /// Appends a line to `train.log`.
+    pub fn log(&self, line: &str) {
+        let path = self.path.join("train.log");
+        let stamp = jiff::ZonedDateTime::now().strftime("%Y-%m-%d %H:%M:%S").to_string();
+        let result = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .and_then(|mut f| writeln!(f, "{stamp} {line}"));
+        if let Err(e) = result {
+            tracing::warn!("cannot write {}: {e}", path.display());
+        }
+    }
+
+    /// Writes a checkpoint and points `last` (and `best` when `is_best`) at it.
+    #[allow(clippy::too_many_arguments)]
+    pub fn save_checkpoint(
+        &self,
+        vars: &nn::VarStore,
+        model: &AutoencoderConfig,
+        input: InputSize,
+        optimizer: &Optimizer,
+        state: &TrainState,
+        is_best: bool,
+    ) -> Result<PathBuf> {
+        let dir = self.path.join("checkpoints");
+        let name = format!("step-{:06}", state.steps);
+        let final_dir = dir.join(&name);
+        let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&tmp);
+        fp_model::save(&tmp, vars, model, input)?;
+        fp_model::save_tensors(&tmp.join(OPTIMIZER_FILE), &optimizer.state_tensors())?;
+        let json = serde_json::to_string_pretty(state).expect("the state serializes");
+        write_text(&tmp.join(STATE_FILE), &json)?;
+        if final_dir.exists() {
+            // Same step saved again (e.g. interrupted right after an epoch's checkpoint).
+            std::fs::remove_dir_all(&final_dir).map_err(TrainError::io(&final_dir))?;
+        }
+        std::fs::rename(&tmp, &final_dir).map_err(TrainError::io(&final_dir))?;
+        sync_dir(&dir);
+        point_link(&dir, "last", &name)?;
+        if is_best {
+            point_link(&dir, "best", &name)?;
+        }
+        self.prune(&dir);
+        Ok(final_dir)
+    }
+
+    /// Removes checkpoint directories that neither `last` nor `best` points at.
+    fn prune(&self, dir: &Path) {
+        let keep: Vec<PathBuf> = ["last", "best"].iter().filter_map(|l| std::fs::read_link(dir.join(l)).ok()).collect();
+        let Ok(entries) = std::fs::read_dir(dir) else { return };
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            let is_step = name.to_string_lossy().starts_with("step-");
+            if is_step && !keep.iter().any(|k| k.as_os_str() == name) {
+                let _ = std::fs::remove_dir_all(entry.path());
+            }
+        }
+    }
+
+    /// Reads the training state of a checkpoint.
+    pub fn read_state(checkpoint: &Path) -> Result<TrainState> {
+        let path = checkpoint.join(STATE_FILE);
+        let text = std::fs::read_to_string(&path).map_err(TrainError::io(&path))?;
+        serde_json::from_str(&text).map_err(|source| TrainError::State { path, source })
+    }
+}
+
+/// Atomically points `dir/link` at `target` (a name inside `dir`).
+fn point_link(dir: &Path, link: &str, target: &str) -> Result<()> {
+    let tmp = dir.join(format!(".{link}.tmp-{}", std::process::id()));
+    let _ = std::fs::remove_file(&tmp);
+    symlink(Path::new(target), &tmp).map_err(TrainError::io(&tmp))?;
+    let path = dir.join(link);
+    std::fs::rename(&tmp, &path).map_err(TrainError::io(&path))?;
+    sync_dir(dir);
+    Ok(())
+}
+
+#[cfg(unix)]
+fn symlink(target: &Path, link: &Path) -> std::io::Result<()> {
+    std::os::unix::fs::symlink(target, link)
+}
+
+#[cfg(not(unix))]
+fn symlink(_target: &Path, _link: &Path) -> std::io::Result<()> {
+    Err(std::io::Error::other("checkpoint links need a Unix file system"))
+}
+
+/// Makes renames in `dir` durable; best effort (not every platform can open a directory).
+fn sync_dir(dir: &Path) {
+    if let Ok(f) = std::fs::File::open(dir) {
+        let _ = f.sync_all();
+    }
+}
+
+/// Writes a text file atomically.
+fn write_text(path: &Path, text: &str) -> Result<()> {
+    fp_model::write_atomically(path, |tmp| {
+        std::fs::write(tmp, text).map_err(|source| fp_model::ModelError::Io { path: path.to_owned(), source })
+    })?;
+    Ok(())
+}

@@ -1,0 +1,225 @@
+//! Training on tiny synthetic images: learning, determinism, resume, interruption, NaN guard.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use fp_data::{AppliedScaling, Dataset, FingerId, ImageMeta, ImageSource, Split};
+use fp_model::AutoencoderConfig;
+use fp_train::{Config, EpochRecord, Observer, Outcome, RunDir, Silent, TrainError};
+use tch::Tensor;
+
+const SIDE: usize = 16;
+
+/// 24 smooth ridge-like 16x16 images with values in [0, 1].
+fn dataset() -> Dataset {
+    let n = 24;
+    let mut images = Vec::with_capacity(n * SIDE * SIDE);
+    let mut items = Vec::new();
+    for i in 0..n {
+        let (freq, phase) = (0.4 + 0.05 * (i % 5) as f32, i as f32 * 0.7);
+        for y in 0..SIDE {
+            for x in 0..SIDE {
+                let v = ((x as f32 * freq + y as f32 * 0.3 + phase).sin() * 0.5 + 0.5) * 0.9;
+                images.push(v);
+            }
+        }
+        let database = format!("DB{}_B", i % 2 + 1);
+        let (finger, impression) = (101 + (i / 2 % 6) as u32, (i / 12) as u32 + 1);
+        items.push(ImageMeta {
+            source: ImageSource {
+                path: format!("/synthetic/{database}/{finger}_{impression}.tif").into(),
+                relative: format!("{database}/{finger}_{impression}.tif"),
+                id: Some(FingerId { database, finger, impression }),
+            },
+            original_width: SIDE as u32,
+            original_height: SIDE as u32,
+        });
+    }
+    Dataset { height: SIDE, width: SIDE, images: images.into(), items, scaling: AppliedScaling::Divide { divisor: 255.0 } }
+}
+
+fn split() -> Split {
+    Split { train: (0..18).collect(), val: (18..24).collect() }
+}
+
+fn config(epochs: usize) -> Config {
+    let mut c = Config::default();
+    c.data.height = SIDE as u32;
+    c.data.width = SIDE as u32;
+    c.model = AutoencoderConfig { filters: vec![4, 8], kernel_size: 3 };
+    c.train.epochs = epochs;
+    c.train.batch_size = 8;
+    c.train.learning_rate = 3e-3;
+    c.train.device = fp_model::DeviceSpec::Cpu;
+    c
+}
+
+fn history(run: &RunDir) -> Vec<EpochRecord> {
+    fp_train::history::read(run.path()).unwrap()
+}
+
+fn weights(run: &RunDir) -> Vec<(String, Tensor)> {
+    let mut w = fp_model::read_tensors(&run.checkpoint("last").join("model.safetensors")).unwrap();
+    w.sort_by(|a, b| a.0.cmp(&b.0));
+    w
+}
+
+fn max_diff(a: &[(String, Tensor)], b: &[(String, Tensor)]) -> f64 {
+    assert_eq!(a.len(), b.len());
+    a.iter()
+        .zip(b)
+        .map(|((na, ta), (nb, tb))| {
+            assert_eq!(na, nb);
+            (ta - tb).abs().max().double_value(&[])
+        })
+        .fold(0.0, f64::max)
+}
+
+fn new_run(dir: &std::path::Path, config: &Config) -> RunDir {
+    RunDir::create(dir, config).unwrap()
+}
+
+fn no_stop() -> AtomicBool {
+    AtomicBool::new(false)
+}
+
+#[test]
+fn training_reduces_the_loss_and_writes_the_run_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(6);
+    let run = new_run(dir.path(), &cfg);
+    let outcome = fp_train::train(&run, &cfg, &dataset(), &split(), false, &mut Silent, &no_stop()).unwrap();
+    assert_eq!(outcome, Outcome::Completed { epochs: 6 });
+    let h = history(&run);
+    assert_eq!(h.iter().map(|r| r.epoch).collect::<Vec<_>>(), [1, 2, 3, 4, 5, 6]);
+    assert!(h[5].train_loss < 0.7 * h[0].train_loss, "{h:#?}");
+    assert!(h[5].val_loss < 0.7 * h[0].val_loss, "{h:#?}");
+    assert!(h.iter().all(|r| r.images_per_sec > 0.0 && r.lr == 3e-3));
+
+    let csv = std::fs::read_to_string(dir.path().join("history.csv")).unwrap();
+    assert_eq!(csv.lines().next().unwrap(), "epoch,train_loss,val_loss,seconds,images_per_sec,lr");
+    assert_eq!(std::fs::read_to_string(dir.path().join("history.jsonl")).unwrap().lines().count(), 6);
+    let saved = Config::load(&dir.path().join("config.toml"), &[]).unwrap();
+    assert_eq!(saved, cfg);
+    // last and best are whole, loadable models.
+    for which in ["last", "best"] {
+        let loaded = fp_model::load(&run.checkpoint(which), tch::Device::Cpu).unwrap();
+        assert_eq!(loaded.model.config(), &cfg.model);
+    }
+    let best = RunDir::read_state(&run.checkpoint("best")).unwrap();
+    let min_val = h.iter().map(|r| r.val_loss).fold(f64::MAX, f64::min);
+    assert_eq!(best.best.unwrap().0, min_val);
+    // Only the checkpoints that last and best point at are kept.
+    let steps = std::fs::read_dir(dir.path().join("checkpoints"))
+        .unwrap()
+        .filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().starts_with("step-"))
+        .count();
+    assert!(steps <= 2, "{steps}");
+    assert!(std::fs::read_to_string(dir.path().join("train.log")).unwrap().contains("epoch 6/6"));
+}
+
+#[test]
+fn training_is_deterministic_on_cpu() {
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let cfg = config(2);
+    let (ra, rb) = (new_run(a.path(), &cfg), new_run(b.path(), &cfg));
+    fp_train::train(&ra, &cfg, &dataset(), &split(), false, &mut Silent, &no_stop()).unwrap();
+    fp_train::train(&rb, &cfg, &dataset(), &split(), false, &mut Silent, &no_stop()).unwrap();
+    let losses = |r: &RunDir| history(r).iter().map(|e| (e.train_loss, e.val_loss)).collect::<Vec<_>>();
+    assert_eq!(losses(&ra), losses(&rb));
+    assert_eq!(max_diff(&weights(&ra), &weights(&rb)), 0.0);
+}
+
+#[test]
+fn two_epochs_plus_resumed_two_equal_four_straight() {
+    let (straight, resumed) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let r4 = new_run(straight.path(), &config(4));
+    fp_train::train(&r4, &config(4), &dataset(), &split(), false, &mut Silent, &no_stop()).unwrap();
+
+    let r2 = new_run(resumed.path(), &config(2));
+    fp_train::train(&r2, &config(2), &dataset(), &split(), false, &mut Silent, &no_stop()).unwrap();
+    let (r2, cfg) = RunDir::open(resumed.path(), &["train.epochs=4".into()]).unwrap();
+    let outcome = fp_train::train(&r2, &cfg, &dataset(), &split(), true, &mut Silent, &no_stop()).unwrap();
+    assert_eq!(outcome, Outcome::Completed { epochs: 4 });
+    assert!(max_diff(&weights(&r4), &weights(&r2)) <= 1e-6);
+    let (h4, h2) = (history(&r4), history(&r2));
+    assert_eq!(h2.len(), 4);
+    for (a, b) in h4.iter().zip(&h2) {
+        assert!((a.val_loss - b.val_loss).abs() < 1e-9, "{a:?} {b:?}");
+    }
+}
+
+/// Requests a stop after a given number of batches, like Ctrl-C would.
+struct StopAfter<'a> {
+    batches: usize,
+    seen: usize,
+    stop: &'a AtomicBool,
+}
+
+impl Observer for StopAfter<'_> {
+    fn batch_finished(&mut self, _batch: usize, _loss: f64) {
+        self.seen += 1;
+        if self.seen == self.batches {
+            self.stop.store(true, Ordering::SeqCst);
+        }
+    }
+}
+
+#[test]
+fn an_interrupted_run_checkpoints_mid_epoch_and_resumes_exactly() {
+    let (straight, stopped) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let cfg = config(3);
+    let r = new_run(straight.path(), &cfg);
+    fp_train::train(&r, &cfg, &dataset(), &split(), false, &mut Silent, &no_stop()).unwrap();
+
+    // 3 batches per epoch: stop after the 5th batch, i.e. mid-way through epoch 2.
+    let s = new_run(stopped.path(), &cfg);
+    let stop = AtomicBool::new(false);
+    let mut observer = StopAfter { batches: 5, seen: 0, stop: &stop };
+    let outcome = fp_train::train(&s, &cfg, &dataset(), &split(), false, &mut observer, &stop).unwrap();
+    assert_eq!(outcome, Outcome::Interrupted { epochs: 1, batches: 2 });
+    let state = RunDir::read_state(&s.checkpoint("last")).unwrap();
+    assert_eq!((state.epochs_done, state.batches_done, state.steps), (1, 2, 5));
+    assert_eq!(history(&s).len(), 1);
+
+    let (s, cfg) = RunDir::open(stopped.path(), &[]).unwrap();
+    let outcome = fp_train::train(&s, &cfg, &dataset(), &split(), true, &mut Silent, &no_stop()).unwrap();
+    assert_eq!(outcome, Outcome::Completed { epochs: 3 });
+    assert!(max_diff(&weights(&r), &weights(&s)) <= 1e-6);
+    let (hr, hs) = (history(&r), history(&s));
+    assert!((hr[1].train_loss - hs[1].train_loss).abs() < 1e-9, "{hr:?} {hs:?}");
+}
+
+#[test]
+fn a_nan_loss_stops_with_a_clear_error_and_keeps_the_last_checkpoint() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(1);
+    let run = new_run(dir.path(), &cfg);
+    fp_train::train(&run, &cfg, &dataset(), &split(), false, &mut Silent, &no_stop()).unwrap();
+    let good = weights(&run);
+
+    // Poison one training image and continue for a second epoch.
+    let mut poisoned = dataset();
+    let mut values = poisoned.images.to_vec();
+    values[3 * SIDE * SIDE + 7] = f32::NAN;
+    poisoned.images = values.into();
+    let (run, cfg) = RunDir::open(dir.path(), &["train.epochs=2".into()]).unwrap();
+    let err = fp_train::train(&run, &cfg, &poisoned, &split(), true, &mut Silent, &no_stop()).unwrap_err();
+    assert!(matches!(err, TrainError::NonFiniteLoss { epoch: 2, .. }), "{err:?}");
+    let text = err.to_string();
+    assert!(text.starts_with("training diverged: the loss is NaN at epoch 2, batch "), "{text}");
+    assert!(text.ends_with(&format!("the last good checkpoint is {}", run.checkpoint("last").display())), "{text}");
+    assert_eq!(max_diff(&good, &weights(&run)), 0.0);
+    assert_eq!(RunDir::read_state(&run.checkpoint("last")).unwrap().epochs_done, 1);
+}
+
+#[test]
+fn an_existing_run_directory_is_not_overwritten() {
+    let dir = tempfile::tempdir().unwrap();
+    new_run(dir.path(), &config(1));
+    let err = RunDir::create(dir.path(), &config(1)).unwrap_err().to_string();
+    assert!(err.ends_with("already holds a run; continue it with `--resume`, or choose another directory"), "{err}");
+    let empty = tempfile::tempdir().unwrap();
+    let run = new_run(empty.path(), &config(1));
+    let err = fp_train::train(&run, &config(1), &dataset(), &split(), true, &mut Silent, &no_stop()).unwrap_err();
+    assert!(err.to_string().ends_with("has no checkpoint to resume from"), "{err}");
+}
