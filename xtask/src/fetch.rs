@@ -37,6 +37,13 @@ pub struct FetchArgs {
     url: String,
 }
 
+impl FetchArgs {
+    /// Fetch arguments for a plain fetch, optionally from a local folder.
+    pub fn new(from: Option<PathBuf>) -> Self {
+        Self { from, force: false, url: OFFICIAL_URL.to_owned() }
+    }
+}
+
 /// What to fetch, from where, into where.
 #[derive(Debug, Clone)]
 pub struct FetchOptions {

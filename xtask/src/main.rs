@@ -31,6 +31,12 @@ enum Task {
     },
     /// Download the FVC2002 B sets into data/fvc2002 and verify them against data/fvc2002.sha256.
     FetchData(fetch::FetchArgs),
+    /// The tutorial end to end: set up LibTorch, fetch the data if missing, train configs/quick.toml.
+    Demo {
+        /// Import the data from this folder instead of downloading it (see fetch-data --from).
+        #[arg(long, value_name = "PATH")]
+        from: Option<PathBuf>,
+    },
     /// Benchmarks that print a table and, as their last line, one JSON object.
     #[command(subcommand)]
     Bench(Bench),
@@ -66,6 +72,7 @@ fn run(cli: Cli) -> Result<()> {
             cargo(&["test", "--workspace"], &args)
         }
         Task::FetchData(args) => fetch::run(&args),
+        Task::Demo { from } => demo(from),
         Task::Bench(Bench::Data) => {
             let data = project_root().join("data").join("fvc2002");
             if !data.is_dir() {
@@ -75,6 +82,28 @@ fn run(cli: Cli) -> Result<()> {
             cargo(&["run", "--quiet", "--release", "-p", "fp-data", "--example", "bench_load"], &[data])
         }
     }
+}
+
+fn demo(from: Option<PathBuf>) -> Result<()> {
+    let started = std::time::Instant::now();
+    libtorch::setup()?;
+    let root = project_root();
+    let fetch_args = fetch::FetchArgs::new(from);
+    fetch::run(&fetch_args)?;
+    let stamp = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let run_dir = root.join("runs").join(format!("demo-{stamp}"));
+    let run_dir_arg = run_dir.to_string_lossy().into_owned();
+    cargo(
+        &["run", "--quiet", "-p", "fp-cli", "--", "train", "configs/quick.toml", "--run-dir", &run_dir_arg],
+        &[],
+    )?;
+    println!();
+    println!("demo finished in {:.0} s", started.elapsed().as_secs_f64());
+    println!("  run directory:   {}", run_dir.display());
+    println!("  loss history:    {}", run_dir.join("history.csv").display());
+    println!("  best model:      {}", run_dir.join("checkpoints").join("best").display());
+    println!("  training log:    {}", run_dir.join("train.log").display());
+    Ok(())
 }
 
 /// The repository root (the parent of this crate's manifest directory).

@@ -137,7 +137,10 @@ fn two_epochs_plus_resumed_two_equal_four_straight() {
 
     let r2 = new_run(resumed.path(), &config(2));
     fp_train::train(&r2, &config(2), &dataset(), &split(), false, &mut Silent, &no_stop()).unwrap();
-    let (r2, cfg) = RunDir::open(resumed.path(), &["train.epochs=4".into()]).unwrap();
+    let err = RunDir::open_for_resume(resumed.path(), &["train.learning_rate=0.1".into()]).unwrap_err();
+    assert!(err.to_string().ends_with("only train.epochs, train.patience and train.device can change when resuming"));
+    let (r2, cfg) = RunDir::open_for_resume(resumed.path(), &["train.epochs=4".into()]).unwrap();
+    assert_eq!(Config::load(&resumed.path().join("config.toml"), &[]).unwrap().train.epochs, 4);
     let outcome = fp_train::train(&r2, &cfg, &dataset(), &split(), true, &mut Silent, &no_stop()).unwrap();
     assert_eq!(outcome, Outcome::Completed { epochs: 4 });
     assert!(max_diff(&weights(&r4), &weights(&r2)) <= 1e-6);
@@ -181,7 +184,7 @@ fn an_interrupted_run_checkpoints_mid_epoch_and_resumes_exactly() {
     assert_eq!((state.epochs_done, state.batches_done, state.steps), (1, 2, 5));
     assert_eq!(history(&s).len(), 1);
 
-    let (s, cfg) = RunDir::open(stopped.path(), &[]).unwrap();
+    let (s, cfg) = RunDir::open_for_resume(stopped.path(), &[]).unwrap();
     let outcome = fp_train::train(&s, &cfg, &dataset(), &split(), true, &mut Silent, &no_stop()).unwrap();
     assert_eq!(outcome, Outcome::Completed { epochs: 3 });
     assert!(max_diff(&weights(&r), &weights(&s)) <= 1e-6);
@@ -202,7 +205,7 @@ fn a_nan_loss_stops_with_a_clear_error_and_keeps_the_last_checkpoint() {
     let mut values = poisoned.images.to_vec();
     values[3 * SIDE * SIDE + 7] = f32::NAN;
     poisoned.images = values.into();
-    let (run, cfg) = RunDir::open(dir.path(), &["train.epochs=2".into()]).unwrap();
+    let (run, cfg) = RunDir::open_for_resume(dir.path(), &["train.epochs=2".into()]).unwrap();
     let err = fp_train::train(&run, &cfg, &poisoned, &split(), true, &mut Silent, &no_stop()).unwrap_err();
     assert!(matches!(err, TrainError::NonFiniteLoss { epoch: 2, .. }), "{err:?}");
     let text = err.to_string();

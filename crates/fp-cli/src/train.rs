@@ -1,0 +1,142 @@
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use anyhow::{Context, bail};
+use fp_model::DeviceSpec;
+use fp_train::{Config, EpochRecord, Observer, Outcome, RunDir};
+use indicatif::{ProgressBar, ProgressStyle};
+
+#[derive(Debug, clap::Args)]
+pub struct TrainArgs {
+    /// Configuration file (TOML); not needed with --resume.
+    config: Option<PathBuf>,
+    /// Override a setting, e.g. `--set train.epochs=5` (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    set: Vec<String>,
+    /// Write the run here instead of `<runs_dir>/<name>-<timestamp>`.
+    #[arg(long, value_name = "DIR", conflicts_with = "resume")]
+    run_dir: Option<PathBuf>,
+    /// Continue the run in RUN_DIR from its last checkpoint.
+    #[arg(long, value_name = "RUN_DIR")]
+    resume: Option<PathBuf>,
+    /// Device: auto, cpu, cuda or cuda:N (overrides train.device).
+    #[arg(long, value_name = "D")]
+    device: Option<DeviceSpec>,
+}
+
+pub fn run(mut args: TrainArgs) -> anyhow::Result<ExitCode> {
+    if let Some(device) = args.device {
+        args.set.push(format!("train.device=\"{device}\""));
+    }
+    let (run, config, resume) = match (&args.resume, &args.config) {
+        (Some(dir), _) => {
+            let (run, config) = RunDir::open_for_resume(dir, &args.set)?;
+            (run, config, true)
+        }
+        (None, Some(file)) => {
+            let config = Config::load(file, &args.set)?;
+            let path = args.run_dir.clone().unwrap_or_else(|| RunDir::default_path(&config, file));
+            let run = RunDir::create(&path, &config)?;
+            (run, config, false)
+        }
+        (None, None) => bail!("give a CONFIG file to train, or --resume RUN_DIR to continue a run"),
+    };
+    tracing::info!("run directory: {}", run.path().display());
+
+    let data = fp_data::load(&config.data)
+        .with_context(|| format!("cannot load the images under {}", config.data.root.display()))?;
+    let split = fp_data::split_dataset(&data, &config.data)?;
+    tracing::info!(
+        "{} images ({}x{}): {} for training, {} for validation ({:?} split)",
+        data.len(),
+        data.width,
+        data.height,
+        split.train.len(),
+        split.val.len(),
+        config.data.split
+    );
+
+    let stop = Arc::new(AtomicBool::new(false));
+    {
+        let stop = Arc::clone(&stop);
+        ctrlc::set_handler(move || {
+            if stop.swap(true, Ordering::SeqCst) {
+                eprintln!("\nsecond interrupt: exiting now (the last checkpoint is intact)");
+                std::process::exit(130);
+            }
+            eprintln!("\ninterrupt: finishing the current batch and writing a checkpoint (again to quit at once)");
+        })
+        .context("cannot install the Ctrl-C handler")?;
+    }
+    let mut progress = Progress::default();
+    let outcome = fp_train::train(&run, &config, &data, &split, resume, &mut progress, &stop)?;
+    progress.clear();
+    let dir = run.path().display();
+    match outcome {
+        Outcome::Completed { epochs } => {
+            tracing::info!("finished {epochs} epochs; best model in {dir}/checkpoints/best");
+            Ok(ExitCode::SUCCESS)
+        }
+        Outcome::EarlyStopped { epochs, best_epoch } => {
+            tracing::info!("stopped early after {epochs} epochs (best: epoch {best_epoch}); best model in {dir}/checkpoints/best");
+            Ok(ExitCode::SUCCESS)
+        }
+        Outcome::Interrupted { epochs, batches } => {
+            tracing::info!(
+                "interrupted after {epochs} epochs and {batches} batches; checkpoint written. Continue with: fpae train --resume {dir}"
+            );
+            Ok(ExitCode::from(130))
+        }
+    }
+}
+
+/// A progress bar per epoch on a terminal (indicatif draws nothing elsewhere),
+/// and one log line per finished epoch.
+#[derive(Default)]
+struct Progress {
+    bar: Option<ProgressBar>,
+}
+
+impl Progress {
+    fn clear(&mut self) {
+        if let Some(bar) = self.bar.take() {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+impl Observer for Progress {
+    fn epoch_started(&mut self, epoch: usize, epochs: usize, batches: usize, first_batch: usize) {
+        self.clear();
+        let bar = ProgressBar::new(batches as u64).with_style(
+            ProgressStyle::with_template("epoch {prefix} [{bar:30}] {pos}/{len} batches, loss {msg} ({elapsed}, eta {eta})")
+                .expect("valid template")
+                .progress_chars("=> "),
+        );
+        bar.set_prefix(format!("{epoch}/{epochs}"));
+        bar.set_position(first_batch as u64);
+        self.bar = Some(bar);
+    }
+
+    fn batch_finished(&mut self, batch: usize, running_loss: f64) {
+        if let Some(bar) = &self.bar {
+            bar.set_position(batch as u64);
+            bar.set_message(format!("{running_loss:.5}"));
+        }
+    }
+
+    fn epoch_finished(&mut self, r: &EpochRecord, improved: bool) {
+        self.clear();
+        tracing::info!(
+            "epoch {}: train_loss {:.6} val_loss {:.6} ({:.1} s, {:.1} images/s){}",
+            r.epoch,
+            r.train_loss,
+            r.val_loss,
+            r.seconds,
+            r.images_per_sec,
+            if improved { " *" } else { "" }
+        );
+    }
+}
