@@ -1,6 +1,9 @@
+use rand::SeedableRng;
+use rand::distr::{Distribution, Uniform};
+use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 use tch::nn::{self, ModuleT};
-use tch::Tensor;
+use tch::{Kind, Tensor};
 
 use crate::error::{ModelError, Result};
 
@@ -105,19 +108,29 @@ pub struct Autoencoder {
 impl Autoencoder {
     /// Builds the model's layers under `path` with Keras' default initialisation
     /// (Glorot-uniform weights, zero biases), so training behaves like the tutorial's.
-    pub fn new(path: &nn::Path, config: &AutoencoderConfig) -> Result<Self> {
+    ///
+    /// The weights are drawn from a ChaCha8 generator seeded with `seed`, not from
+    /// LibTorch's global generator, so the same seed gives the same model on every
+    /// platform and whatever else the process does concurrently.
+    pub fn new(path: &nn::Path, config: &AutoencoderConfig, seed: u64) -> Result<Self> {
         config.validate()?;
         let k = config.kernel_size;
-        let conv = |name: String, c_in: i64, c_out: i64| {
-            // Glorot/Xavier uniform: U(-a, a), a = sqrt(6 / (fan_in + fan_out)).
-            let limit = (6.0 / ((c_in + c_out) * k * k) as f64).sqrt();
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let mut conv = |name: String, c_in: i64, c_out: i64| {
             let cfg = nn::ConvConfig {
                 padding: k / 2,
-                ws_init: nn::Init::Uniform { lo: -limit, up: limit },
+                ws_init: nn::Init::Const(0.0),
                 bs_init: nn::Init::Const(0.0),
                 ..Default::default()
             };
-            nn::conv2d(path / name, c_in, c_out, k, cfg)
+            let layer = nn::conv2d(path / name, c_in, c_out, k, cfg);
+            // Glorot/Xavier uniform: U(-a, a), a = sqrt(6 / (fan_in + fan_out)).
+            let limit = (6.0 / ((c_in + c_out) * k * k) as f64).sqrt() as f32;
+            let uniform = Uniform::new_inclusive(-limit, limit).expect("a finite, ordered range");
+            let values: Vec<f32> = (0..c_out * c_in * k * k).map(|_| uniform.sample(&mut rng)).collect();
+            let init = Tensor::from_slice(&values).view([c_out, c_in, k, k]).to_kind(Kind::Float);
+            tch::no_grad(|| layer.ws.shallow_clone().copy_(&init));
+            layer
         };
         let f = &config.filters;
         let mut encoder = Vec::with_capacity(f.len());

@@ -77,7 +77,7 @@ pub fn load(dir: &Path, device: Device) -> Result<SavedModel> {
     let file: ModelFile = toml::from_str(&text).map_err(|source| ModelError::ConfigFile { path: config_path, source })?;
     file.model.validate_input(file.input)?;
     let mut vars = nn::VarStore::new(device);
-    let model = Autoencoder::new(&vars.root(), &file.model)?;
+    let model = Autoencoder::new(&vars.root(), &file.model, 0)?;
     load_weights(&mut vars, &dir.join(MODEL_WEIGHTS_FILE))?;
     Ok(SavedModel { vars, model, input: file.input })
 }

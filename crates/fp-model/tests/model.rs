@@ -10,9 +10,9 @@ fn tiny() -> AutoencoderConfig {
 
 #[test]
 fn default_model_has_314625_parameters_and_keeps_the_shape() {
-    tch::manual_seed(0);
+
     let vs = nn::VarStore::new(Device::Cpu);
-    let model = Autoencoder::new(&vs.root(), &AutoencoderConfig::default()).unwrap();
+    let model = Autoencoder::new(&vs.root(), &AutoencoderConfig::default(), 7).unwrap();
     let params: i64 = vs.trainable_variables().iter().map(|t| t.numel() as i64).sum();
     assert_eq!(params, 314_625);
     let x = Tensor::rand([2, 1, 224, 224], (Kind::Float, Device::Cpu));
@@ -25,9 +25,9 @@ fn default_model_has_314625_parameters_and_keeps_the_shape() {
 
 #[test]
 fn weights_are_glorot_uniform_and_biases_zero() {
-    tch::manual_seed(1);
+
     let vs = nn::VarStore::new(Device::Cpu);
-    Autoencoder::new(&vs.root(), &AutoencoderConfig::default()).unwrap();
+    Autoencoder::new(&vs.root(), &AutoencoderConfig::default(), 7).unwrap();
     let vars = vs.variables();
     // dec1: 128 -> 128, 3x3: limit = sqrt(6 / (128*9 + 128*9)) = 0.05103.
     let w = &vars["dec1.weight"];
@@ -58,10 +58,10 @@ fn input_not_divisible_by_four_is_a_clear_error() {
 
 #[test]
 fn save_then_load_gives_identical_outputs() {
-    tch::manual_seed(2);
+
     let dir = tempfile::tempdir().unwrap();
     let vs = nn::VarStore::new(Device::Cpu);
-    let model = Autoencoder::new(&vs.root(), &tiny()).unwrap();
+    let model = Autoencoder::new(&vs.root(), &tiny(), 7).unwrap();
     let input = InputSize { height: 16, width: 16 };
     fp_model::save(dir.path(), &vs, &tiny(), input).unwrap();
     let loaded = fp_model::load(dir.path(), Device::Cpu).unwrap();
@@ -80,7 +80,7 @@ fn save_then_load_gives_identical_outputs() {
 fn loading_weights_of_another_shape_is_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
     let vs = nn::VarStore::new(Device::Cpu);
-    Autoencoder::new(&vs.root(), &tiny()).unwrap();
+    Autoencoder::new(&vs.root(), &tiny(), 7).unwrap();
     fp_model::save(dir.path(), &vs, &tiny(), InputSize { height: 16, width: 16 }).unwrap();
     // Describe a wider middle layer than the weights have.
     let text = std::fs::read_to_string(dir.path().join("model.toml")).unwrap();
@@ -96,4 +96,22 @@ fn loading_weights_of_another_shape_is_a_clear_error() {
     std::fs::write(dir.path().join("model.toml"), text.replace("filters = [4, 8, 8]", "filters = [4, 8]")).unwrap();
     let err = fp_model::load(dir.path(), Device::Cpu).unwrap_err().to_string();
     assert!(err.contains("unexpected tensor \"dec3.bias\""), "{err}");
+}
+
+#[test]
+fn the_seed_alone_decides_the_initial_weights() {
+    let build = |seed| {
+        let vs = nn::VarStore::new(Device::Cpu);
+        Autoencoder::new(&vs.root(), &tiny(), seed).unwrap();
+        tch::manual_seed(seed as i64 + 100); // the global generator plays no part
+        let mut w: Vec<_> = vs.variables().into_iter().collect();
+        w.sort_by(|a, b| a.0.cmp(&b.0));
+        w
+    };
+    let (a, b, c) = (build(5), build(5), build(6));
+    for ((_, x), (_, y)) in a.iter().zip(&b) {
+        assert_eq!(x.eq_tensor(y).all().int64_value(&[]), 1);
+    }
+    let differs = a.iter().zip(&c).any(|((_, x), (_, y))| x.eq_tensor(y).all().int64_value(&[]) == 0);
+    assert!(differs);
 }

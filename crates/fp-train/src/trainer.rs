@@ -113,9 +113,8 @@ pub fn train(
     let input = InputSize { height: data.height as i64, width: data.width as i64 };
     config.model.validate_input(input)?;
 
-    tch::manual_seed(t.seed as i64);
     let mut vars = nn::VarStore::new(device);
-    let model = Autoencoder::new(&vars.root(), &config.model)?;
+    let model = Autoencoder::new(&vars.root(), &config.model, t.seed)?;
     let mut optimizer = Optimizer::new(vars.variables().into_iter().collect(), t);
 
     let mut state = TrainState {
