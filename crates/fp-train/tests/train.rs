@@ -226,3 +226,17 @@ fn an_existing_run_directory_is_not_overwritten() {
     let err = fp_train::train(&run, &config(1), &dataset(), &split(), true, &mut Silent, &no_stop()).unwrap_err();
     assert!(err.to_string().ends_with("has no checkpoint to resume from"), "{err}");
 }
+
+#[test]
+fn patience_stops_a_run_that_no_longer_improves() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = config(6);
+    // Updates far below f32 resolution leave the weights, and so the validation
+    // loss, exactly unchanged: no epoch after the first improves.
+    cfg.train.learning_rate = 1e-12;
+    cfg.train.patience = Some(2);
+    let run = new_run(dir.path(), &cfg);
+    let outcome = fp_train::train(&run, &cfg, &dataset(), &split(), false, &mut Silent, &no_stop()).unwrap();
+    assert_eq!(outcome, Outcome::EarlyStopped { epochs: 3, best_epoch: 1 });
+    assert_eq!(history(&run).len(), 3);
+}
