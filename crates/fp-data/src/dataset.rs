@@ -224,7 +224,8 @@ pub struct Preprocessed {
 /// Decodes and resizes `sources` in parallel with rayon. An unreadable image is
 /// an error naming it, or, with `skip_unreadable`, a warning and a skip.
 pub fn preprocess_parallel(sources: &[ImageSource], preprocess: &Preprocess, skip_unreadable: bool) -> Result<Preprocessed> {
-    let results: Vec<Result<Option<(ImageMeta, Vec<u8>)>>> = sources
+    type Decoded = Option<(ImageMeta, Vec<u8>)>;
+    let results: Vec<Result<Decoded>> = sources
         .par_iter()
         .map(|source| match load_one(&source.path, preprocess) {
             Ok((pixels, (w, h))) => {

@@ -42,7 +42,7 @@ fn loads_scales_to_dataset_max_and_keeps_metadata() {
     assert_eq!((d.len(), d.height, d.width, d.images.len()), (12, 16, 16, 12 * 256));
     // Dataset-max scaling divides by the largest resized pixel, so the maximum is exactly 1.
     let (lo, hi) = d.min_max();
-    assert!(lo >= 0.0 && lo < 0.1 && hi == 1.0, "{lo} {hi}");
+    assert!((0.0..0.1).contains(&lo) && hi == 1.0, "{lo} {hi}");
     let fp_data::AppliedScaling::Divide { divisor } = d.scaling else { panic!("{:?}", d.scaling) };
     assert!(divisor > 150.0 && divisor <= 200.0, "{divisor}");
     let first = &d.items[0];

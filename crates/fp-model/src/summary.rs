@@ -62,7 +62,7 @@ fn thousands(n: i64) -> String {
     let digits = n.abs().to_string();
     let mut out = String::new();
     for (i, ch) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(ch);
@@ -76,7 +76,7 @@ impl fmt::Display for Summary {
         let rule = "_".repeat(65);
         writeln!(f, "Model: \"autoencoder\"")?;
         writeln!(f, "{rule}")?;
-        writeln!(f, " {:<28}{:<26}{}", "Layer (type)", "Output Shape", "Param #")?;
+        writeln!(f, " {:<28}{:<26}Param #", "Layer (type)", "Output Shape")?;
         writeln!(f, "{}", "=".repeat(65))?;
         for (i, row) in self.rows.iter().enumerate() {
             let (h, w, c) = row.output_shape;
