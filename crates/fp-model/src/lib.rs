@@ -17,7 +17,7 @@ pub use error::{ModelError, Result};
 pub use model::{Autoencoder, AutoencoderConfig, InputSize};
 pub use store::{
     MODEL_CONFIG_FILE, MODEL_WEIGHTS_FILE, SavedModel, load, load_weights, read_tensors, save, save_tensors,
-    write_atomically,
+    write_atomically, write_file_atomically,
 };
 pub use summary::{LayerRow, Summary};
 

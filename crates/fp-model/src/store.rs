@@ -31,9 +31,9 @@ pub struct SavedModel {
     pub input: InputSize,
 }
 
-/// Writes `bytes`-producing `write` to `path` atomically: the data goes to a
-/// temporary file in the same folder, which is synced and renamed over `path`.
-/// `write` receives the temporary path (keeping `path`'s extension).
+/// Replaces `path` atomically with what `write` writes: `write` receives a
+/// temporary path in the same folder (ending in `path`'s file name, so its
+/// extension is kept), which is then synced and renamed over `path`.
 pub fn write_atomically(path: &Path, write: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
@@ -47,6 +47,13 @@ pub fn write_atomically(path: &Path, write: impl FnOnce(&Path) -> Result<()>) ->
         let _ = std::fs::remove_file(&tmp);
     }
     result
+}
+
+/// Replaces `path` atomically with `contents`.
+pub fn write_file_atomically(path: &Path, contents: impl AsRef<[u8]>) -> Result<()> {
+    write_atomically(path, |tmp| {
+        std::fs::write(tmp, contents).map_err(|source| ModelError::Io { path: path.to_owned(), source })
+    })
 }
 
 fn unique() -> u64 {
@@ -64,10 +71,7 @@ pub fn save(dir: &Path, vars: &nn::VarStore, config: &AutoencoderConfig, input: 
         vars.save(tmp).map_err(|source| ModelError::Torch { context: format!("cannot write {}", weights.display()), source })
     })?;
     let text = toml::to_string(&ModelFile { input, model: config.clone() }).expect("model config serializes");
-    let config_path = dir.join(MODEL_CONFIG_FILE);
-    write_atomically(&config_path, |tmp| {
-        std::fs::write(tmp, text).map_err(|source| ModelError::Io { path: config_path.clone(), source })
-    })
+    write_file_atomically(&dir.join(MODEL_CONFIG_FILE), text)
 }
 
 /// Loads the model saved in `dir` onto `device`.
@@ -85,10 +89,7 @@ pub fn load(dir: &Path, device: Device) -> Result<SavedModel> {
 /// Copies the tensors of a safetensors file into `vars`, checking first that the
 /// file has exactly the variables' names and shapes.
 pub fn load_weights(vars: &mut nn::VarStore, path: &Path) -> Result<()> {
-    read_into(vars.variables(), path, vars.device())
-}
-
-fn read_into(variables: std::collections::HashMap<String, Tensor>, path: &Path, device: Device) -> Result<()> {
+    let variables = vars.variables();
     if !path.is_file() {
         return Err(ModelError::Io { path: path.to_owned(), source: std::io::ErrorKind::NotFound.into() });
     }
@@ -118,7 +119,7 @@ fn read_into(variables: std::collections::HashMap<String, Tensor>, path: &Path, 
     tch::no_grad(|| {
         for (name, src) in &tensors {
             let mut dst = variables[name].shallow_clone();
-            dst.copy_(&src.to_device(device).to_kind(dst.kind()));
+            dst.copy_(&src.to_device(dst.device()).to_kind(dst.kind()));
         }
     });
     Ok(())

@@ -69,12 +69,8 @@ pub fn rewrite(dir: &Path, records: &[EpochRecord]) -> Result<()> {
         csv.push('\n');
         jsonl.push_str(&(serde_json::to_string(r).expect("a record serializes") + "\n"));
     }
-    for (name, text) in [(HISTORY_CSV, csv), (HISTORY_JSONL, jsonl)] {
-        let path = dir.join(name);
-        fp_model::write_atomically(&path, |tmp| {
-            std::fs::write(tmp, &text).map_err(|source| fp_model::ModelError::Io { path: path.clone(), source })
-        })?;
-    }
+    fp_model::write_file_atomically(&dir.join(HISTORY_CSV), csv)?;
+    fp_model::write_file_atomically(&dir.join(HISTORY_JSONL), jsonl)?;
     Ok(())
 }
 

@@ -88,7 +88,7 @@ impl RunDir {
         let checkpoints = path.join("checkpoints");
         std::fs::create_dir_all(&checkpoints).map_err(TrainError::io(&checkpoints))?;
         let run = Self { path: path.to_owned() };
-        write_text(&path.join(CONFIG_FILE), &config.to_toml())?;
+        fp_model::write_file_atomically(&path.join(CONFIG_FILE), config.to_toml())?;
         Ok(run)
     }
 
@@ -119,7 +119,7 @@ impl RunDir {
             });
         }
         if config != original {
-            write_text(&path.join(CONFIG_FILE), &config.to_toml())?;
+            fp_model::write_file_atomically(&path.join(CONFIG_FILE), config.to_toml())?;
         }
         Ok((run, config))
     }
@@ -173,7 +173,7 @@ impl RunDir {
         fp_model::save(&tmp, vars, model, input)?;
         fp_model::save_tensors(&tmp.join(OPTIMIZER_FILE), &optimizer.state_tensors())?;
         let json = serde_json::to_string_pretty(state).expect("the state serializes");
-        write_text(&tmp.join(STATE_FILE), &json)?;
+        fp_model::write_file_atomically(&tmp.join(STATE_FILE), json)?;
         if final_dir.exists() {
             // Same step saved again (e.g. interrupted right after an epoch's checkpoint).
             std::fs::remove_dir_all(&final_dir).map_err(TrainError::io(&final_dir))?;
@@ -237,10 +237,3 @@ fn sync_dir(dir: &Path) {
     }
 }
 
-/// Writes a text file atomically.
-fn write_text(path: &Path, text: &str) -> Result<()> {
-    fp_model::write_atomically(path, |tmp| {
-        std::fs::write(tmp, text).map_err(|source| fp_model::ModelError::Io { path: path.to_owned(), source })
-    })?;
-    Ok(())
-}

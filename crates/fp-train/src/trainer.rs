@@ -158,16 +158,12 @@ pub fn train(
     let val_images = images_to_tensor(data, &split.val, device);
     let n_train = split.train.len();
     let batches = n_train.div_ceil(t.batch_size);
-    let mut epochs_since_best = match state.best {
-        Some((_, best_epoch)) => state.epochs_done - best_epoch,
-        None => 0,
-    };
 
     while state.epochs_done < t.epochs {
+        let best_epoch = state.best.map_or(0, |(_, epoch)| epoch);
         if let Some(patience) = t.patience
-            && epochs_since_best >= patience
+            && state.epochs_done - best_epoch >= patience
         {
-            let best_epoch = state.best.map_or(0, |b| b.1);
             run.log(&format!("early stop after epoch {}: no improvement since epoch {best_epoch}", state.epochs_done));
             return Ok(Outcome::EarlyStopped { epochs: state.epochs_done, best_epoch });
         }
@@ -223,9 +219,6 @@ pub fn train(
         let improved = state.best.is_none_or(|(best, _)| val_loss < best);
         if improved {
             state.best = Some((val_loss, epoch));
-            epochs_since_best = 0;
-        } else {
-            epochs_since_best += 1;
         }
         state.epochs_done = epoch;
         state.batches_done = 0;
