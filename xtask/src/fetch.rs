@@ -74,11 +74,15 @@ pub enum Outcome {
     Installed(usize),
 }
 
+/// Where the FVC2002 B sets are installed: `<repo>/data/fvc2002`.
+pub fn data_dir() -> PathBuf {
+    project_root().join("data").join("fvc2002")
+}
+
 pub fn run(args: &FetchArgs) -> Result<()> {
-    let root = project_root();
     let options = FetchOptions {
-        dest: root.join("data").join("fvc2002"),
-        manifest: root.join("data").join("fvc2002.sha256"),
+        dest: data_dir(),
+        manifest: project_root().join("data").join("fvc2002.sha256"),
         from: args.from.clone(),
         url: args.url.clone(),
         databases: DATABASES.iter().map(|s| s.to_string()).collect(),

@@ -74,7 +74,7 @@ fn run(cli: Cli) -> Result<()> {
         Task::FetchData(args) => fetch::run(&args),
         Task::Demo { from } => demo(from),
         Task::Bench(Bench::Data) => {
-            let data = project_root().join("data").join("fvc2002");
+            let data = fetch::data_dir();
             if !data.is_dir() {
                 bail!("{} is missing; run `cargo xtask fetch-data` first", data.display());
             }
@@ -87,16 +87,11 @@ fn run(cli: Cli) -> Result<()> {
 fn demo(from: Option<PathBuf>) -> Result<()> {
     let started = std::time::Instant::now();
     libtorch::setup()?;
-    let root = project_root();
-    let fetch_args = fetch::FetchArgs::new(from);
-    fetch::run(&fetch_args)?;
+    fetch::run(&fetch::FetchArgs::new(from))?;
     let stamp = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
-    let run_dir = root.join("runs").join(format!("demo-{stamp}"));
-    let run_dir_arg = run_dir.to_string_lossy().into_owned();
-    cargo(
-        &["run", "--quiet", "-p", "fp-cli", "--", "train", "configs/quick.toml", "--run-dir", &run_dir_arg],
-        &[],
-    )?;
+    let run_dir = project_root().join("runs").join(format!("demo-{stamp}"));
+    let train = ["train", "configs/quick.toml", "--run-dir", &run_dir.to_string_lossy()].map(String::from);
+    cargo(&["run", "--quiet", "-p", "fp-cli"], &train)?;
     println!();
     println!("demo finished in {:.0} s", started.elapsed().as_secs_f64());
     println!("  run directory:   {}", run_dir.display());
