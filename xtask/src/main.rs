@@ -31,7 +31,8 @@ enum Task {
     },
     /// Download the FVC2002 B sets into data/fvc2002 and verify them against data/fvc2002.sha256.
     FetchData(fetch::FetchArgs),
-    /// The tutorial end to end: set up LibTorch, fetch the data if missing, train configs/quick.toml.
+    /// The tutorial end to end: set up LibTorch, fetch the data if missing, train configs/quick.toml,
+    /// evaluate it, plot the losses and draw validation images over their reconstructions.
     Demo {
         /// Import the data from this folder instead of downloading it (see fetch-data --from).
         #[arg(long, value_name = "PATH")]
@@ -90,15 +91,36 @@ fn demo(from: Option<PathBuf>) -> Result<()> {
     fetch::run(&fetch::FetchArgs::new(from))?;
     let stamp = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
     let run_dir = project_root().join("runs").join(format!("demo-{stamp}"));
-    let train = ["train", "configs/quick.toml", "--run-dir", &run_dir.to_string_lossy()].map(String::from);
-    cargo(&["run", "--quiet", "-p", "fp-cli"], &train)?;
+    let run = run_dir.to_string_lossy().into_owned();
+    let evaluation = run_dir.join("evaluation.json");
+    let steps: [&[&str]; 4] = [
+        &["train", "configs/quick.toml", "--run-dir", &run],
+        &["evaluate", &run, "--out", &evaluation.to_string_lossy()],
+        &["plot", &run],
+        &["reconstruct", &run, "--grid", "5"],
+    ];
+    for step in steps {
+        println!("\n$ fpae {}", step.join(" "));
+        fpae(step)?;
+    }
     println!();
     println!("demo finished in {:.0} s", started.elapsed().as_secs_f64());
-    println!("  run directory:   {}", run_dir.display());
-    println!("  loss history:    {}", run_dir.join("history.csv").display());
-    println!("  best model:      {}", run_dir.join("checkpoints").join("best").display());
-    println!("  training log:    {}", run_dir.join("train.log").display());
+    println!("  run directory:    {}", run_dir.display());
+    println!("  loss plot:        {}", run_dir.join("loss.png").display());
+    println!("  reconstructions:  {}", run_dir.join("reconstructions.png").display());
+    println!("  evaluation:       {}", evaluation.display());
+    println!("  loss history:     {}", run_dir.join("history.csv").display());
+    println!("  best model:       {}", run_dir.join("checkpoints").join("best").display());
+    println!("  training log:     {}", run_dir.join("train.log").display());
+    println!("Apply the model to your own prints with:");
+    println!("  cargo run -p fp-cli -- reconstruct {run} IMAGE... --out DIR [--original-size]");
     Ok(())
+}
+
+/// Runs `fpae` (built from this workspace) with `args`.
+fn fpae(args: &[&str]) -> Result<()> {
+    let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+    cargo(&["run", "--quiet", "-p", "fp-cli"], &args)
 }
 
 /// The repository root (the parent of this crate's manifest directory).

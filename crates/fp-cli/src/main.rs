@@ -1,5 +1,10 @@
 //! `fpae`: train, evaluate and apply convolutional fingerprint autoencoders.
 
+mod data;
+mod evaluate;
+mod plot;
+mod reconstruct;
+mod shared;
 mod summary;
 mod train;
 
@@ -38,10 +43,18 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Train the autoencoder described by a config file (or continue a run with --resume).
-    Train(train::TrainArgs),
+    /// Describe the dataset a config file prepares and write a preview of its first images.
+    Data(data::DataArgs),
     /// Print the model's layers, output shapes and parameter counts, like Keras' model.summary().
     Summary(summary::SummaryArgs),
+    /// Train the autoencoder described by a config file (or continue a run with --resume).
+    Train(train::TrainArgs),
+    /// Measure a trained model's reconstructions: MSE, PSNR and SSIM, per database.
+    Evaluate(evaluate::EvaluateArgs),
+    /// Plot a run's training and validation loss per epoch.
+    Plot(plot::PlotArgs),
+    /// Apply a trained model to images, or draw validation images over their reconstructions.
+    Reconstruct(reconstruct::ReconstructArgs),
 }
 
 fn main() -> ExitCode {
@@ -58,8 +71,12 @@ fn main() -> ExitCode {
 
 fn run(command: Command) -> anyhow::Result<ExitCode> {
     match command {
-        Command::Train(args) => train::run(args),
+        Command::Data(args) => data::run(args),
         Command::Summary(args) => summary::run(args),
+        Command::Train(args) => train::run(args),
+        Command::Evaluate(args) => evaluate::run(args),
+        Command::Plot(args) => plot::run(args),
+        Command::Reconstruct(args) => reconstruct::run(args),
     }
 }
 

@@ -77,10 +77,12 @@ pub fn run(mut args: TrainArgs) -> anyhow::Result<ExitCode> {
     match outcome {
         Outcome::Completed { epochs } => {
             tracing::info!("finished {epochs} epochs; best model in {dir}/checkpoints/best");
+            write_figures(&run, &config)?;
             Ok(ExitCode::SUCCESS)
         }
         Outcome::EarlyStopped { epochs, best_epoch } => {
             tracing::info!("stopped early after {epochs} epochs (best: epoch {best_epoch}); best model in {dir}/checkpoints/best");
+            write_figures(&run, &config)?;
             Ok(ExitCode::SUCCESS)
         }
         Outcome::Interrupted { epochs, batches } => {
@@ -90,6 +92,25 @@ pub fn run(mut args: TrainArgs) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::from(130))
         }
     }
+}
+
+/// Images in the reconstruction grid written at the end of training (the tutorial shows 5).
+const GRID_IMAGES: usize = 5;
+
+/// The tutorial's two pictures, written into the run directory: the loss plot
+/// and validation images over their reconstructions by the best model.
+fn write_figures(run: &RunDir, config: &Config) -> anyhow::Result<()> {
+    let again = |what: &str| format!("the run is complete, but {what} failed; retry it alone with `fpae {what} {}`", run.path().display());
+    let plot = crate::plot::write_loss_plot(run.path(), &run.path().join(crate::plot::LOSS_PLOT_FILE), false)
+        .with_context(|| again("plot"))?;
+    tracing::info!("loss plot: {}", plot.display());
+    let device = config.train.device.resolve()?;
+    let model = fp_train::TrainedModel::load(run.path(), "best", device)?;
+    let out = run.path().join(crate::reconstruct::GRID_FILE);
+    let grid = crate::reconstruct::write_grid(&model, GRID_IMAGES, &out, config.train.batch_size)
+        .with_context(|| again("reconstruct --grid 5"))?;
+    tracing::info!("reconstructions: {}", grid.display());
+    Ok(())
 }
 
 /// A progress bar per epoch on a terminal (indicatif draws nothing elsewhere),

@@ -87,3 +87,109 @@ fn summary_of_the_default_config_totals_314625() {
     assert_eq!(stdout.lines().last(), Some("Total params: 314,625"));
     assert!(stdout.contains("dec3 (Conv2D)"), "{stdout}");
 }
+
+fn last_line(out: &Output) -> String {
+    text(&out.stdout).lines().last().unwrap_or_default().to_owned()
+}
+
+/// Runs of columns holding a non-white pixel in rows `ys`: the tiles side by side.
+fn tiles_in_band(img: &image::RgbImage, ys: std::ops::Range<u32>) -> Vec<u32> {
+    let mut runs = Vec::new();
+    let mut run = 0;
+    for x in 0..img.width() {
+        if ys.clone().any(|y| img.get_pixel(x, y).0 != [255, 255, 255]) {
+            run += 1;
+        } else if run > 0 {
+            runs.push(run);
+            run = 0;
+        }
+    }
+    runs
+}
+
+#[test]
+fn train_evaluate_plot_grid_and_reconstruct_end_to_end() {
+    let dir = tempfile::tempdir().unwrap();
+    project(dir.path());
+    let out = fpae(&["train", "tiny.toml", "--run-dir", "runs/e2e"], dir.path());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    // Training ends with the tutorial's two pictures.
+    assert!(dir.path().join("runs/e2e/loss.png").is_file());
+    assert!(dir.path().join("runs/e2e/reconstructions.png").is_file());
+
+    let out = fpae(&["evaluate", "runs/e2e", "--json"], dir.path());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let json: serde_json::Value = serde_json::from_str(&last_line(&out)).unwrap();
+    // 16 images, 20% validation: 4 of them.
+    assert_eq!(json["images"], 4);
+    for key in ["mse", "psnr", "ssim"] {
+        let v = json[key].as_f64().unwrap_or(f64::NAN);
+        assert!(v.is_finite(), "{key} = {}", json[key]);
+    }
+    let per_db = json["per_database"].as_object().unwrap();
+    let counted: u64 = per_db.values().map(|g| g["images"].as_u64().unwrap()).sum();
+    assert_eq!(counted, 4);
+    assert!(per_db.values().all(|g| g["ssim"].as_f64().is_some_and(|s| s > -1.0 && s <= 1.0)));
+    let all = fpae(&["evaluate", "runs/e2e", "--split", "all"], dir.path());
+    assert!(text(&all.stdout).contains("all              16"), "{}", text(&all.stdout));
+
+    let out = fpae(&["plot", "runs/e2e", "--out", "figs/loss.png", "--log"], dir.path());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(last_line(&out), "figs/loss.png");
+    assert_eq!(image::open(dir.path().join("figs/loss.png")).unwrap().to_rgb8().dimensions(), (960, 600));
+
+    let out = fpae(&["reconstruct", "runs/e2e", "--grid", "3", "--out", "figs/grid.png"], dir.path());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(last_line(&out), "figs/grid.png");
+    let grid = image::open(dir.path().join("figs/grid.png")).unwrap().to_rgb8();
+    // Layout: 12 px margin + 34 px title, then 16 px tiles (framed: 18 px wide)
+    // with 1 caption line (18 + 4) + 10 px gap.
+    let top = 12 + 34;
+    assert_eq!(tiles_in_band(&grid, top..top + 16), vec![18; 3], "originals");
+    let second = top + 16 + 22 + 10;
+    assert_eq!(tiles_in_band(&grid, second..second + 16), vec![18; 3], "reconstructions");
+
+    // Any images, any size: 3 good ones and a corrupt one.
+    let inputs = dir.path().join("mine");
+    std::fs::create_dir_all(&inputs).unwrap();
+    for (name, (w, h)) in [("a.png", (20, 20)), ("b.bmp", (30, 24)), ("c.tif", (17, 33))] {
+        GrayImage::from_fn(w, h, |x, y| Luma([((x * 9 + y * 5) % 250) as u8])).save(inputs.join(name)).unwrap();
+    }
+    std::fs::write(inputs.join("broken.png"), b"not a png").unwrap();
+    let out = fpae(
+        &["reconstruct", "runs/e2e", "mine/a.png", "mine/broken.png", "mine/b.bmp", "mine/c.tif", "--out", "out", "--original-size"],
+        dir.path(),
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("broken.png") && stderr.contains("cannot decode"), "{stderr}");
+    assert!(stderr.contains("1 of 4 images could not be reconstructed"), "{stderr}");
+    for (name, size) in [("a.png", (20, 20)), ("b.png", (30, 24)), ("c.png", (17, 33))] {
+        assert_eq!(image::open(dir.path().join("out").join(name)).unwrap().to_luma8().dimensions(), size, "{name}");
+    }
+    assert!(!dir.path().join("out/broken.png").exists());
+
+    // At model resolution, a folder of inputs works too.
+    std::fs::remove_file(inputs.join("broken.png")).unwrap();
+    let out = fpae(&["reconstruct", "runs/e2e", "mine", "--out", "small"], dir.path());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(last_line(&out), "3 reconstructions in small");
+    for name in ["a.png", "b.png", "c.png"] {
+        assert_eq!(image::open(dir.path().join("small").join(name)).unwrap().to_luma8().dimensions(), (16, 16));
+    }
+}
+
+#[test]
+fn data_prints_the_tutorials_summary_and_a_preview() {
+    let dir = tempfile::tempdir().unwrap();
+    project(dir.path());
+    let out = fpae(&["data", "tiny.toml", "--out", "preview.png"], dir.path());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("shape: (16, 16, 16, 1)"), "{stdout}");
+    assert!(stdout.contains("min: 0") && stdout.contains("max: 1"), "{stdout}");
+    assert!(stdout.contains("DB1_B             8       4  20x20"), "{stdout}");
+    assert_eq!(last_line(&out), "preview.png");
+    let preview = image::open(dir.path().join("preview.png")).unwrap().to_rgb8();
+    assert_eq!(tiles_in_band(&preview, 46..62), vec![18; 5]);
+}

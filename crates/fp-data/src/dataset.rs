@@ -47,8 +47,7 @@ impl AppliedScaling {
                 }
             }
             AppliedScaling::PerImageMinMax => {
-                let min = pixels.iter().copied().min().unwrap_or(0);
-                let max = pixels.iter().copied().max().unwrap_or(0);
+                let (min, max) = pixel_range(pixels);
                 let range = f32::from(max - min);
                 for (o, &p) in out.iter_mut().zip(pixels) {
                     *o = if range > 0.0 { f32::from(p - min) / range } else { 0.0 };
@@ -56,6 +55,27 @@ impl AppliedScaling {
             }
         }
     }
+
+    /// Maps model values back to 8-bit pixels, the inverse of [`apply`](Self::apply):
+    /// `original` is the 8-bit image the values were scaled from (per-image
+    /// min-max needs its range). Values are clamped to what 8 bits can hold.
+    pub fn invert(&self, values: &[f32], original: &[u8]) -> Vec<u8> {
+        let (offset, factor) = match *self {
+            AppliedScaling::Divide { divisor } => (0.0, divisor),
+            AppliedScaling::PerImageMinMax => {
+                let (min, max) = pixel_range(original);
+                (f32::from(min), f32::from(max - min))
+            }
+        };
+        values.iter().map(|&v| (offset + v * factor).round().clamp(0.0, 255.0) as u8).collect()
+    }
+}
+
+/// Smallest and largest value of 8-bit pixels (0, 0 when empty).
+fn pixel_range(pixels: &[u8]) -> (u8, u8) {
+    let min = pixels.iter().copied().min().unwrap_or(0);
+    let max = pixels.iter().copied().max().unwrap_or(0);
+    (min, max)
 }
 
 /// The f32 values of a dataset: owned, or mapped read-only from a cache entry.
@@ -139,6 +159,17 @@ impl Dataset {
     pub fn image(&self, i: usize) -> &[f32] {
         let n = self.height * self.width;
         &self.images[i * n..(i + 1) * n]
+    }
+
+    /// The same images scaled as `target` instead: a model trained with one
+    /// dataset maximum must see other data divided by that same maximum.
+    pub fn with_scaling(self, target: AppliedScaling) -> Self {
+        let factor = match (self.scaling, target) {
+            (AppliedScaling::Divide { divisor: from }, AppliedScaling::Divide { divisor: to }) if from != to => from / to,
+            _ => return Self { scaling: target, ..self },
+        };
+        let images: Vec<f32> = self.images.par_iter().map(|&v| v * factor).collect();
+        Self { images: images.into(), scaling: target, ..self }
     }
 
     /// Smallest and largest pixel value.
@@ -283,5 +314,39 @@ pub fn scale(set: Preprocessed, scaling: Scaling) -> Dataset {
         images: images.into(),
         items: set.items,
         scaling: applied,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn with_scaling_divides_by_the_new_divisor() {
+        let set = Preprocessed {
+            items: vec![ImageMeta {
+                source: ImageSource { path: "a.png".into(), relative: "a.png".into(), id: None },
+                original_width: 2,
+                original_height: 1,
+            }],
+            height: 1,
+            width: 2,
+            pixels: vec![100, 200],
+        };
+        let data = scale(set, Scaling::DatasetMax).with_scaling(AppliedScaling::Divide { divisor: 250.0 });
+        assert_eq!(&data.images[..], &[0.4, 0.8]);
+        assert_eq!(data.scaling, AppliedScaling::Divide { divisor: 250.0 });
+    }
+
+    #[test]
+    fn invert_undoes_apply() {
+        let pixels: Vec<u8> = vec![10, 40, 200, 7, 99];
+        for scaling in [AppliedScaling::Divide { divisor: 200.0 }, AppliedScaling::Divide { divisor: 255.0 }, AppliedScaling::PerImageMinMax] {
+            let mut values = vec![0f32; pixels.len()];
+            scaling.apply(&pixels, &mut values);
+            assert_eq!(scaling.invert(&values, &pixels), pixels, "{scaling:?}");
+        }
+        // Out-of-range values clamp instead of wrapping.
+        assert_eq!(AppliedScaling::Divide { divisor: 255.0 }.invert(&[-0.5, 1.5], &[]), vec![0, 255]);
     }
 }

@@ -37,53 +37,109 @@ fn over_white(image: &DynamicImage) -> GrayImage {
 /// Resizes a grayscale image to `preprocess`'s size, returning row-major pixels.
 /// `path` only names the image in errors.
 pub fn resize_gray(image: &GrayImage, preprocess: &Preprocess, path: &Path) -> Result<Vec<u8>> {
-    let resize_err = |e: &dyn std::fmt::Display| DataError::Resize { path: path.to_owned(), message: e.to_string() };
     let (w, h) = (preprocess.width, preprocess.height);
-    let src = ResizeImage::from_vec_u8(image.width(), image.height(), image.as_raw().clone(), PixelType::U8)
-        .map_err(|e| resize_err(&e))?;
-    let alg = match preprocess.filter {
-        ResizeFilter::Nearest => ResizeAlg::Nearest,
-        ResizeFilter::Bilinear => ResizeAlg::Convolution(FilterType::Bilinear),
-        ResizeFilter::Bicubic => ResizeAlg::Convolution(FilterType::CatmullRom),
-        ResizeFilter::Lanczos3 => ResizeAlg::Convolution(FilterType::Lanczos3),
-    };
-    let options = ResizeOptions::new().resize_alg(alg);
-    let mut resizer = Resizer::new();
+    let (iw, ih) = image.dimensions();
     match preprocess.resize {
-        ResizeMode::Stretch | ResizeMode::Crop => {
-            let options = if preprocess.resize == ResizeMode::Crop {
-                options.fit_into_destination(Some((0.5, 0.5)))
-            } else {
-                options
-            };
-            let mut dst = ResizeImage::new(w, h, PixelType::U8);
-            resizer.resize(&src, &mut dst, &options).map_err(|e| resize_err(&e))?;
-            Ok(dst.into_vec())
-        }
+        ResizeMode::Stretch => resize_u8(image.as_raw(), (iw, ih), (w, h), preprocess.filter, None, path),
+        ResizeMode::Crop => resize_u8(image.as_raw(), (iw, ih), (w, h), preprocess.filter, Some((0.5, 0.5)), path),
         ResizeMode::Pad => {
-            let scale = f64::min(f64::from(w) / f64::from(image.width()), f64::from(h) / f64::from(image.height()));
-            let fit_w = ((f64::from(image.width()) * scale).round() as u32).clamp(1, w);
-            let fit_h = ((f64::from(image.height()) * scale).round() as u32).clamp(1, h);
-            let mut fitted = ResizeImage::new(fit_w, fit_h, PixelType::U8);
-            resizer.resize(&src, &mut fitted, &options).map_err(|e| resize_err(&e))?;
-            let mut out = vec![border_mean(image); (w * h) as usize];
-            let (left, top) = ((w - fit_w) / 2, (h - fit_h) / 2);
-            for (row, line) in fitted.buffer().chunks_exact(fit_w as usize).enumerate() {
-                let start = (top as usize + row) * w as usize + left as usize;
-                out[start..start + fit_w as usize].copy_from_slice(line);
+            let fit = PadBox::new((iw, ih), (w, h));
+            let fitted = resize_u8(image.as_raw(), (iw, ih), (fit.width, fit.height), preprocess.filter, None, path)?;
+            let mut out = vec![border_mean(image.as_raw(), iw, ih); (w * h) as usize];
+            for (row, line) in fitted.chunks_exact(fit.width as usize).enumerate() {
+                let start = (fit.top as usize + row) * w as usize + fit.left as usize;
+                out[start..start + fit.width as usize].copy_from_slice(line);
             }
             Ok(out)
         }
     }
 }
 
-/// Mean of the outermost rows and columns: the image's background level.
-fn border_mean(image: &GrayImage) -> u8 {
-    let (w, h) = image.dimensions();
+/// Maps model-sized pixels back to an image of the `original` size, inverting
+/// the geometry of [`resize_gray`]: a stretched image is resized back; a padded
+/// one loses its padding first; a cropped one is resized to the region it was
+/// cut from and centred on a canvas of its own border level (the cut-off parts
+/// were never seen by the model).
+pub fn restore_size(pixels: &[u8], preprocess: &Preprocess, original: (u32, u32), path: &Path) -> Result<Vec<u8>> {
+    let size = (preprocess.width, preprocess.height);
+    let (ow, oh) = original;
+    match preprocess.resize {
+        ResizeMode::Stretch => resize_u8(pixels, size, original, preprocess.filter, None, path),
+        ResizeMode::Pad => {
+            let fit = PadBox::new(original, size);
+            let mut region = Vec::with_capacity((fit.width * fit.height) as usize);
+            for row in fit.top..fit.top + fit.height {
+                let start = (row * size.0 + fit.left) as usize;
+                region.extend_from_slice(&pixels[start..start + fit.width as usize]);
+            }
+            resize_u8(&region, (fit.width, fit.height), original, preprocess.filter, None, path)
+        }
+        ResizeMode::Crop => {
+            let scale = f64::max(f64::from(size.0) / f64::from(ow), f64::from(size.1) / f64::from(oh));
+            let rw = ((f64::from(size.0) / scale).round() as u32).clamp(1, ow);
+            let rh = ((f64::from(size.1) / scale).round() as u32).clamp(1, oh);
+            let region = resize_u8(pixels, size, (rw, rh), preprocess.filter, None, path)?;
+            let mut out = vec![border_mean(pixels, size.0, size.1); (ow * oh) as usize];
+            let (left, top) = ((ow - rw) / 2, (oh - rh) / 2);
+            for (row, line) in region.chunks_exact(rw as usize).enumerate() {
+                let start = (top as usize + row) * ow as usize + left as usize;
+                out[start..start + rw as usize].copy_from_slice(line);
+            }
+            Ok(out)
+        }
+    }
+}
+
+/// Where an image of `source` size sits inside `target` when fitted with its
+/// aspect ratio kept and centred.
+struct PadBox {
+    left: u32,
+    top: u32,
+    width: u32,
+    height: u32,
+}
+
+impl PadBox {
+    fn new(source: (u32, u32), target: (u32, u32)) -> Self {
+        let (sw, sh) = (f64::from(source.0), f64::from(source.1));
+        let scale = f64::min(f64::from(target.0) / sw, f64::from(target.1) / sh);
+        let width = ((sw * scale).round() as u32).clamp(1, target.0);
+        let height = ((sh * scale).round() as u32).clamp(1, target.1);
+        Self { left: (target.0 - width) / 2, top: (target.1 - height) / 2, width, height }
+    }
+}
+
+/// Resizes 8-bit gray pixels of size `from` to `to`; with `crop_centre`, the
+/// source is cut to `to`'s aspect ratio around that relative point first.
+fn resize_u8(
+    pixels: &[u8],
+    from: (u32, u32),
+    to: (u32, u32),
+    filter: ResizeFilter,
+    crop_centre: Option<(f64, f64)>,
+    path: &Path,
+) -> Result<Vec<u8>> {
+    let resize_err = |e: &dyn std::fmt::Display| DataError::Resize { path: path.to_owned(), message: e.to_string() };
+    let src = ResizeImage::from_vec_u8(from.0, from.1, pixels.to_vec(), PixelType::U8).map_err(|e| resize_err(&e))?;
+    let alg = match filter {
+        ResizeFilter::Nearest => ResizeAlg::Nearest,
+        ResizeFilter::Bilinear => ResizeAlg::Convolution(FilterType::Bilinear),
+        ResizeFilter::Bicubic => ResizeAlg::Convolution(FilterType::CatmullRom),
+        ResizeFilter::Lanczos3 => ResizeAlg::Convolution(FilterType::Lanczos3),
+    };
+    let options = ResizeOptions::new().resize_alg(alg).fit_into_destination(crop_centre);
+    let mut dst = ResizeImage::new(to.0, to.1, PixelType::U8);
+    Resizer::new().resize(&src, &mut dst, &options).map_err(|e| resize_err(&e))?;
+    Ok(dst.into_vec())
+}
+
+/// Mean of the outermost rows and columns of `w x h` pixels: the image's background level.
+fn border_mean(pixels: &[u8], w: u32, h: u32) -> u8 {
     let (mut sum, mut n) = (0u64, 0u64);
-    for (x, y, p) in image.enumerate_pixels() {
+    for (i, &p) in pixels.iter().enumerate() {
+        let (x, y) = (i as u32 % w, i as u32 / w);
         if x == 0 || y == 0 || x == w - 1 || y == h - 1 {
-            sum += u64::from(p.0[0]);
+            sum += u64::from(p);
             n += 1;
         }
     }
@@ -150,10 +206,30 @@ mod tests {
         let mut img = GrayImage::from_pixel(4, 2, Luma([255]));
         img.put_pixel(1, 0, Luma([0]));
         let out = resize_gray(&img, &preprocess(4, 4, ResizeMode::Pad), Path::new("x")).unwrap();
-        let border = border_mean(&img);
+        let border = border_mean(img.as_raw(), 4, 2);
         assert_eq!(&out[0..4], &[border; 4]);
         assert_eq!(&out[12..16], &[border; 4]);
         assert_eq!(&out[4..12], img.as_raw().as_slice());
+    }
+
+    #[test]
+    fn restore_size_inverts_each_geometry() {
+        // A 40x20 image: left half 50, right half 200.
+        let img = GrayImage::from_fn(40, 20, |x, _| Luma([if x < 20 { 50 } else { 200 }]));
+        for mode in [ResizeMode::Stretch, ResizeMode::Pad] {
+            let p = preprocess(16, 16, mode);
+            let small = resize_gray(&img, &p, Path::new("x")).unwrap();
+            let back = restore_size(&small, &p, (40, 20), Path::new("x")).unwrap();
+            assert_eq!(back.len(), 800, "{mode:?}");
+            // Away from the edge between the halves, the values come back.
+            assert_eq!((back[2 * 40 + 3], back[2 * 40 + 36]), (50, 200), "{mode:?}");
+        }
+        // Crop: 16x16 out of the middle 20x20; the restored canvas keeps that region in place.
+        let p = preprocess(16, 16, ResizeMode::Crop);
+        let small = resize_gray(&img, &p, Path::new("x")).unwrap();
+        let back = restore_size(&small, &p, (40, 20), Path::new("x")).unwrap();
+        assert_eq!(back.len(), 800);
+        assert_eq!((back[10 * 40 + 12], back[10 * 40 + 27]), (50, 200));
     }
 
     #[test]

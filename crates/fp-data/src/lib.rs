@@ -19,7 +19,7 @@ pub use dataset::{
     AppliedScaling, Dataset, ImageMeta, LoadSource, Pixels, Preprocessed, load, load_one, load_with_source,
     preprocess_parallel, scale,
 };
-pub use decode::{decode_gray, resize_gray};
+pub use decode::{decode_gray, resize_gray, restore_size};
 pub use discover::{FingerId, IMAGE_EXTENSIONS, ImageSource, discover, is_image_path};
 pub use error::{DataError, Result};
 pub use split::{Split, split};

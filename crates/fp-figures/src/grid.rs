@@ -62,7 +62,9 @@ pub fn grid(rows: &[Vec<Tile>], title: Option<&str>) -> Result<RgbImage> {
         for (col, tile) in row.iter().enumerate() {
             let x = left + col as u32 * (cell_w + GAP);
             let (dx, dy) = ((cell_w - tile.image.width()) / 2, img_h - tile.image.height());
-            image::imageops::replace(&mut canvas, &tile.image, i64::from(x + dx), i64::from(y + dy));
+            let (tx, ty) = (x + dx, y + dy);
+            frame(&mut canvas, tx, ty, tile.image.width(), tile.image.height());
+            image::imageops::replace(&mut canvas, &tile.image, i64::from(tx), i64::from(ty));
             for (i, line) in tile.caption.iter().enumerate() {
                 let cy = y + img_h + 4 + i as u32 * CAPTION_LINE;
                 captions.push((line.clone(), (x + cell_w / 2) as i32, cy as i32));
@@ -88,6 +90,27 @@ pub fn grid(rows: &[Vec<Tile>], title: Option<&str>) -> Result<RgbImage> {
     Ok(canvas)
 }
 
+/// A 1-pixel light grey frame just outside the `w x h` rectangle at (x, y), so
+/// white-background prints stay distinguishable from the canvas.
+fn frame(canvas: &mut RgbImage, x: u32, y: u32, w: u32, h: u32) {
+    const GREY: image::Rgb<u8> = image::Rgb([190, 190, 190]);
+    let (cw, ch) = canvas.dimensions();
+    let mut put = |px: i64, py: i64| {
+        if (0..i64::from(cw)).contains(&px) && (0..i64::from(ch)).contains(&py) {
+            canvas.put_pixel(px as u32, py as u32, GREY);
+        }
+    };
+    let (x, y, w, h) = (i64::from(x), i64::from(y), i64::from(w), i64::from(h));
+    for px in x - 1..=x + w {
+        put(px, y - 1);
+        put(px, y + h);
+    }
+    for py in y..y + h {
+        put(x - 1, py);
+        put(x + w, py);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -109,6 +132,9 @@ mod tests {
         assert_eq!(img.get_pixel(MARGIN + 5, top + 5).0, [0, 0, 0]);
         let second = top + 16 + CAPTION_LINE + 4 + GAP;
         assert_eq!(img.get_pixel(MARGIN + GAP + 20 + 5, second + 5).0, [200, 200, 200]);
+        // Framed just outside, background between tiles.
+        assert_eq!(img.get_pixel(MARGIN - 1, top + 5).0, [190, 190, 190]);
+        assert_eq!(img.get_pixel(MARGIN - 3, top + 5).0, [255, 255, 255]);
         // Caption text was drawn under the second row's first tile.
         let caption_area = (second + 16..second + 16 + 2 * CAPTION_LINE).flat_map(|y| (MARGIN..MARGIN + 20).map(move |x| (x, y)));
         assert!(caption_area.filter(|&(x, y)| img.get_pixel(x, y).0[0] < 128).count() > 5);

@@ -40,10 +40,13 @@ fn assert_close(name: &str, got: f64, expected: f64) {
     assert!((got - expected).abs() < 1e-3, "{name}: got {got:.6}, scikit-image gives {expected:.6}");
 }
 
+/// Name, the two images, their width and height, and scikit-image's SSIM.
+type Case = (&'static str, Vec<f32>, Vec<f32>, usize, usize, f64);
+
 #[test]
 fn ssim_matches_scikit_image() {
     let a = ridges(40, 32, 8.0, 0.3, 0.0);
-    let cases: Vec<(&str, Vec<f32>, Vec<f32>, usize, usize, f64)> = vec![
+    let cases: Vec<Case> = vec![
         ("identical", a.clone(), a.clone(), 40, 32, 1.000000),
         ("shift_1px", a.clone(), ridges(40, 32, 8.0, 0.3, 1.0), 40, 32, 0.704952),
         ("shift_2px", a.clone(), ridges(40, 32, 8.0, 0.3, 2.0), 40, 32, 0.061764),

@@ -176,6 +176,20 @@ impl Autoencoder {
         }
         x
     }
+
+    /// Reconstructs `images` (`[N, 1, H, W]`) in batches of `batch_size`
+    /// without recording gradients; the result has the same shape and device.
+    pub fn reconstruct(&self, images: &Tensor, batch_size: usize) -> Tensor {
+        let n = images.size()[0];
+        let batch = batch_size.max(1) as i64;
+        tch::no_grad(|| {
+            let parts: Vec<Tensor> = (0..n)
+                .step_by(batch as usize)
+                .map(|start| self.forward_t(&images.narrow(0, start, batch.min(n - start)), false))
+                .collect();
+            if parts.is_empty() { images.zeros_like() } else { Tensor::cat(&parts, 0) }
+        })
+    }
 }
 
 impl ModuleT for Autoencoder {

@@ -115,3 +115,18 @@ fn the_seed_alone_decides_the_initial_weights() {
     let differs = a.iter().zip(&c).any(|((_, x), (_, y))| x.eq_tensor(y).all().int64_value(&[]) == 0);
     assert!(differs);
 }
+
+#[test]
+fn batched_reconstruction_equals_one_pass() {
+    let vars = nn::VarStore::new(Device::Cpu);
+    let model = Autoencoder::new(&vars.root(), &tiny(), 3).unwrap();
+    let xs = Tensor::rand([5, 1, 16, 12], (tch::Kind::Float, Device::Cpu));
+    let whole = model.forward_t(&xs, false);
+    for batch in [1, 2, 5, 64] {
+        let batched = model.reconstruct(&xs, batch);
+        assert_eq!(batched.size(), vec![5, 1, 16, 12]);
+        let diff = (&batched - &whole).abs().max().double_value(&[]);
+        assert!(diff < 1e-6, "batch {batch}: {diff}");
+    }
+    assert_eq!(model.reconstruct(&xs.narrow(0, 0, 0), 4).size(), vec![0, 1, 16, 12]);
+}

@@ -73,6 +73,18 @@ pub enum TrainError {
     /// The model could not be built, saved or loaded.
     #[error(transparent)]
     Model(#[from] fp_model::ModelError),
+    /// A reconstruction could not be measured.
+    #[error("cannot measure the reconstruction of {file}")]
+    Metrics {
+        /// The original image.
+        file: PathBuf,
+        /// What went wrong.
+        #[source]
+        source: fp_metrics::MetricsError,
+    },
+    /// The chosen subset of images is empty.
+    #[error("no images to evaluate")]
+    NothingToEvaluate,
     /// LibTorch reported an error.
     #[error("LibTorch: {0}")]
     Torch(#[from] tch::TchError),

@@ -1,5 +1,6 @@
 //! Training of fingerprint autoencoders: configuration files, the training loop,
-//! run directories with atomic checkpoints, history, and resuming.
+//! run directories with atomic checkpoints, history, resuming, and evaluating
+//! trained models.
 //!
 //! This crate is where images (from fp-data) become tensors for the model
 //! (from fp-model): see [`images_to_tensor`].
@@ -7,6 +8,7 @@
 
 mod config;
 mod error;
+mod evaluate;
 pub mod history;
 mod optim;
 mod run;
@@ -14,6 +16,7 @@ mod trainer;
 
 pub use config::{Config, OptimizerKind, OutputConfig, TrainConfig, configs_dir};
 pub use error::{Result, TrainError};
+pub use evaluate::{Evaluation, GroupScore, ImageScore, Subset, TrainedModel, score};
 pub use history::EpochRecord;
 pub use optim::Optimizer;
 pub use run::{CONFIG_FILE, OPTIMIZER_FILE, RunDir, STATE_FILE, TrainState};

@@ -1,0 +1,103 @@
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Context;
+use fp_model::DeviceSpec;
+use fp_train::{Evaluation, Subset, TrainedModel};
+
+use crate::shared::{Checkpoint, load_run_data, progress};
+
+#[derive(Debug, clap::Args)]
+pub struct EvaluateArgs {
+    /// The run directory.
+    run_dir: PathBuf,
+    /// Which images: the validation split, the training split, or all.
+    #[arg(long, value_enum, default_value = "val")]
+    split: SplitArg,
+    /// Evaluate on the images under DIR instead of the run's data (same preprocessing and split rules).
+    #[arg(long, value_name = "DIR")]
+    data: Option<PathBuf>,
+    /// Print one JSON object instead of the table.
+    #[arg(long)]
+    json: bool,
+    /// Also write the JSON report to FILE.
+    #[arg(long, value_name = "FILE")]
+    out: Option<PathBuf>,
+    /// Which checkpoint to evaluate.
+    #[arg(long, value_enum, default_value = "best")]
+    checkpoint: Checkpoint,
+    /// Device: auto, cpu, cuda or cuda:N.
+    #[arg(long, value_name = "D", default_value = "auto")]
+    device: DeviceSpec,
+    /// Images per inference batch.
+    #[arg(long, value_name = "N", default_value_t = 32)]
+    batch: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum SplitArg {
+    Val,
+    Train,
+    All,
+}
+
+impl From<SplitArg> for Subset {
+    fn from(s: SplitArg) -> Self {
+        match s {
+            SplitArg::Val => Subset::Val,
+            SplitArg::Train => Subset::Train,
+            SplitArg::All => Subset::All,
+        }
+    }
+}
+
+pub fn run(args: EvaluateArgs) -> anyhow::Result<ExitCode> {
+    let device = args.device.resolve()?;
+    let model = TrainedModel::load(&args.run_dir, args.checkpoint.name(), device)?;
+    let evaluation = evaluate(&model, args.data.as_deref(), args.split.into(), args.batch)?;
+    let json = serde_json::to_string_pretty(&evaluation).expect("the evaluation serializes");
+    if let Some(out) = &args.out {
+        fp_model::write_file_atomically(out, format!("{json}\n")).with_context(|| format!("cannot write {}", out.display()))?;
+    }
+    if args.json {
+        println!("{}", serde_json::to_string(&evaluation).expect("the evaluation serializes"));
+    } else {
+        println!(
+            "{}: checkpoint {} (epoch {}), {} split, {} images",
+            args.run_dir.display(),
+            args.checkpoint.name(),
+            model.epoch,
+            format!("{:?}", args.split).to_lowercase(),
+            evaluation.images
+        );
+        print!("{}", table(&evaluation));
+        if let Some(out) = &args.out {
+            println!("{}", out.display());
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Reconstructs the chosen images with `model` and measures them.
+pub fn evaluate(model: &TrainedModel, data_root: Option<&Path>, subset: Subset, batch: usize) -> anyhow::Result<Evaluation> {
+    let (data, split) = load_run_data(model, data_root)?;
+    let indices = subset.indices(&split, data.len());
+    let bar = progress(indices.len(), "images");
+    bar.set_message("reconstructing");
+    let recon = model.reconstruct_dataset(&data, &indices, batch, |done| bar.set_position(done as u64))?;
+    bar.finish_and_clear();
+    Ok(fp_train::score(&data, &indices, &recon)?)
+}
+
+/// The per-database table with an `all` row.
+fn table(e: &Evaluation) -> String {
+    let mut out = format!("{:<12} {:>6} {:>10} {:>10} {:>7}\n", "database", "images", "MSE", "PSNR (dB)", "SSIM");
+    let row = |name: &str, images: usize, mse: f64, psnr: f64, ssim: f64| {
+        format!("{name:<12} {images:>6} {mse:>10.6} {psnr:>10.2} {ssim:>7.4}\n")
+    };
+    for (db, g) in &e.per_database {
+        out += &row(db, g.images, g.mse, g.psnr, g.ssim);
+    }
+    out += &row("all", e.images, e.mse, e.psnr, e.ssim);
+    out
+}

@@ -1,0 +1,230 @@
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use fp_figures::Tile;
+use fp_model::DeviceSpec;
+use fp_train::{Subset, TrainedModel};
+use image::GrayImage;
+use rayon::prelude::*;
+
+use crate::shared::{Checkpoint, load_run_data, progress, to_gray, write_figure, write_gray_png};
+
+/// File name of the reconstruction grid in a run directory.
+pub const GRID_FILE: &str = "reconstructions.png";
+/// Most tiles per row of a grid; more images wrap into further row pairs.
+const GRID_COLUMNS: usize = 8;
+
+#[derive(Debug, clap::Args)]
+#[command(group = clap::ArgGroup::new("what").required(true).args(["grid", "images"]))]
+pub struct ReconstructArgs {
+    /// The run directory.
+    run_dir: PathBuf,
+    /// Images (any size or format) or folders of images to reconstruct.
+    #[arg(value_name = "IMAGE")]
+    images: Vec<PathBuf>,
+    /// Instead of files: a PNG of the first N validation images over their reconstructions.
+    #[arg(long, value_name = "N", conflicts_with_all = ["images", "original_size"])]
+    grid: Option<usize>,
+    /// Output: the folder for reconstructions of IMAGEs, or the grid's file (default RUN_DIR/reconstructions.png).
+    #[arg(long, value_name = "PATH")]
+    out: Option<PathBuf>,
+    /// Resize each reconstruction back to its input's original size.
+    #[arg(long)]
+    original_size: bool,
+    /// Which checkpoint to use.
+    #[arg(long, value_enum, default_value = "best")]
+    checkpoint: Checkpoint,
+    /// Device: auto, cpu, cuda or cuda:N.
+    #[arg(long, value_name = "D", default_value = "auto")]
+    device: DeviceSpec,
+    /// Images per inference batch.
+    #[arg(long, value_name = "N", default_value_t = 32)]
+    batch: usize,
+}
+
+pub fn run(args: ReconstructArgs) -> anyhow::Result<ExitCode> {
+    let device = args.device.resolve()?;
+    let model = TrainedModel::load(&args.run_dir, args.checkpoint.name(), device)?;
+    if let Some(n) = args.grid {
+        let out = args.out.clone().unwrap_or_else(|| args.run_dir.join(GRID_FILE));
+        let path = write_grid(&model, n, &out, args.batch)?;
+        println!("{}", path.display());
+        return Ok(ExitCode::SUCCESS);
+    }
+    let Some(out_dir) = &args.out else {
+        bail!("give --out DIR: the folder to write the reconstructions into");
+    };
+    reconstruct_files(&model, &args.images, out_dir, args.original_size, args.batch)
+}
+
+/// Draws the first `n` validation images of the model's run over their
+/// reconstructions, captioned with each reconstruction's PSNR and SSIM.
+pub fn write_grid(model: &TrainedModel, n: usize, out: &Path, batch: usize) -> anyhow::Result<PathBuf> {
+    if n == 0 {
+        bail!("--grid needs at least one image");
+    }
+    let (data, split) = load_run_data(model, None)?;
+    let indices: Vec<usize> = Subset::Val.indices(&split, data.len()).into_iter().take(n).collect();
+    let recon = model.reconstruct_dataset(&data, &indices, batch, |_| {})?;
+    let scores = fp_train::score(&data, &indices, &recon)?;
+    let (w, h) = (data.width, data.height);
+    let mut rows = Vec::new();
+    for (chunk, offset) in indices.chunks(GRID_COLUMNS).zip((0..).step_by(GRID_COLUMNS)) {
+        let mut originals = Vec::new();
+        let mut reconstructions = Vec::new();
+        for (k, &i) in chunk.iter().enumerate() {
+            let s = &scores.per_image[offset + k];
+            originals.push(Tile::gray(&to_gray(data.image(i), w, h), vec![s.file.clone()]));
+            let r = &recon[(offset + k) * w * h..(offset + k + 1) * w * h];
+            let caption = vec![format!("PSNR {:.2} dB", s.psnr), format!("SSIM {:.3}", s.ssim)];
+            reconstructions.push(Tile::gray(&to_gray(r, w, h), caption));
+        }
+        rows.push(originals);
+        rows.push(reconstructions);
+    }
+    let title = format!("Validation images (top) and reconstructions (below), epoch {}", model.epoch);
+    let image = fp_figures::grid(&rows, Some(&title)).context("cannot draw the grid")?;
+    write_figure(out, &image)
+}
+
+/// One input image, prepared for the model.
+struct Prepared {
+    input: PathBuf,
+    output: PathBuf,
+    pixels: Vec<u8>,
+    original: (u32, u32),
+}
+
+/// Reconstructs user images into `out_dir` as PNGs, batch by batch. A file
+/// that cannot be read is reported and skipped; the exit code is then 1.
+fn reconstruct_files(
+    model: &TrainedModel,
+    inputs: &[PathBuf],
+    out_dir: &Path,
+    original_size: bool,
+    batch: usize,
+) -> anyhow::Result<ExitCode> {
+    let files = expand_inputs(inputs)?;
+    std::fs::create_dir_all(out_dir).with_context(|| format!("cannot create {}", out_dir.display()))?;
+    let names = output_names(&files);
+    let preprocess = model.config.data.preprocess();
+    let (w, h) = (preprocess.width as usize, preprocess.height as usize);
+    let bar = progress(files.len(), "images");
+    bar.set_message("reconstructing");
+    let mut failures = 0usize;
+    let report = |path: &Path, err: &anyhow::Error| bar.suspend(|| eprintln!("error: {}: {err:#}", path.display()));
+    for chunk in files.iter().zip(&names).collect::<Vec<_>>().chunks(batch.max(1)) {
+        let loaded: Vec<anyhow::Result<Prepared>> = chunk
+            .par_iter()
+            .map(|(input, name)| {
+                let (pixels, original) = fp_data::load_one(input, &preprocess)?;
+                Ok(Prepared { input: (*input).clone(), output: out_dir.join(name), pixels, original })
+            })
+            .collect();
+        let mut ready = Vec::new();
+        for (result, (input, _)) in loaded.into_iter().zip(chunk) {
+            match result {
+                Ok(p) => ready.push(p),
+                Err(e) => {
+                    report(input, &e);
+                    failures += 1;
+                }
+            }
+        }
+        let mut values = vec![0f32; ready.len() * w * h];
+        for (p, out) in ready.iter().zip(values.chunks_mut(w * h)) {
+            model.scaling.apply(&p.pixels, out);
+        }
+        let recon = model.reconstruct(&values, batch, |_| {});
+        let scaling = model.scaling;
+        let written: Vec<anyhow::Result<()>> = ready
+            .par_iter()
+            .zip(recon.par_chunks(w * h))
+            .map(|(p, r)| {
+                let mut pixels = scaling.invert(r, &p.pixels);
+                let (mut ow, mut oh) = (w as u32, h as u32);
+                if original_size {
+                    pixels = fp_data::restore_size(&pixels, &preprocess, p.original, &p.input)?;
+                    (ow, oh) = p.original;
+                }
+                let image = GrayImage::from_raw(ow, oh, pixels).expect("one value per pixel");
+                write_gray_png(&p.output, &image)
+            })
+            .collect();
+        for (result, p) in written.into_iter().zip(&ready) {
+            if let Err(e) = result {
+                report(&p.input, &e);
+                failures += 1;
+            }
+        }
+        bar.inc(chunk.len() as u64);
+    }
+    bar.finish_and_clear();
+    let done = files.len() - failures;
+    if failures > 0 {
+        eprintln!("error: {failures} of {} images could not be reconstructed", files.len());
+    }
+    println!("{done} reconstructions in {}", out_dir.display());
+    Ok(if failures > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+}
+
+/// The files to reconstruct: each argument, or the images found under it if it is a folder.
+fn expand_inputs(inputs: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    for input in inputs {
+        if input.is_dir() {
+            let found = fp_data::discover(input)?;
+            if found.is_empty() {
+                bail!("{}: no images in this folder", input.display());
+            }
+            files.extend(found.into_iter().map(|s| s.path));
+        } else {
+            // Missing or unreadable files are reported one by one later.
+            files.push(input.clone());
+        }
+    }
+    Ok(files)
+}
+
+/// `<stem>.png` for each file; stems that occur more than once (`DB1_B/101_1.tif`
+/// and `DB2_B/101_1.tif`) get their folder's name in front, then a number if
+/// that is still not unique.
+fn output_names(files: &[PathBuf]) -> Vec<String> {
+    let stem = |p: &Path| p.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "image".into());
+    let mut counts: HashMap<String, usize> = HashMap::new();
+    for f in files {
+        *counts.entry(stem(f)).or_default() += 1;
+    }
+    let mut used: HashMap<String, usize> = HashMap::new();
+    files
+        .iter()
+        .map(|f| {
+            let s = stem(f);
+            let base = if counts[&s] > 1 {
+                match f.parent().and_then(|p| p.file_name()) {
+                    Some(parent) => format!("{}_{s}", parent.to_string_lossy()),
+                    None => s,
+                }
+            } else {
+                s
+            };
+            let n = used.entry(base.clone()).or_default();
+            *n += 1;
+            if *n == 1 { format!("{base}.png") } else { format!("{base}-{n}.png") }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn output_names_stay_unique() {
+        let files: Vec<PathBuf> =
+            ["a/DB1_B/101_1.tif", "a/DB2_B/101_1.tif", "b/x.png", "c/DB1_B/101_1.png"].iter().map(PathBuf::from).collect();
+        assert_eq!(output_names(&files), ["DB1_B_101_1.png", "DB2_B_101_1.png", "x.png", "DB1_B_101_1-2.png"]);
+    }
+}

@@ -1,0 +1,77 @@
+//! Helpers the commands share: loading a run's data, progress bars, writing PNGs.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use fp_data::{Dataset, Split};
+use fp_train::TrainedModel;
+use image::GrayImage;
+use indicatif::{ProgressBar, ProgressStyle};
+
+/// Which checkpoint of a run to use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Checkpoint {
+    /// The one with the lowest validation loss.
+    Best,
+    /// The newest.
+    Last,
+}
+
+impl Checkpoint {
+    pub fn name(self) -> &'static str {
+        match self {
+            Checkpoint::Best => "best",
+            Checkpoint::Last => "last",
+        }
+    }
+}
+
+/// The images a trained model is judged on: the run's data (or the images
+/// under `data_root`), prepared and scaled exactly as for training, and split
+/// the same way.
+pub fn load_run_data(model: &TrainedModel, data_root: Option<&Path>) -> anyhow::Result<(Dataset, Split)> {
+    let mut config = model.config.data.clone();
+    if let Some(root) = data_root {
+        config.root = root.to_owned();
+    }
+    let data = fp_data::load(&config)
+        .with_context(|| format!("cannot load the images under {}", config.root.display()))?
+        .with_scaling(model.scaling);
+    let split = fp_data::split_dataset(&data, &config)?;
+    Ok((data, split))
+}
+
+/// A bar counting `what` (drawn only on a terminal).
+pub fn progress(len: usize, what: &str) -> ProgressBar {
+    ProgressBar::new(len as u64).with_style(
+        ProgressStyle::with_template(&format!("{{msg}} [{{bar:30}}] {{pos}}/{{len}} {what} ({{elapsed}}, eta {{eta}})"))
+            .expect("valid template")
+            .progress_chars("=> "),
+    )
+}
+
+/// Model values in [0, 1] as an 8-bit grayscale picture.
+pub fn to_gray(values: &[f32], width: usize, height: usize) -> GrayImage {
+    let pixels = values.iter().map(|&v| (v * 255.0).round().clamp(0.0, 255.0) as u8).collect();
+    GrayImage::from_raw(width as u32, height as u32, pixels).expect("width * height values")
+}
+
+/// Encodes a grayscale image as PNG and writes it atomically.
+pub fn write_gray_png(path: &Path, image: &GrayImage) -> anyhow::Result<()> {
+    let mut bytes = Vec::new();
+    image
+        .write_to(&mut std::io::Cursor::new(&mut bytes), image::ImageFormat::Png)
+        .with_context(|| format!("cannot encode {}", path.display()))?;
+    fp_model::write_file_atomically(path, bytes)?;
+    Ok(())
+}
+
+/// Writes a figure as PNG atomically, creating its folder.
+pub fn write_figure(path: &Path, image: &image::RgbImage) -> anyhow::Result<PathBuf> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    let bytes = fp_figures::encode_png(image).with_context(|| format!("cannot encode {}", path.display()))?;
+    fp_model::write_file_atomically(path, bytes)?;
+    Ok(path.to_owned())
+}

@@ -1,0 +1,223 @@
+//! A trained model applied to a dataset: reconstructions and their quality.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use fp_data::{AppliedScaling, Dataset, Split};
+use fp_metrics::Quality;
+use fp_model::{Autoencoder, InputSize};
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+use tch::{Device, Kind, Tensor, nn};
+
+use crate::config::Config;
+use crate::error::{Result, TrainError};
+use crate::run::RunDir;
+use crate::trainer::images_to_tensor;
+
+/// A model loaded from a run, with what is needed to feed it new images.
+#[derive(Debug)]
+pub struct TrainedModel {
+    /// The model.
+    pub model: Autoencoder,
+    /// Its input size.
+    pub input: InputSize,
+    /// How the training images were scaled; new images are scaled the same way.
+    pub scaling: AppliedScaling,
+    /// The run's configuration.
+    pub config: Config,
+    /// The checkpoint the weights came from.
+    pub checkpoint: PathBuf,
+    /// Epochs trained when the checkpoint was written.
+    pub epoch: usize,
+    /// Where the model runs.
+    pub device: Device,
+    _vars: nn::VarStore,
+}
+
+impl TrainedModel {
+    /// Loads checkpoint `which` (`"best"` or `"last"`) of the run in `dir` onto `device`.
+    pub fn load(dir: &Path, which: &str, device: Device) -> Result<Self> {
+        let (run, config) = RunDir::open(dir, &[])?;
+        let checkpoint = run.checkpoint(which);
+        if !checkpoint.join(crate::STATE_FILE).is_file() {
+            return Err(TrainError::RunDir {
+                path: dir.to_owned(),
+                reason: format!("has no `{which}` checkpoint yet (no epoch has finished)"),
+            });
+        }
+        let state = RunDir::read_state(&checkpoint)?;
+        let saved = fp_model::load(&checkpoint, device)?;
+        let checkpoint = std::fs::canonicalize(&checkpoint).unwrap_or(checkpoint);
+        Ok(Self {
+            model: saved.model,
+            input: saved.input,
+            scaling: state.scaling,
+            config,
+            checkpoint,
+            epoch: state.best.filter(|_| which == "best").map_or(state.epochs_done, |(_, epoch)| epoch),
+            device,
+            _vars: saved.vars,
+        })
+    }
+
+    /// Reconstructs `n` images given as `n x H x W` values, in batches of
+    /// `batch_size`; returns `n x H x W` values. `done` hears the number of
+    /// images finished after each batch.
+    pub fn reconstruct(&self, images: &[f32], batch_size: usize, mut done: impl FnMut(usize)) -> Vec<f32> {
+        let per_image = (self.input.height * self.input.width) as usize;
+        assert_eq!(images.len() % per_image, 0, "whole images of the model's input size");
+        let mut out = Vec::with_capacity(images.len());
+        for chunk in images.chunks(per_image * batch_size.max(1)) {
+            let n = (chunk.len() / per_image) as i64;
+            let xs = Tensor::from_slice(chunk).view([n, 1, self.input.height, self.input.width]).to_device(self.device);
+            out.extend(tensor_values(&self.model.reconstruct(&xs, batch_size)));
+            done(out.len() / per_image);
+        }
+        out
+    }
+
+    /// Reconstructs the images `indices` of `data` (which must have the model's input size).
+    pub fn reconstruct_dataset(
+        &self,
+        data: &Dataset,
+        indices: &[usize],
+        batch_size: usize,
+        mut done: impl FnMut(usize),
+    ) -> Result<Vec<f32>> {
+        self.check_size(data)?;
+        let mut out = Vec::with_capacity(indices.len() * data.height * data.width);
+        for chunk in indices.chunks(batch_size.max(1)) {
+            let xs = images_to_tensor(data, chunk, self.device);
+            out.extend(tensor_values(&self.model.reconstruct(&xs, batch_size)));
+            done(out.len() / (data.height * data.width));
+        }
+        Ok(out)
+    }
+
+    fn check_size(&self, data: &Dataset) -> Result<()> {
+        if (data.height as i64, data.width as i64) != (self.input.height, self.input.width) {
+            return Err(TrainError::RunDir {
+                path: self.checkpoint.clone(),
+                reason: format!(
+                    "the model takes {}x{} images, the data was prepared at {}x{}",
+                    self.input.width, self.input.height, data.width, data.height
+                ),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// Copies a float tensor's values to the host.
+fn tensor_values(t: &Tensor) -> Vec<f32> {
+    let t = t.to_device(Device::Cpu).to_kind(Kind::Float).contiguous().view([-1]);
+    Vec::<f32>::try_from(&t).expect("a float tensor converts to Vec<f32>")
+}
+
+/// Which images of a dataset to evaluate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Subset {
+    /// The validation side of the run's split.
+    Val,
+    /// The training side.
+    Train,
+    /// Every image.
+    All,
+}
+
+impl Subset {
+    /// The dataset indices of this subset, ascending.
+    pub fn indices(self, split: &Split, len: usize) -> Vec<usize> {
+        match self {
+            Subset::Val => split.val.clone(),
+            Subset::Train => split.train.clone(),
+            Subset::All => (0..len).collect(),
+        }
+    }
+}
+
+/// The quality of one reconstruction.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ImageScore {
+    /// The file, relative to the data root.
+    pub file: String,
+    /// Its database (sensor).
+    pub database: String,
+    /// Mean squared error.
+    pub mse: f64,
+    /// PSNR in dB (data range 1).
+    pub psnr: f64,
+    /// Mean SSIM.
+    pub ssim: f64,
+}
+
+/// Mean quality over a group of images.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GroupScore {
+    /// Number of images.
+    pub images: usize,
+    /// Mean MSE.
+    pub mse: f64,
+    /// Mean PSNR in dB.
+    pub psnr: f64,
+    /// Mean SSIM.
+    pub ssim: f64,
+}
+
+impl GroupScore {
+    fn of<'a>(scores: impl IntoIterator<Item = &'a ImageScore>) -> Option<Self> {
+        let qualities: Vec<Quality> =
+            scores.into_iter().map(|s| Quality { mse: s.mse, psnr: s.psnr, ssim: s.ssim }).collect();
+        Quality::mean(&qualities).map(|q| Self { images: qualities.len(), mse: q.mse, psnr: q.psnr, ssim: q.ssim })
+    }
+}
+
+/// How well a model reconstructs a set of images: means over all of them, per
+/// database (sensor), and per image.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Evaluation {
+    /// Number of images.
+    pub images: usize,
+    /// Mean MSE.
+    pub mse: f64,
+    /// Mean PSNR in dB (data range 1).
+    pub psnr: f64,
+    /// Mean SSIM (Gaussian window 11, sigma 1.5).
+    pub ssim: f64,
+    /// The same means per database.
+    pub per_database: BTreeMap<String, GroupScore>,
+    /// Every image's scores, in dataset order.
+    pub per_image: Vec<ImageScore>,
+}
+
+/// Scores reconstructions `recon` (`indices.len()` images, in order) against
+/// the images `indices` of `data`, in parallel.
+pub fn score(data: &Dataset, indices: &[usize], recon: &[f32]) -> Result<Evaluation> {
+    let per_image = data.height * data.width;
+    assert_eq!(recon.len(), indices.len() * per_image, "one reconstruction per index");
+    let per_image: Vec<ImageScore> = indices
+        .par_iter()
+        .zip(recon.par_chunks(per_image))
+        .map(|(&i, r)| {
+            let q = Quality::measure(data.image(i), r, data.width, data.height)
+                .map_err(|e| TrainError::Metrics { file: data.items[i].source.path.clone(), source: e })?;
+            let source = &data.items[i].source;
+            Ok(ImageScore {
+                file: source.relative.clone(),
+                database: source.database(),
+                mse: q.mse,
+                psnr: q.psnr,
+                ssim: q.ssim,
+            })
+        })
+        .collect::<Result<_>>()?;
+    let all = GroupScore::of(&per_image).ok_or(TrainError::NothingToEvaluate)?;
+    let mut groups: BTreeMap<String, Vec<&ImageScore>> = BTreeMap::new();
+    for s in &per_image {
+        groups.entry(s.database.clone()).or_default().push(s);
+    }
+    let per_database = groups.into_iter().filter_map(|(db, scores)| Some((db, GroupScore::of(scores)?))).collect();
+    Ok(Evaluation { images: all.images, mse: all.mse, psnr: all.psnr, ssim: all.ssim, per_database, per_image })
+}
