@@ -244,9 +244,7 @@ fn download_once(agent: &ureq::Agent, url: &str, dest: &Path) -> Result<(), Down
     if let Some(expected) = length
         && written != expected
     {
-        return Err(DownloadError::Transient(anyhow::anyhow!(
-            "GET {url}: got {written} of {expected} bytes"
-        )));
+        return Err(DownloadError::Transient(anyhow::anyhow!("GET {url}: got {written} of {expected} bytes")));
     }
     Ok(())
 }
@@ -260,9 +258,7 @@ fn extract_zip(archive: &Path, target: &Path) -> Result<()> {
         .with_context(|| format!("{}: not a readable zip archive (truncated or corrupt?)", archive.display()))?;
     fs::create_dir_all(target)?;
     for i in 0..zip.len() {
-        let mut entry = zip
-            .by_index(i)
-            .with_context(|| format!("{}: corrupt entry #{i}", archive.display()))?;
+        let mut entry = zip.by_index(i).with_context(|| format!("{}: corrupt entry #{i}", archive.display()))?;
         let raw_name = entry
             .name()
             .with_context(|| format!("{}: entry #{i} has an unreadable name", archive.display()))?
@@ -348,15 +344,11 @@ impl Manifest {
             if line.trim().is_empty() || line.starts_with('#') {
                 continue;
             }
-            let parsed = line
-                .split_once("  ")
-                .filter(|(hash, name)| hash.len() == 64 && hash.bytes().all(|b| b.is_ascii_hexdigit()) && !name.is_empty());
+            let parsed = line.split_once("  ").filter(|(hash, name)| {
+                hash.len() == 64 && hash.bytes().all(|b| b.is_ascii_hexdigit()) && !name.is_empty()
+            });
             let Some((hash, name)) = parsed else {
-                bail!(
-                    "{}:{}: expected `<64 hex digits>  <DBn_B/file>`, got {line:?}",
-                    path.display(),
-                    i + 1
-                );
+                bail!("{}:{}: expected `<64 hex digits>  <DBn_B/file>`, got {line:?}", path.display(), i + 1);
             };
             entries.insert(name.to_owned(), hash.to_ascii_lowercase());
         }

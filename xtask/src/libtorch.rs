@@ -144,8 +144,7 @@ fn install(dir: &Path) -> Result<PathBuf> {
         // An unfinished or outdated install from an earlier run: replace it.
         fs::remove_dir_all(dir).with_context(|| format!("cannot remove stale {}", dir.display()))?;
     }
-    fs::rename(&staging, dir)
-        .with_context(|| format!("cannot move {} to {}", staging.display(), dir.display()))?;
+    fs::rename(&staging, dir).with_context(|| format!("cannot move {} to {}", staging.display(), dir.display()))?;
     Ok(site)
 }
 
@@ -164,7 +163,9 @@ fn install_into(python: &str, staging: &Path) -> Result<PathBuf> {
         );
     }
     let venv_python = venv.join("bin").join("python");
-    println!("installing torch=={TORCH_VERSION} from PyPI (about 5 GB with its dependencies; this takes a few minutes)");
+    println!(
+        "installing torch=={TORCH_VERSION} from PyPI (about 5 GB with its dependencies; this takes a few minutes)"
+    );
     let status = Command::new(&venv_python)
         .args(["-m", "pip", "install", "--disable-pip-version-check", "--no-input"])
         .arg(format!("torch=={TORCH_VERSION}"))
@@ -187,10 +188,7 @@ fn install_into(python: &str, staging: &Path) -> Result<PathBuf> {
         .output()
         .with_context(|| format!("cannot run {}", venv_python.display()))?;
     if !output.status.success() {
-        bail!(
-            "the installed torch does not import:\n{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
+        bail!("the installed torch does not import:\n{}", String::from_utf8_lossy(&output.stderr));
     }
     let stdout = String::from_utf8_lossy(&output.stdout);
     let mut lines = stdout.lines();
@@ -203,10 +201,7 @@ fn install_into(python: &str, staging: &Path) -> Result<PathBuf> {
         .strip_prefix(&venv)
         .with_context(|| format!("torch is outside the venv: {}", site.display()))?
         .to_path_buf();
-    fs::write(
-        staging.join(COMPLETE_MARKER),
-        format!("version={TORCH_VERSION}\nsite_packages={}\n", site.display()),
-    )?;
+    fs::write(staging.join(COMPLETE_MARKER), format!("version={TORCH_VERSION}\nsite_packages={}\n", site.display()))?;
     Ok(site)
 }
 
@@ -263,11 +258,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         fs::write(dir.path().join(COMPLETE_MARKER), "version=2.0.0\nsite_packages=lib/site\n").unwrap();
         assert_eq!(read_complete_marker(dir.path()), None);
-        fs::write(
-            dir.path().join(COMPLETE_MARKER),
-            format!("version={TORCH_VERSION}\nsite_packages=lib/site\n"),
-        )
-        .unwrap();
+        fs::write(dir.path().join(COMPLETE_MARKER), format!("version={TORCH_VERSION}\nsite_packages=lib/site\n"))
+            .unwrap();
         assert_eq!(read_complete_marker(dir.path()), Some(PathBuf::from("lib/site")));
     }
 

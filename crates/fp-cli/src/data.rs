@@ -66,8 +66,10 @@ pub fn run(args: DataArgs) -> anyhow::Result<ExitCode> {
     let tiles: Vec<Tile> = (0..data.len().min(PREVIEW_IMAGES))
         .map(|i| {
             let item = &data.items[i];
-            let caption =
-                vec![item.source.relative.clone(), format!("{}x{} original", item.original_width, item.original_height)];
+            let caption = vec![
+                item.source.relative.clone(),
+                format!("{}x{} original", item.original_width, item.original_height),
+            ];
             Tile::gray(&to_gray(data.image(i), data.width, data.height), caption)
         })
         .collect();

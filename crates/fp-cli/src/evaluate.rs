@@ -57,7 +57,8 @@ pub fn run(args: EvaluateArgs) -> anyhow::Result<ExitCode> {
     let evaluation = evaluate(&model, args.data.as_deref(), args.split.into(), args.batch)?;
     let json = serde_json::to_string_pretty(&evaluation).expect("the evaluation serializes");
     if let Some(out) = &args.out {
-        fp_model::write_file_atomically(out, format!("{json}\n")).with_context(|| format!("cannot write {}", out.display()))?;
+        fp_model::write_file_atomically(out, format!("{json}\n"))
+            .with_context(|| format!("cannot write {}", out.display()))?;
     }
     if args.json {
         println!("{}", serde_json::to_string(&evaluation).expect("the evaluation serializes"));
@@ -79,7 +80,12 @@ pub fn run(args: EvaluateArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// Reconstructs the chosen images with `model` and measures them.
-pub fn evaluate(model: &TrainedModel, data_root: Option<&Path>, subset: Subset, batch: usize) -> anyhow::Result<Evaluation> {
+pub fn evaluate(
+    model: &TrainedModel,
+    data_root: Option<&Path>,
+    subset: Subset,
+    batch: usize,
+) -> anyhow::Result<Evaluation> {
     let (data, split) = load_run_data(model, data_root)?;
     let indices = subset.indices(&split, data.len());
     let bar = progress(indices.len(), "images");

@@ -223,8 +223,10 @@ mod tests {
 
     #[test]
     fn output_names_stay_unique() {
-        let files: Vec<PathBuf> =
-            ["a/DB1_B/101_1.tif", "a/DB2_B/101_1.tif", "b/x.png", "c/DB1_B/101_1.png"].iter().map(PathBuf::from).collect();
+        let files: Vec<PathBuf> = ["a/DB1_B/101_1.tif", "a/DB2_B/101_1.tif", "b/x.png", "c/DB1_B/101_1.png"]
+            .iter()
+            .map(PathBuf::from)
+            .collect();
         assert_eq!(output_names(&files), ["DB1_B_101_1.png", "DB2_B_101_1.png", "x.png", "DB1_B_101_1-2.png"]);
     }
 }

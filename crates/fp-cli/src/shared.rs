@@ -44,9 +44,11 @@ pub fn load_run_data(model: &TrainedModel, data_root: Option<&Path>) -> anyhow::
 /// A bar counting `what` (drawn only on a terminal).
 pub fn progress(len: usize, what: &str) -> ProgressBar {
     ProgressBar::new(len as u64).with_style(
-        ProgressStyle::with_template(&format!("{{msg}} [{{bar:30}}] {{pos}}/{{len}} {what} ({{elapsed}}, eta {{eta}})"))
-            .expect("valid template")
-            .progress_chars("=> "),
+        ProgressStyle::with_template(&format!(
+            "{{msg}} [{{bar:30}}] {{pos}}/{{len}} {what} ({{elapsed}}, eta {{eta}})"
+        ))
+        .expect("valid template")
+        .progress_chars("=> "),
     )
 }
 

@@ -81,7 +81,9 @@ pub fn run(mut args: TrainArgs) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Outcome::EarlyStopped { epochs, best_epoch } => {
-            tracing::info!("stopped early after {epochs} epochs (best: epoch {best_epoch}); best model in {dir}/checkpoints/best");
+            tracing::info!(
+                "stopped early after {epochs} epochs (best: epoch {best_epoch}); best model in {dir}/checkpoints/best"
+            );
             write_figures(&run, &config)?;
             Ok(ExitCode::SUCCESS)
         }
@@ -100,7 +102,9 @@ const GRID_IMAGES: usize = 5;
 /// The tutorial's two pictures, written into the run directory: the loss plot
 /// and validation images over their reconstructions by the best model.
 fn write_figures(run: &RunDir, config: &Config) -> anyhow::Result<()> {
-    let again = |what: &str| format!("the run is complete, but {what} failed; retry it alone with `fpae {what} {}`", run.path().display());
+    let again = |what: &str| {
+        format!("the run is complete, but {what} failed; retry it alone with `fpae {what} {}`", run.path().display())
+    };
     let plot = crate::plot::write_loss_plot(run.path(), &run.path().join(crate::plot::LOSS_PLOT_FILE), false)
         .with_context(|| again("plot"))?;
     tracing::info!("loss plot: {}", plot.display());
@@ -132,9 +136,11 @@ impl Observer for Progress {
     fn epoch_started(&mut self, epoch: usize, epochs: usize, batches: usize, first_batch: usize) {
         self.clear();
         let bar = ProgressBar::new(batches as u64).with_style(
-            ProgressStyle::with_template("epoch {prefix} [{bar:30}] {pos}/{len} batches, loss {msg} ({elapsed}, eta {eta})")
-                .expect("valid template")
-                .progress_chars("=> "),
+            ProgressStyle::with_template(
+                "epoch {prefix} [{bar:30}] {pos}/{len} batches, loss {msg} ({elapsed}, eta {eta})",
+            )
+            .expect("valid template")
+            .progress_chars("=> "),
         );
         bar.set_prefix(format!("{epoch}/{epochs}"));
         bar.set_position(first_batch as u64);

@@ -27,7 +27,8 @@ fn project(dir: &Path) {
         for finger in 101..105u32 {
             for imp in 1..3u32 {
                 let img = GrayImage::from_fn(20, 20, |x, y| {
-                    Luma([(((x as f32 * 0.8 + y as f32 * 0.3 + finger as f32 + imp as f32).sin() * 0.5 + 0.5) * 250.0) as u8])
+                    Luma([(((x as f32 * 0.8 + y as f32 * 0.3 + finger as f32 + imp as f32).sin() * 0.5 + 0.5) * 250.0)
+                        as u8])
                 });
                 img.save(folder.join(format!("{finger}_{imp}.png"))).unwrap();
             }
@@ -157,7 +158,17 @@ fn train_evaluate_plot_grid_and_reconstruct_end_to_end() {
     }
     std::fs::write(inputs.join("broken.png"), b"not a png").unwrap();
     let out = fpae(
-        &["reconstruct", "runs/e2e", "mine/a.png", "mine/broken.png", "mine/b.bmp", "mine/c.tif", "--out", "out", "--original-size"],
+        &[
+            "reconstruct",
+            "runs/e2e",
+            "mine/a.png",
+            "mine/broken.png",
+            "mine/b.bmp",
+            "mine/c.tif",
+            "--out",
+            "out",
+            "--original-size",
+        ],
         dir.path(),
     );
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));

@@ -66,11 +66,7 @@ pub fn cache_key(
     );
     for source in sources {
         let meta = std::fs::metadata(&source.path).map_err(DataError::io(&source.path))?;
-        let mtime = meta
-            .modified()
-            .ok()
-            .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
-            .map_or(0, |d| d.as_nanos());
+        let mtime = meta.modified().ok().and_then(|t| t.duration_since(UNIX_EPOCH).ok()).map_or(0, |d| d.as_nanos());
         hasher.update(format!("{}\t{}\t{mtime}\n", source.relative, meta.len()).as_bytes());
     }
     Ok(hasher.finalize().iter().map(|b| format!("{b:02x}")).collect())

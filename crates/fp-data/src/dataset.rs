@@ -165,7 +165,9 @@ impl Dataset {
     /// dataset maximum must see other data divided by that same maximum.
     pub fn with_scaling(self, target: AppliedScaling) -> Self {
         let factor = match (self.scaling, target) {
-            (AppliedScaling::Divide { divisor: from }, AppliedScaling::Divide { divisor: to }) if from != to => from / to,
+            (AppliedScaling::Divide { divisor: from }, AppliedScaling::Divide { divisor: to }) if from != to => {
+                from / to
+            }
             _ => return Self { scaling: target, ..self },
         };
         let images: Vec<f32> = self.images.par_iter().map(|&v| v * factor).collect();
@@ -254,7 +256,11 @@ pub struct Preprocessed {
 
 /// Decodes and resizes `sources` in parallel with rayon. An unreadable image is
 /// an error naming it, or, with `skip_unreadable`, a warning and a skip.
-pub fn preprocess_parallel(sources: &[ImageSource], preprocess: &Preprocess, skip_unreadable: bool) -> Result<Preprocessed> {
+pub fn preprocess_parallel(
+    sources: &[ImageSource],
+    preprocess: &Preprocess,
+    skip_unreadable: bool,
+) -> Result<Preprocessed> {
     type Decoded = Option<(ImageMeta, Vec<u8>)>;
     let results: Vec<Result<Decoded>> = sources
         .par_iter()
@@ -304,10 +310,7 @@ pub fn scale(set: Preprocessed, scaling: Scaling) -> Dataset {
     };
     let per_image = (set.height * set.width) as usize;
     let mut images = vec![0f32; set.pixels.len()];
-    images
-        .par_chunks_mut(per_image)
-        .zip(set.pixels.par_chunks(per_image))
-        .for_each(|(out, px)| applied.apply(px, out));
+    images.par_chunks_mut(per_image).zip(set.pixels.par_chunks(per_image)).for_each(|(out, px)| applied.apply(px, out));
     Dataset {
         height: set.height as usize,
         width: set.width as usize,
@@ -341,7 +344,11 @@ mod tests {
     #[test]
     fn invert_undoes_apply() {
         let pixels: Vec<u8> = vec![10, 40, 200, 7, 99];
-        for scaling in [AppliedScaling::Divide { divisor: 200.0 }, AppliedScaling::Divide { divisor: 255.0 }, AppliedScaling::PerImageMinMax] {
+        for scaling in [
+            AppliedScaling::Divide { divisor: 200.0 },
+            AppliedScaling::Divide { divisor: 255.0 },
+            AppliedScaling::PerImageMinMax,
+        ] {
             let mut values = vec![0f32; pixels.len()];
             scaling.apply(&pixels, &mut values);
             assert_eq!(scaling.invert(&values, &pixels), pixels, "{scaling:?}");

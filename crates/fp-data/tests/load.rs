@@ -126,9 +126,9 @@ fn invalid_settings_name_the_field() {
 /// (or `FPAE_FVC2002` when set). The tutorial's check: (320, 224, 224, 1), min 0, max 1.
 #[test]
 fn real_fvc2002_matches_the_tutorial_shape_and_range() {
-    let root = std::env::var_os("FPAE_FVC2002").map(PathBuf::from).unwrap_or_else(|| {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/fvc2002")
-    });
+    let root = std::env::var_os("FPAE_FVC2002")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/fvc2002"));
     if !root.is_dir() {
         eprintln!("skipped: FVC2002 not found at {} (set FPAE_FVC2002)", root.display());
         return;

@@ -136,7 +136,8 @@ mod tests {
         assert_eq!(img.get_pixel(MARGIN - 1, top + 5).0, [190, 190, 190]);
         assert_eq!(img.get_pixel(MARGIN - 3, top + 5).0, [255, 255, 255]);
         // Caption text was drawn under the second row's first tile.
-        let caption_area = (second + 16..second + 16 + 2 * CAPTION_LINE).flat_map(|y| (MARGIN..MARGIN + 20).map(move |x| (x, y)));
+        let caption_area =
+            (second + 16..second + 16 + 2 * CAPTION_LINE).flat_map(|y| (MARGIN..MARGIN + 20).map(move |x| (x, y)));
         assert!(caption_area.filter(|&(x, y)| img.get_pixel(x, y).0[0] < 128).count() > 5);
     }
 

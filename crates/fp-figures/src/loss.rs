@@ -96,7 +96,10 @@ where
     let finite = |v: f64| v.is_finite();
     chart
         .draw_series(
-            points.iter().filter(|p| finite(p.train)).map(|p| Circle::new((p.epoch as f64, p.train), 3, TRAIN_COLOUR.filled())),
+            points
+                .iter()
+                .filter(|p| finite(p.train))
+                .map(|p| Circle::new((p.epoch as f64, p.train), 3, TRAIN_COLOUR.filled())),
         )
         .map_err(draw_err)?
         .label("Training loss")

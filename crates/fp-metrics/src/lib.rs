@@ -115,10 +115,7 @@ mod tests {
 
     #[test]
     fn quality_means_each_field() {
-        let q = [
-            Quality { mse: 0.01, psnr: 20.0, ssim: 0.5 },
-            Quality { mse: 0.03, psnr: 16.0, ssim: 0.7 },
-        ];
+        let q = [Quality { mse: 0.01, psnr: 20.0, ssim: 0.5 }, Quality { mse: 0.03, psnr: 16.0, ssim: 0.7 }];
         let m = Quality::mean(&q).unwrap();
         assert!((m.mse - 0.02).abs() < 1e-12 && (m.psnr - 18.0).abs() < 1e-12 && (m.ssim - 0.6).abs() < 1e-12);
         assert_eq!(Quality::mean(&[]), None);

@@ -73,6 +73,9 @@ fn constant_images_follow_the_luminance_term() {
 
 #[test]
 fn images_smaller_than_the_window_are_refused() {
-    assert_eq!(ssim(&[0.0; 100], &[0.0; 100], 10, 10), Err(MetricsError::TooSmall { width: 10, height: 10, window: 11 }));
+    assert_eq!(
+        ssim(&[0.0; 100], &[0.0; 100], 10, 10),
+        Err(MetricsError::TooSmall { width: 10, height: 10, window: 11 })
+    );
     assert!(matches!(ssim(&[0.0; 144], &[0.0; 144], 12, 11), Err(MetricsError::SizeMismatch { .. })));
 }

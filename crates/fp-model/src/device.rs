@@ -51,14 +51,9 @@ impl FromStr for DeviceSpec {
             "auto" => Ok(Self::Auto),
             "cpu" => Ok(Self::Cpu),
             "cuda" | "gpu" => Ok(Self::Cuda(0)),
-            other => other
-                .strip_prefix("cuda:")
-                .and_then(|n| n.parse().ok())
-                .map(Self::Cuda)
-                .ok_or_else(|| ModelError::Device {
-                    spec: s.to_owned(),
-                    reason: "expected auto, cpu, cuda or cuda:N".into(),
-                }),
+            other => other.strip_prefix("cuda:").and_then(|n| n.parse().ok()).map(Self::Cuda).ok_or_else(|| {
+                ModelError::Device { spec: s.to_owned(), reason: "expected auto, cpu, cuda or cuda:N".into() }
+            }),
         }
     }
 }

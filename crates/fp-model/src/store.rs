@@ -68,7 +68,8 @@ pub fn save(dir: &Path, vars: &nn::VarStore, config: &AutoencoderConfig, input: 
     std::fs::create_dir_all(dir).map_err(|source| ModelError::Io { path: dir.to_owned(), source })?;
     let weights = dir.join(MODEL_WEIGHTS_FILE);
     write_atomically(&weights, |tmp| {
-        vars.save(tmp).map_err(|source| ModelError::Torch { context: format!("cannot write {}", weights.display()), source })
+        vars.save(tmp)
+            .map_err(|source| ModelError::Torch { context: format!("cannot write {}", weights.display()), source })
     })?;
     let text = toml::to_string(&ModelFile { input, model: config.clone() }).expect("model config serializes");
     write_file_atomically(&dir.join(MODEL_CONFIG_FILE), text)
@@ -77,8 +78,10 @@ pub fn save(dir: &Path, vars: &nn::VarStore, config: &AutoencoderConfig, input: 
 /// Loads the model saved in `dir` onto `device`.
 pub fn load(dir: &Path, device: Device) -> Result<SavedModel> {
     let config_path = dir.join(MODEL_CONFIG_FILE);
-    let text = std::fs::read_to_string(&config_path).map_err(|source| ModelError::Io { path: config_path.clone(), source })?;
-    let file: ModelFile = toml::from_str(&text).map_err(|source| ModelError::ConfigFile { path: config_path, source })?;
+    let text =
+        std::fs::read_to_string(&config_path).map_err(|source| ModelError::Io { path: config_path.clone(), source })?;
+    let file: ModelFile =
+        toml::from_str(&text).map_err(|source| ModelError::ConfigFile { path: config_path, source })?;
     file.model.validate_input(file.input)?;
     let mut vars = nn::VarStore::new(device);
     let model = Autoencoder::new(&vars.root(), &file.model, 0)?;
@@ -138,4 +141,3 @@ pub fn read_tensors(path: &Path) -> Result<Vec<(String, Tensor)>> {
     Tensor::read_safetensors(path)
         .map_err(|source| ModelError::Torch { context: format!("cannot read {}", path.display()), source })
 }
-

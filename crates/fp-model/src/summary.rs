@@ -29,7 +29,11 @@ impl Summary {
         let (mut h, mut w, mut c) = (input.height, input.width, 1);
         let mut rows = vec![LayerRow { layer: "input (InputLayer)".into(), output_shape: (h, w, c), params: 0 }];
         let conv = |rows: &mut Vec<LayerRow>, name: String, c_in: i64, c_out: i64, h: i64, w: i64| {
-            rows.push(LayerRow { layer: format!("{name} (Conv2D)"), output_shape: (h, w, c_out), params: c_in * c_out * k * k + c_out });
+            rows.push(LayerRow {
+                layer: format!("{name} (Conv2D)"),
+                output_shape: (h, w, c_out),
+                params: c_in * c_out * k * k + c_out,
+            });
         };
         let f = &config.filters;
         for (i, &c_out) in f.iter().enumerate() {

@@ -10,7 +10,6 @@ fn tiny() -> AutoencoderConfig {
 
 #[test]
 fn default_model_has_314625_parameters_and_keeps_the_shape() {
-
     let vs = nn::VarStore::new(Device::Cpu);
     let model = Autoencoder::new(&vs.root(), &AutoencoderConfig::default(), 7).unwrap();
     let params: i64 = vs.trainable_variables().iter().map(|t| t.numel() as i64).sum();
@@ -25,7 +24,6 @@ fn default_model_has_314625_parameters_and_keeps_the_shape() {
 
 #[test]
 fn weights_are_glorot_uniform_and_biases_zero() {
-
     let vs = nn::VarStore::new(Device::Cpu);
     Autoencoder::new(&vs.root(), &AutoencoderConfig::default(), 7).unwrap();
     let vars = vs.variables();
@@ -58,7 +56,6 @@ fn input_not_divisible_by_four_is_a_clear_error() {
 
 #[test]
 fn save_then_load_gives_identical_outputs() {
-
     let dir = tempfile::tempdir().unwrap();
     let vs = nn::VarStore::new(Device::Cpu);
     let model = Autoencoder::new(&vs.root(), &tiny(), 7).unwrap();

@@ -180,9 +180,8 @@ fn apply_override(table: &mut toml::Table, item: &str) -> Result<()> {
     let mut node = table;
     for part in &path[..path.len() - 1] {
         let entry = node.entry(part.to_string()).or_insert_with(|| toml::Value::Table(toml::Table::new()));
-        node = entry
-            .as_table_mut()
-            .ok_or_else(|| TrainError::Override(format!("{item:?}: {part} is not a section")))?;
+        node =
+            entry.as_table_mut().ok_or_else(|| TrainError::Override(format!("{item:?}: {part} is not a section")))?;
     }
     node.insert(path[path.len() - 1].to_owned(), value);
     Ok(())
@@ -225,7 +224,8 @@ mod tests {
 
     #[test]
     fn overrides_set_nested_keys_with_toml_values() {
-        let c = parse("[train]\nepochs = 3\n", &["train.epochs=5", "model.filters=[8, 16]", "data.root=some/dir"]).unwrap();
+        let c =
+            parse("[train]\nepochs = 3\n", &["train.epochs=5", "model.filters=[8, 16]", "data.root=some/dir"]).unwrap();
         assert_eq!(c.train.epochs, 5);
         assert_eq!(c.model.filters, [8, 16]);
         assert_eq!(c.data.root, PathBuf::from("some/dir"));
@@ -240,7 +240,10 @@ mod tests {
         assert!(e.contains("unknown field `trian`"), "{e}");
         assert_eq!(err("", &["train.batch_size=0"]), "train.batch_size: expected 1..=65536, got 0");
         assert_eq!(err("", &["train.rho=1.5"]), "train.rho: expected a number in [0, 1), got 1.5");
-        assert_eq!(err("", &["data.height=222"]), "input size 222x224 must be divisible by 4 (2 pooling layers halve it)");
+        assert_eq!(
+            err("", &["data.height=222"]),
+            "input size 222x224 must be divisible by 4 (2 pooling layers halve it)"
+        );
         let e = err("[train]\noptimizer = \"sgd\"\n", &[]);
         assert!(e.contains("unknown variant `sgd`"), "{e}");
         let e = err("[train]\nepochs = \"many\"\n", &[]);

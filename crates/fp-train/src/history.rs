@@ -54,7 +54,8 @@ pub fn append(dir: &Path, record: &EpochRecord) -> Result<()> {
     text.push('\n');
     file.write_all(text.as_bytes()).map_err(TrainError::io(&csv))?;
     let jsonl = dir.join(HISTORY_JSONL);
-    let mut file = std::fs::OpenOptions::new().create(true).append(true).open(&jsonl).map_err(TrainError::io(&jsonl))?;
+    let mut file =
+        std::fs::OpenOptions::new().create(true).append(true).open(&jsonl).map_err(TrainError::io(&jsonl))?;
     let line = serde_json::to_string(record).expect("a record serializes") + "\n";
     file.write_all(line.as_bytes()).map_err(TrainError::io(&jsonl))
 }
@@ -78,7 +79,8 @@ pub fn rewrite(dir: &Path, records: &[EpochRecord]) -> Result<()> {
 pub fn read(dir: &Path) -> Result<Vec<EpochRecord>> {
     let path = dir.join(HISTORY_CSV);
     let text = std::fs::read_to_string(&path).map_err(TrainError::io(&path))?;
-    let bad = |line: usize, what: &str| TrainError::RunDir { path: path.clone(), reason: format!("line {line}: {what}") };
+    let bad =
+        |line: usize, what: &str| TrainError::RunDir { path: path.clone(), reason: format!("line {line}: {what}") };
     let mut lines = text.lines();
     if lines.next() != Some(HISTORY_CSV_HEADER) {
         return Err(bad(1, &format!("expected the header {HISTORY_CSV_HEADER}")));
@@ -102,7 +104,14 @@ mod tests {
     use super::*;
 
     fn rec(epoch: usize) -> EpochRecord {
-        EpochRecord { epoch, train_loss: 0.5 / epoch as f64, val_loss: 0.25, seconds: 1.5, images_per_sec: 10.0, lr: 1e-3 }
+        EpochRecord {
+            epoch,
+            train_loss: 0.5 / epoch as f64,
+            val_loss: 0.25,
+            seconds: 1.5,
+            images_per_sec: 10.0,
+            lr: 1e-3,
+        }
     }
 
     #[test]
@@ -111,7 +120,10 @@ mod tests {
         append(dir.path(), &rec(1)).unwrap();
         append(dir.path(), &rec(2)).unwrap();
         let text = std::fs::read_to_string(dir.path().join(HISTORY_CSV)).unwrap();
-        assert_eq!(text, format!("{HISTORY_CSV_HEADER}\n1,0.5,0.25,1.500,10.00,0.001\n2,0.25,0.25,1.500,10.00,0.001\n"));
+        assert_eq!(
+            text,
+            format!("{HISTORY_CSV_HEADER}\n1,0.5,0.25,1.500,10.00,0.001\n2,0.25,0.25,1.500,10.00,0.001\n")
+        );
         assert_eq!(read(dir.path()).unwrap(), [rec(1), rec(2)]);
         assert_eq!(std::fs::read_to_string(dir.path().join(HISTORY_JSONL)).unwrap().lines().count(), 2);
         rewrite(dir.path(), &[rec(1)]).unwrap();

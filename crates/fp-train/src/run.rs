@@ -96,7 +96,10 @@ impl RunDir {
     pub fn open(path: &Path, overrides: &[String]) -> Result<(Self, Config)> {
         let config_path = path.join(CONFIG_FILE);
         if !config_path.is_file() {
-            return Err(TrainError::RunDir { path: path.to_owned(), reason: format!("no {CONFIG_FILE}: not a run directory") });
+            return Err(TrainError::RunDir {
+                path: path.to_owned(),
+                reason: format!("no {CONFIG_FILE}: not a run directory"),
+            });
         }
         let config = Config::load(&config_path, overrides)?;
         Ok((Self { path: path.to_owned() }, config))
@@ -236,4 +239,3 @@ fn sync_dir(dir: &Path) {
         let _ = f.sync_all();
     }
 }
-

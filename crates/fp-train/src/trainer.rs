@@ -62,9 +62,7 @@ pub fn images_to_tensor(data: &Dataset, indices: &[usize], device: Device) -> Te
     for &i in indices {
         buf.extend_from_slice(data.image(i));
     }
-    Tensor::from_slice(&buf)
-        .view([indices.len() as i64, 1, data.height as i64, data.width as i64])
-        .to_device(device)
+    Tensor::from_slice(&buf).view([indices.len() as i64, 1, data.height as i64, data.width as i64]).to_device(device)
 }
 
 /// The order of the training images in `epoch` (1-based): a seeded shuffle of its
@@ -151,7 +149,11 @@ pub fn train(
         ));
         last_checkpoint = Some(checkpoint);
     } else {
-        run.log(&format!("training on {device:?}: {} train / {} validation images", split.train.len(), split.val.len()));
+        run.log(&format!(
+            "training on {device:?}: {} train / {} validation images",
+            split.train.len(),
+            split.val.len()
+        ));
     }
 
     let train_images = images_to_tensor(data, &split.train, device);

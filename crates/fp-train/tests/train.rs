@@ -34,7 +34,13 @@ fn dataset() -> Dataset {
             original_height: SIDE as u32,
         });
     }
-    Dataset { height: SIDE, width: SIDE, images: images.into(), items, scaling: AppliedScaling::Divide { divisor: 255.0 } }
+    Dataset {
+        height: SIDE,
+        width: SIDE,
+        images: images.into(),
+        items,
+        scaling: AppliedScaling::Divide { divisor: 255.0 },
+    }
 }
 
 fn split() -> Split {

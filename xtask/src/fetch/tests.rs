@@ -27,10 +27,7 @@ fn files() -> Vec<(String, Vec<u8>)> {
 }
 
 fn manifest_text(files: &[(String, Vec<u8>)]) -> String {
-    files
-        .iter()
-        .map(|(name, bytes)| format!("{}  {name}\n", sha256_reader(&mut bytes.as_slice()).unwrap()))
-        .collect()
+    files.iter().map(|(name, bytes)| format!("{}  {name}\n", sha256_reader(&mut bytes.as_slice()).unwrap())).collect()
 }
 
 /// A zip of one database's files, at the archive root.
@@ -63,12 +60,8 @@ impl Server {
             std::thread::spawn(move || {
                 for request in server.incoming_requests() {
                     requests.fetch_add(1, Ordering::SeqCst);
-                    let (status, body) = routes
-                        .lock()
-                        .unwrap()
-                        .get(request.url())
-                        .cloned()
-                        .unwrap_or((404, b"not found".to_vec()));
+                    let (status, body) =
+                        routes.lock().unwrap().get(request.url()).cloned().unwrap_or((404, b"not found".to_vec()));
                     let _ = request.respond(tiny_http::Response::from_data(body).with_status_code(status));
                 }
             })
