@@ -3,6 +3,7 @@
 //! xtask depends on no workspace crate and never on tch, so it builds in seconds
 //! on a machine where LibTorch is not installed yet.
 
+mod bench;
 mod fetch;
 mod libtorch;
 
@@ -47,6 +48,9 @@ enum Task {
 enum Bench {
     /// Cold and cached load of data/fvc2002 at 224x224: `{"images", "cold_ms", "cached_ms"}`.
     Data,
+    /// Training and inference images/s in f32 and bf16, peak memory and data load times,
+    /// next to PyTorch eager measured in the same run; also written to target/bench/train.json.
+    Train(bench::TrainBenchArgs),
 }
 
 fn main() -> ExitCode {
@@ -74,6 +78,7 @@ fn run(cli: Cli) -> Result<()> {
         }
         Task::FetchData(args) => fetch::run(&args),
         Task::Demo { from } => demo(from),
+        Task::Bench(Bench::Train(args)) => bench::train(&args),
         Task::Bench(Bench::Data) => {
             let data = fetch::data_dir();
             if !data.is_dir() {
@@ -132,7 +137,7 @@ pub fn project_root() -> PathBuf {
 }
 
 /// Runs the cargo that runs us, in the repository root, streaming its output.
-fn cargo(args: &[&str], extra: &[String]) -> Result<()> {
+pub(crate) fn cargo(args: &[&str], extra: &[String]) -> Result<()> {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut cmd = Command::new(cargo);
     cmd.current_dir(project_root()).args(args);

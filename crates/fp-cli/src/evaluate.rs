@@ -2,7 +2,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
-use fp_model::DeviceSpec;
+use fp_model::{DeviceSpec, Precision};
 use fp_train::{Evaluation, Subset, TrainedModel};
 
 use crate::shared::{Checkpoint, load_run_data, progress};
@@ -29,6 +29,9 @@ pub struct EvaluateArgs {
     /// Device: auto, cpu, cuda or cuda:N.
     #[arg(long, value_name = "D", default_value = "auto")]
     device: DeviceSpec,
+    /// Precision: f32, bf16 (mixed) or auto (bf16 where the hardware runs it natively).
+    #[arg(long, value_name = "P", default_value = "auto")]
+    precision: Precision,
     /// Images per inference batch.
     #[arg(long, value_name = "N", default_value_t = 32)]
     batch: usize,
@@ -53,7 +56,7 @@ impl From<SplitArg> for Subset {
 
 pub fn run(args: EvaluateArgs) -> anyhow::Result<ExitCode> {
     let device = args.device.resolve()?;
-    let model = TrainedModel::load(&args.run_dir, args.checkpoint.name(), device)?;
+    let model = TrainedModel::load(&args.run_dir, args.checkpoint.name(), device, args.precision)?;
     let evaluation = evaluate(&model, args.data.as_deref(), args.split.into(), args.batch)?;
     let json = serde_json::to_string_pretty(&evaluation).expect("the evaluation serializes");
     if let Some(out) = &args.out {

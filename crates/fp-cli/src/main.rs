@@ -1,5 +1,6 @@
 //! `fpae`: train, evaluate and apply convolutional fingerprint autoencoders.
 
+mod bench;
 mod data;
 mod evaluate;
 mod plot;
@@ -37,6 +38,9 @@ struct Cli {
     /// More log output (-v: debug, -vv: trace); RUST_LOG overrides it.
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     verbose: u8,
+    /// CPU threads for LibTorch and image decoding (default: one per physical core).
+    #[arg(long, value_name = "N", global = true)]
+    threads: Option<usize>,
     #[command(subcommand)]
     command: Command,
 }
@@ -55,11 +59,16 @@ enum Command {
     Plot(plot::PlotArgs),
     /// Apply a trained model to images, or draw validation images over their reconstructions.
     Reconstruct(reconstruct::ReconstructArgs),
+    /// Time training steps or inference of the tutorial's model on this machine.
+    Bench(bench::BenchArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.verbose);
+    if let Some(n) = cli.threads {
+        set_threads(n);
+    }
     match run(cli.command) {
         Ok(code) => code,
         Err(err) => {
@@ -77,7 +86,18 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Evaluate(args) => evaluate::run(args),
         Command::Plot(args) => plot::run(args),
         Command::Reconstruct(args) => reconstruct::run(args),
+        Command::Bench(args) => bench::run(args),
     }
+}
+
+/// Uses `n` threads for LibTorch's operators and for rayon's decoding pool.
+fn set_threads(n: usize) {
+    let n = n.max(1);
+    tch::set_num_threads(n as i32);
+    if let Err(e) = rayon::ThreadPoolBuilder::new().num_threads(n).build_global() {
+        tracing::warn!("cannot size the decoding thread pool: {e}");
+    }
+    tracing::debug!("{n} threads");
 }
 
 /// Logs go to stderr; RUST_LOG (e.g. `RUST_LOG=fp_train=debug`) overrides `-v`.

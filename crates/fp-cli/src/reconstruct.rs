@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use fp_figures::Tile;
-use fp_model::DeviceSpec;
+use fp_model::{DeviceSpec, Precision};
 use fp_train::{Subset, TrainedModel};
 use image::GrayImage;
 use rayon::prelude::*;
@@ -39,6 +39,9 @@ pub struct ReconstructArgs {
     /// Device: auto, cpu, cuda or cuda:N.
     #[arg(long, value_name = "D", default_value = "auto")]
     device: DeviceSpec,
+    /// Precision: f32, bf16 (mixed) or auto (bf16 where the hardware runs it natively).
+    #[arg(long, value_name = "P", default_value = "auto")]
+    precision: Precision,
     /// Images per inference batch.
     #[arg(long, value_name = "N", default_value_t = 32)]
     batch: usize,
@@ -46,7 +49,7 @@ pub struct ReconstructArgs {
 
 pub fn run(args: ReconstructArgs) -> anyhow::Result<ExitCode> {
     let device = args.device.resolve()?;
-    let model = TrainedModel::load(&args.run_dir, args.checkpoint.name(), device)?;
+    let model = TrainedModel::load(&args.run_dir, args.checkpoint.name(), device, args.precision)?;
     if let Some(n) = args.grid {
         let out = args.out.clone().unwrap_or_else(|| args.run_dir.join(GRID_FILE));
         let path = write_grid(&model, n, &out, args.batch)?;

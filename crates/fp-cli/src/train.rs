@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::{Context, bail};
-use fp_model::DeviceSpec;
+use fp_model::{DeviceSpec, Precision};
 use fp_train::{Config, EpochRecord, Observer, Outcome, RunDir};
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -24,11 +24,17 @@ pub struct TrainArgs {
     /// Device: auto, cpu, cuda or cuda:N (overrides train.device).
     #[arg(long, value_name = "D")]
     device: Option<DeviceSpec>,
+    /// Precision: f32, bf16 (mixed) or auto (overrides train.precision).
+    #[arg(long, value_name = "P")]
+    precision: Option<Precision>,
 }
 
 pub fn run(mut args: TrainArgs) -> anyhow::Result<ExitCode> {
     if let Some(device) = args.device {
         args.set.push(format!("train.device=\"{device}\""));
+    }
+    if let Some(precision) = args.precision {
+        args.set.push(format!("train.precision=\"{precision}\""));
     }
     let (run, config, resume) = match (&args.resume, &args.config) {
         (Some(dir), _) => {
@@ -109,7 +115,7 @@ fn write_figures(run: &RunDir, config: &Config) -> anyhow::Result<()> {
         .with_context(|| again("plot"))?;
     tracing::info!("loss plot: {}", plot.display());
     let device = config.train.device.resolve()?;
-    let model = fp_train::TrainedModel::load(run.path(), "best", device)?;
+    let model = fp_train::TrainedModel::load(run.path(), "best", device, config.train.precision)?;
     let out = run.path().join(crate::reconstruct::GRID_FILE);
     let grid = crate::reconstruct::write_grid(&model, GRID_IMAGES, &out, config.train.batch_size)
         .with_context(|| again("reconstruct --grid 5"))?;

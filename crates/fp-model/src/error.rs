@@ -31,6 +31,9 @@ pub enum ModelError {
         /// Why it cannot be used.
         reason: String,
     },
+    /// A precision name could not be parsed.
+    #[error("precision {0:?}: expected f32, bf16 or auto")]
+    Precision(String),
     /// A weights file does not match the model described by its config.
     #[error("{path}: tensor {name:?} has shape {found:?}, but the model config expects {expected:?}")]
     ShapeMismatch {

@@ -9,12 +9,14 @@
 mod device;
 mod error;
 mod model;
+mod precision;
 mod store;
 mod summary;
 
 pub use device::DeviceSpec;
 pub use error::{ModelError, Result};
 pub use model::{Autoencoder, AutoencoderConfig, InputSize};
+pub use precision::{Compute, Precision, to_channels_last};
 pub use store::{
     MODEL_CONFIG_FILE, MODEL_WEIGHTS_FILE, SavedModel, load, load_weights, read_tensors, save, save_tensors,
     write_atomically, write_file_atomically,

@@ -6,6 +6,7 @@ use tch::nn::{self, ModuleT};
 use tch::{Kind, Tensor};
 
 use crate::error::{ModelError, Result};
+use crate::precision::Compute;
 
 /// The `[model]` section of a configuration: the autoencoder's shape.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -103,6 +104,7 @@ pub struct Autoencoder {
     encoder: Vec<nn::Conv2D>,
     decoder: Vec<nn::Conv2D>,
     config: AutoencoderConfig,
+    compute: Compute,
 }
 
 impl Autoencoder {
@@ -145,7 +147,25 @@ impl Autoencoder {
             decoder.push(conv(format!("dec{}", i + 1), c_in, c_out));
             c_in = c_out;
         }
-        Ok(Self { encoder, decoder, config: config.clone() })
+        Ok(Self { encoder, decoder, config: config.clone(), compute: Compute::F32 })
+    }
+
+    /// Computes in `compute`'s precision and layout from now on (f32, NCHW by
+    /// default). The weights themselves stay f32.
+    pub fn set_compute(&mut self, compute: Compute) {
+        self.compute = compute;
+    }
+
+    /// The precision and layout the model computes in.
+    pub fn compute(&self) -> Compute {
+        self.compute
+    }
+
+    /// One same-padded convolution in the model's precision and layout.
+    fn conv(&self, x: &Tensor, layer: &nn::Conv2D) -> Tensor {
+        let c = self.compute;
+        let p = self.config.kernel_size / 2;
+        x.conv2d(&c.prepare(&layer.ws), layer.bs.as_ref().map(|b| c.prepare(b)), [1, 1], [p, p], [1, 1], 1)
     }
 
     /// The configuration the model was built from.
@@ -153,28 +173,30 @@ impl Autoencoder {
         &self.config
     }
 
-    /// Maps images `[N, 1, H, W]` to the latent code `[N, C, H / 2^p, W / 2^p]`.
+    /// Maps images `[N, 1, H, W]` to the latent code `[N, C, H / 2^p, W / 2^p]`,
+    /// in the model's compute precision and layout.
     pub fn encode(&self, xs: &Tensor) -> Tensor {
-        let mut x = xs.apply(&self.encoder[0]).relu();
+        let mut x = self.conv(&self.compute.prepare(xs), &self.encoder[0]).relu();
         for layer in &self.encoder[1..] {
-            x = x.max_pool2d_default(2).apply(layer).relu();
+            x = self.conv(&x.max_pool2d_default(2), layer).relu();
         }
         x
     }
 
-    /// Maps a latent code back to images `[N, 1, H, W]` with values in (0, 1).
+    /// Maps a latent code back to images `[N, 1, H, W]`: f32 values in (0, 1).
     pub fn decode(&self, zs: &Tensor) -> Tensor {
         let last = self.decoder.len() - 1;
-        let mut x = zs.shallow_clone();
+        let mut x = self.compute.prepare(zs);
         for (i, layer) in self.decoder.iter().enumerate() {
             if i > 0 {
                 let size = x.size();
                 x = x.upsample_nearest2d([size[2] * 2, size[3] * 2], 2.0, 2.0);
             }
-            x = x.apply(layer);
+            x = self.conv(&x, layer);
             x = if i == last { x.sigmoid() } else { x.relu() };
         }
-        x
+        // The loss and everything after it stay f32, as under autocast.
+        if x.kind() == Kind::Float { x } else { x.to_kind(Kind::Float) }
     }
 
     /// Reconstructs `images` (`[N, 1, H, W]`) in batches of `batch_size`

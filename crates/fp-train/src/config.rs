@@ -1,7 +1,7 @@
 use std::path::{Path, PathBuf};
 
 use fp_data::DataConfig;
-use fp_model::{AutoencoderConfig, DeviceSpec};
+use fp_model::{AutoencoderConfig, DeviceSpec, Precision};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Result, TrainError};
@@ -48,6 +48,8 @@ pub struct TrainConfig {
     pub patience: Option<usize>,
     /// Where to train.
     pub device: DeviceSpec,
+    /// `f32`, `bf16` mixed precision, or `auto` (bf16 where the hardware runs it natively).
+    pub precision: Precision,
 }
 
 impl Default for TrainConfig {
@@ -66,6 +68,7 @@ impl Default for TrainConfig {
             seed: 13,
             patience: None,
             device: DeviceSpec::Auto,
+            precision: Precision::Auto,
         }
     }
 }

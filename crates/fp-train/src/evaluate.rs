@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use fp_data::{AppliedScaling, Dataset, Split};
 use fp_metrics::Quality;
-use fp_model::{Autoencoder, InputSize};
+use fp_model::{Autoencoder, InputSize, Precision};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use tch::{Device, Kind, Tensor, nn};
@@ -36,8 +36,9 @@ pub struct TrainedModel {
 }
 
 impl TrainedModel {
-    /// Loads checkpoint `which` (`"best"` or `"last"`) of the run in `dir` onto `device`.
-    pub fn load(dir: &Path, which: &str, device: Device) -> Result<Self> {
+    /// Loads checkpoint `which` (`"best"` or `"last"`) of the run in `dir` onto
+    /// `device`, to compute in `precision`.
+    pub fn load(dir: &Path, which: &str, device: Device, precision: Precision) -> Result<Self> {
         let (run, config) = RunDir::open(dir, &[])?;
         let checkpoint = run.checkpoint(which);
         if !checkpoint.join(crate::STATE_FILE).is_file() {
@@ -47,7 +48,8 @@ impl TrainedModel {
             });
         }
         let state = RunDir::read_state(&checkpoint)?;
-        let saved = fp_model::load(&checkpoint, device)?;
+        let mut saved = fp_model::load(&checkpoint, device)?;
+        saved.model.set_compute(precision.resolve(device));
         let checkpoint = std::fs::canonicalize(&checkpoint).unwrap_or(checkpoint);
         Ok(Self {
             model: saved.model,

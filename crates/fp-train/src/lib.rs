@@ -20,4 +20,4 @@ pub use evaluate::{Evaluation, GroupScore, ImageScore, Subset, TrainedModel, sco
 pub use history::EpochRecord;
 pub use optim::Optimizer;
 pub use run::{CONFIG_FILE, OPTIMIZER_FILE, RunDir, STATE_FILE, TrainState};
-pub use trainer::{Observer, Outcome, Silent, images_to_tensor, mean_loss, train};
+pub use trainer::{Observer, Outcome, Silent, images_to_tensor, mean_loss, train, train_step};

@@ -105,9 +105,10 @@ impl RunDir {
         Ok((Self { path: path.to_owned() }, config))
     }
 
-    /// Opens a run to continue it. Only `train.epochs`, `train.patience` and
-    /// `train.device` may be changed by `overrides`: anything else would make the
-    /// continuation a different experiment. The updated config is written back.
+    /// Opens a run to continue it. Only `train.epochs`, `train.patience`,
+    /// `train.device` and `train.precision` may be changed by `overrides`:
+    /// anything else would make the continuation a different experiment. The
+    /// updated config is written back.
     pub fn open_for_resume(path: &Path, overrides: &[String]) -> Result<(Self, Config)> {
         let (run, original) = Self::open(path, &[])?;
         let config = Config::load(&path.join(CONFIG_FILE), overrides)?;
@@ -115,10 +116,12 @@ impl RunDir {
         comparable.train.epochs = original.train.epochs;
         comparable.train.patience = original.train.patience;
         comparable.train.device = original.train.device;
+        comparable.train.precision = original.train.precision;
         if comparable != original {
             return Err(TrainError::RunDir {
                 path: path.to_owned(),
-                reason: "only train.epochs, train.patience and train.device can change when resuming".into(),
+                reason: "only train.epochs, train.patience, train.device and train.precision can change when resuming"
+                    .into(),
             });
         }
         if config != original {

@@ -75,6 +75,17 @@ fn epoch_order(seed: u64, epoch: usize, n: usize) -> Vec<i64> {
     order
 }
 
+/// One optimisation step on the batch `xs`: forward, MSE against the input,
+/// backward, update. Returns the batch's loss (before the update). A NaN loss
+/// is stepped on like any other; the caller decides what to do about it.
+pub fn train_step(model: &Autoencoder, optimizer: &mut Optimizer, xs: &Tensor) -> Tensor {
+    optimizer.zero_grad();
+    let loss = model.forward_t(xs, true).mse_loss(xs, Reduction::Mean);
+    loss.backward();
+    optimizer.step();
+    loss.detach()
+}
+
 /// Mean squared error of `model` over `images`, in batches, without gradients.
 pub fn mean_loss(model: &Autoencoder, images: &Tensor, batch_size: usize) -> f64 {
     let n = images.size()[0];
@@ -112,7 +123,10 @@ pub fn train(
     config.model.validate_input(input)?;
 
     let mut vars = nn::VarStore::new(device);
-    let model = Autoencoder::new(&vars.root(), &config.model, t.seed)?;
+    let mut model = Autoencoder::new(&vars.root(), &config.model, t.seed)?;
+    let compute = t.precision.resolve(device);
+    model.set_compute(compute);
+    tracing::info!("computing in {compute} (precision = \"{}\")", t.precision);
     let mut optimizer = Optimizer::new(vars.variables().into_iter().collect(), t);
 
     let mut state = TrainState {
@@ -142,7 +156,7 @@ pub fn train(
         // Drop history rows appended after this checkpoint was written.
         history::rewrite(run.path(), &state.history)?;
         run.log(&format!(
-            "resumed from {} (epoch {}, batch {})",
+            "resumed from {} (epoch {}, batch {}) on {device:?} in {compute}",
             checkpoint.display(),
             state.epochs_done,
             state.batches_done
@@ -150,7 +164,7 @@ pub fn train(
         last_checkpoint = Some(checkpoint);
     } else {
         run.log(&format!(
-            "training on {device:?}: {} train / {} validation images",
+            "training on {device:?} in {compute}: {} train / {} validation images",
             split.train.len(),
             split.val.len()
         ));
@@ -180,16 +194,12 @@ pub fn train(
             let started = Instant::now();
             let chunk = &order[batch * t.batch_size..((batch + 1) * t.batch_size).min(n_train)];
             let index = Tensor::from_slice(chunk).to_device(device);
-            let xs = train_images.index_select(0, &index);
-            optimizer.zero_grad();
-            let loss = model.forward_t(&xs, true).mse_loss(&xs, Reduction::Mean);
+            let loss = train_step(&model, &mut optimizer, &train_images.index_select(0, &index));
             let value = loss.double_value(&[]);
             if !value.is_finite() {
                 run.log(&format!("stopped: loss {value} at epoch {epoch}, batch {}", batch + 1));
                 return Err(TrainError::NonFiniteLoss { value, epoch, batch: batch + 1, last_checkpoint });
             }
-            loss.backward();
-            optimizer.step();
             state.steps += 1;
             loss_sum += value * chunk.len() as f64;
             images_done += chunk.len();

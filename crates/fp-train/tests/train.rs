@@ -144,7 +144,10 @@ fn two_epochs_plus_resumed_two_equal_four_straight() {
     let r2 = new_run(resumed.path(), &config(2));
     fp_train::train(&r2, &config(2), &dataset(), &split(), false, &mut Silent, &no_stop()).unwrap();
     let err = RunDir::open_for_resume(resumed.path(), &["train.learning_rate=0.1".into()]).unwrap_err();
-    assert!(err.to_string().ends_with("only train.epochs, train.patience and train.device can change when resuming"));
+    assert!(
+        err.to_string()
+            .ends_with("only train.epochs, train.patience, train.device and train.precision can change when resuming")
+    );
     let (r2, cfg) = RunDir::open_for_resume(resumed.path(), &["train.epochs=4".into()]).unwrap();
     assert_eq!(Config::load(&resumed.path().join("config.toml"), &[]).unwrap().train.epochs, 4);
     let outcome = fp_train::train(&r2, &cfg, &dataset(), &split(), true, &mut Silent, &no_stop()).unwrap();
@@ -245,4 +248,28 @@ fn patience_stops_a_run_that_no_longer_improves() {
     let outcome = fp_train::train(&run, &cfg, &dataset(), &split(), false, &mut Silent, &no_stop()).unwrap();
     assert_eq!(outcome, Outcome::EarlyStopped { epochs: 3, best_epoch: 1 });
     assert_eq!(history(&run).len(), 3);
+}
+
+#[test]
+fn bf16_mixed_precision_learns_and_keeps_f32_weights() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = config(6);
+    cfg.train.precision = fp_model::Precision::Bf16;
+    let run = new_run(dir.path(), &cfg);
+    fp_train::train(&run, &cfg, &dataset(), &split(), false, &mut Silent, &no_stop()).unwrap();
+    let h = history(&run);
+    assert!(h[5].train_loss < 0.7 * h[0].train_loss, "{h:#?}");
+    assert!(h[5].val_loss < 0.7 * h[0].val_loss, "{h:#?}");
+    assert!(weights(&run).iter().all(|(_, t)| t.kind() == tch::Kind::Float), "master weights stay f32");
+    assert!(std::fs::read_to_string(dir.path().join("train.log")).unwrap().contains("bf16 mixed precision"));
+
+    // The same run in f32 ends close to it: bf16 changes rounding, not the optimisation.
+    let dir32 = tempfile::tempdir().unwrap();
+    cfg.train.precision = fp_model::Precision::F32;
+    let run32 = new_run(dir32.path(), &cfg);
+    fp_train::train(&run32, &cfg, &dataset(), &split(), false, &mut Silent, &no_stop()).unwrap();
+    let h32 = history(&run32);
+    let (a, b) = (h[5].val_loss, h32[5].val_loss);
+    assert!((a - b).abs() < 0.25 * b, "bf16 {a} vs f32 {b}");
+    assert!(a != b, "bf16 really computed in bf16");
 }

@@ -1,0 +1,161 @@
+//! Numeric precision and memory layout of the model's computations.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+use tch::{Device, Kind, Tensor};
+
+use crate::error::{ModelError, Result};
+
+/// The precision setting: `f32`, `bf16` (mixed precision) or `auto`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Precision {
+    /// Everything in 32-bit floats.
+    F32,
+    /// Mixed precision, like PyTorch's autocast: convolutions and activations
+    /// in bfloat16; weights, optimiser state and the loss stay in f32.
+    Bf16,
+    /// bf16 where the hardware runs it natively (CPUs with AVX512-BF16 or AMX,
+    /// CUDA GPUs of compute capability 8.0 and newer), else f32.
+    #[default]
+    Auto,
+}
+
+impl Precision {
+    /// What the model should compute with on `device`.
+    pub fn resolve(self, device: Device) -> Compute {
+        let bf16 = match self {
+            Precision::F32 => false,
+            Precision::Bf16 => true,
+            Precision::Auto => fast_bf16(device),
+        };
+        Compute::new(bf16, device)
+    }
+}
+
+impl FromStr for Precision {
+    type Err = ModelError;
+
+    fn from_str(s: &str) -> Result<Self> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "f32" | "fp32" | "float32" => Ok(Self::F32),
+            "bf16" | "bfloat16" => Ok(Self::Bf16),
+            "auto" => Ok(Self::Auto),
+            _ => Err(ModelError::Precision(s.to_owned())),
+        }
+    }
+}
+
+impl fmt::Display for Precision {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Precision::F32 => "f32",
+            Precision::Bf16 => "bf16",
+            Precision::Auto => "auto",
+        })
+    }
+}
+
+/// How the model computes: the resolved precision and memory layout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Compute {
+    /// Convolutions and activations in bfloat16 (weights stay f32).
+    pub bf16: bool,
+    /// Activations and convolution weights in channels-last (NHWC) layout,
+    /// which oneDNN and cuDNN run faster, above all in bf16.
+    pub channels_last: bool,
+}
+
+impl Compute {
+    /// f32 in the default (NCHW) layout: what the model does unless told otherwise.
+    pub const F32: Compute = Compute { bf16: false, channels_last: false };
+
+    /// The layout that is fastest for this precision on `device`: channels-last
+    /// for bf16 everywhere and for f32 on CUDA; on the CPU, f32 convolutions
+    /// of this network are faster in the default layout.
+    pub fn new(bf16: bool, device: Device) -> Self {
+        Self { bf16, channels_last: bf16 || device.is_cuda() }
+    }
+
+    /// The element type activations are computed in.
+    pub fn kind(self) -> Kind {
+        if self.bf16 { Kind::BFloat16 } else { Kind::Float }
+    }
+
+    /// `t` in this precision and layout. Autograd records the cast, so the
+    /// gradients of an f32 weight come back in f32.
+    pub fn prepare(self, t: &Tensor) -> Tensor {
+        let t = if t.kind() == self.kind() { t.shallow_clone() } else { t.to_kind(self.kind()) };
+        if self.channels_last && t.dim() == 4 { to_channels_last(&t) } else { t }
+    }
+}
+
+impl fmt::Display for Compute {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let precision = if self.bf16 { "bf16 mixed precision" } else { "f32" };
+        let layout = if self.channels_last { "channels-last" } else { "NCHW" };
+        write!(f, "{precision}, {layout}")
+    }
+}
+
+/// The same values with NHWC strides (`[N, C, H, W]` shape kept): what
+/// PyTorch's `.to(memory_format=torch.channels_last)` does.
+pub fn to_channels_last(t: &Tensor) -> Tensor {
+    t.permute([0, 2, 3, 1]).contiguous().permute([0, 3, 1, 2])
+}
+
+/// Whether `device` runs bfloat16 natively.
+fn fast_bf16(device: Device) -> bool {
+    match device {
+        Device::Cpu => cpu_has_bf16(),
+        Device::Cuda(n) => cuda_compute_capability(n).is_some_and(|(major, _)| major >= 8),
+        _ => false,
+    }
+}
+
+/// AVX512-BF16 or AMX-BF16, from the CPU flags Linux reports.
+fn cpu_has_bf16() -> bool {
+    std::fs::read_to_string("/proc/cpuinfo").is_ok_and(|info| {
+        info.lines()
+            .find(|l| l.starts_with("flags"))
+            .is_some_and(|flags| flags.split_whitespace().any(|f| f == "avx512_bf16" || f == "amx_bf16"))
+    })
+}
+
+/// The compute capability of CUDA device `n`, as `nvidia-smi` reports it
+/// (LibTorch's C API, and so tch, does not expose it).
+fn cuda_compute_capability(n: usize) -> Option<(u32, u32)> {
+    let out = std::process::Command::new("nvidia-smi")
+        .args(["--query-gpu=compute_cap", "--format=csv,noheader", &format!("--id={n}")])
+        .output()
+        .ok()?;
+    let text = String::from_utf8(out.stdout).ok()?;
+    let (major, minor) = text.trim().split_once('.')?;
+    Some((major.parse().ok()?, minor.parse().ok()?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn channels_last_keeps_shape_and_values_with_nhwc_strides() {
+        let t = Tensor::arange(24, (Kind::Float, Device::Cpu)).view([1, 2, 3, 4]);
+        let cl = to_channels_last(&t);
+        assert_eq!(cl.size(), [1, 2, 3, 4]);
+        assert_eq!(cl.stride(), [24, 1, 8, 2]);
+        assert!(cl.equal(&t));
+    }
+
+    #[test]
+    fn precision_parses_and_prints() {
+        for p in [Precision::F32, Precision::Bf16, Precision::Auto] {
+            assert_eq!(p.to_string().parse::<Precision>().unwrap(), p);
+        }
+        assert!("f16".parse::<Precision>().is_err());
+        assert_eq!(Precision::F32.resolve(Device::Cpu), Compute::F32);
+        assert_eq!(Precision::Bf16.resolve(Device::Cpu), Compute { bf16: true, channels_last: true });
+    }
+}
