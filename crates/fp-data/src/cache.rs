@@ -1,8 +1,9 @@
 //! On-disk cache of preprocessed, scaled datasets.
 //!
 //! The key hashes every input that decides the values: each file's relative path,
-//! size and modification time, the dataset root, and every preprocessing and
-//! scaling setting. Any change gives a new key. An entry is written to a temporary
+//! size and modification time, the dataset root, every preprocessing and scaling
+//! setting, and [`PIXELS_VERSION`], the version of the code that computes the
+//! pixels. Any change gives a new key. An entry is written to a temporary
 //! name and renamed, so it is either whole or absent, and it is never modified in
 //! place afterwards. A cached load maps the entry into memory instead of copying
 //! it, which makes it a few milliseconds whatever the dataset size.
@@ -20,6 +21,10 @@ use crate::discover::ImageSource;
 use crate::error::{DataError, Result};
 
 const MAGIC: &[u8; 16] = b"FPAE-DATASET-v1\n";
+/// Version of the decoding, resizing and scaling code. Bump it whenever a change
+/// there alters any output value, so that entries computed by older code are
+/// never read again.
+pub const PIXELS_VERSION: u32 = 2;
 /// Pixel data starts at a multiple of this, so it can be viewed as f32 in place.
 const ALIGN: usize = 64;
 
@@ -55,6 +60,7 @@ pub fn cache_key(
 ) -> Result<String> {
     let mut hasher = Sha256::new();
     hasher.update(MAGIC);
+    hasher.update(PIXELS_VERSION.to_le_bytes());
     let root = std::fs::canonicalize(root).unwrap_or_else(|_| root.to_owned());
     hasher.update(root.to_string_lossy().as_bytes());
     hasher.update(
