@@ -63,6 +63,14 @@ pub fn train(args: &TrainBenchArgs) -> Result<()> {
                 let mut cmd = Command::new(&python);
                 cmd.arg(&script).args(common(mode, p));
                 torch.insert(format!("{mode}_{p}"), json_line(&mut cmd)?);
+                // PyTorch with the allocator fpae links (and its settings), for a like-for-like view.
+                if let Some(jemalloc) = system_jemalloc() {
+                    eprintln!("PyTorch with jemalloc: {mode}, {p} ...");
+                    let mut cmd = Command::new(&python);
+                    cmd.arg(&script).args(common(mode, p));
+                    cmd.env("LD_PRELOAD", jemalloc).env("MALLOC_CONF", "dirty_decay_ms:-1,muzzy_decay_ms:-1");
+                    torch.insert(format!("{mode}_{p}_jemalloc"), json_line(&mut cmd)?);
+                }
             }
         }
     }
@@ -77,6 +85,18 @@ pub fn train(args: &TrainBenchArgs) -> Result<()> {
     eprintln!("written to {}", path.display());
     println!("{}", serde_json::to_string(&report)?);
     Ok(())
+}
+
+/// A system jemalloc to preload into PyTorch (Debian's `libjemalloc2`), if installed.
+fn system_jemalloc() -> Option<PathBuf> {
+    [
+        "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2",
+        "/usr/lib/aarch64-linux-gnu/libjemalloc.so.2",
+        "/usr/lib/libjemalloc.so.2",
+    ]
+    .into_iter()
+    .map(PathBuf::from)
+    .find(|p| p.is_file())
 }
 
 /// Runs a command and parses the last line of its output as JSON.
@@ -136,6 +156,11 @@ fn summarise(
         "torch_f32_infer_ips": null_if_nan(ips(torch, "infer_f32")),
         "torch_bf16cl_infer_ips": null_if_nan(ips(torch, "infer_bf16cl")),
         "torch_best_infer_ips": null_if_nan(torch_best_infer),
+        "torch_jemalloc_f32_train_ips": null_if_nan(ips(torch, "train_f32_jemalloc")),
+        "torch_jemalloc_bf16cl_train_ips": null_if_nan(ips(torch, "train_bf16cl_jemalloc")),
+        "torch_jemalloc_f32_infer_ips": null_if_nan(ips(torch, "infer_f32_jemalloc")),
+        "torch_jemalloc_bf16cl_infer_ips": null_if_nan(ips(torch, "infer_bf16cl_jemalloc")),
+        "torch_jemalloc_bf16cl_peak_rss_mb": null_if_nan(rss(torch, "train_bf16cl_jemalloc")),
         "ours_peak_rss_mb": null_if_nan(rss(ours, "train_bf16")),
         "torch_peak_rss_mb": null_if_nan(rss(torch, "train_bf16cl")),
         "ours_f32_peak_rss_mb": null_if_nan(rss(ours, "train_f32")),
@@ -197,5 +222,13 @@ fn print_table(r: &Value) {
     );
     println!("{:<34} {:>10} {:>10}", "peak RSS MB, train f32", f("ours_f32_peak_rss_mb"), f("torch_f32_peak_rss_mb"));
     println!("{:<34} {:>10}", "our bf16 over our f32 (train)", x("ratio_bf16_over_f32_ours"));
+    if r["torch_jemalloc_bf16cl_train_ips"].is_number() {
+        println!("PyTorch with jemalloc preloaded (the allocator and settings fpae links):");
+        println!("{:<34} {:>10} {:>10}", "  train f32", "", f("torch_jemalloc_f32_train_ips"));
+        println!("{:<34} {:>10} {:>10}", "  train bf16 autocast+CL", "", f("torch_jemalloc_bf16cl_train_ips"));
+        println!("{:<34} {:>10} {:>10}", "  infer f32", "", f("torch_jemalloc_f32_infer_ips"));
+        println!("{:<34} {:>10} {:>10}", "  infer bf16 autocast+CL", "", f("torch_jemalloc_bf16cl_infer_ips"));
+        println!("{:<34} {:>10} {:>10}", "  peak RSS MB, train bf16", "", f("torch_jemalloc_bf16cl_peak_rss_mb"));
+    }
     println!("{:<34} {:>10} {:>10}", "data load ms, cold / cached", f("data_cold_ms"), f("data_cached_ms"));
 }

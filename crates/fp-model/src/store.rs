@@ -68,7 +68,9 @@ pub fn save(dir: &Path, vars: &nn::VarStore, config: &AutoencoderConfig, input: 
     std::fs::create_dir_all(dir).map_err(|source| ModelError::Io { path: dir.to_owned(), source })?;
     let weights = dir.join(MODEL_WEIGHTS_FILE);
     write_atomically(&weights, |tmp| {
-        vars.save(tmp)
+        // Weights may be in channels-last layout; files hold them contiguous.
+        let named: Vec<(String, Tensor)> = vars.variables().into_iter().map(|(n, t)| (n, t.contiguous())).collect();
+        Tensor::write_safetensors(&named, tmp)
             .map_err(|source| ModelError::Torch { context: format!("cannot write {}", weights.display()), source })
     })?;
     let text = toml::to_string(&ModelFile { input, model: config.clone() }).expect("model config serializes");
@@ -130,8 +132,9 @@ pub fn load_weights(vars: &mut nn::VarStore, path: &Path) -> Result<()> {
 
 /// Saves named tensors (e.g. optimizer state) to a safetensors file atomically.
 pub fn save_tensors(path: &Path, tensors: &[(String, Tensor)]) -> Result<()> {
+    let contiguous: Vec<(&str, Tensor)> = tensors.iter().map(|(n, t)| (n.as_str(), t.contiguous())).collect();
     write_atomically(path, |tmp| {
-        Tensor::write_safetensors(tensors, tmp)
+        Tensor::write_safetensors(&contiguous, tmp)
             .map_err(|source| ModelError::Torch { context: format!("cannot write {}", path.display()), source })
     })
 }

@@ -127,3 +127,25 @@ fn batched_reconstruction_equals_one_pass() {
     }
     assert_eq!(model.reconstruct(&xs.narrow(0, 0, 0), 4).size(), vec![0, 1, 16, 12]);
 }
+
+#[test]
+fn channels_last_weights_save_contiguous_and_load_back_equal() {
+    let dir = tempfile::tempdir().unwrap();
+    let vars = nn::VarStore::new(Device::Cpu);
+    let mut model = Autoencoder::new(&vars.root(), &tiny(), 5).unwrap();
+    let xs = Tensor::rand([2, 1, 16, 16], (Kind::Float, Device::Cpu));
+    let before = model.forward_t(&xs, false);
+    model.set_compute(fp_model::Precision::Bf16.resolve(Device::Cpu));
+    let enc2 = vars.variables()["enc2.weight"].shallow_clone();
+    assert_eq!(enc2.size(), [8, 4, 3, 3]);
+    assert_eq!(enc2.stride(), [36, 1, 12, 4], "weights moved to channels-last in place");
+    let bf16 = model.forward_t(&xs, false);
+    assert_eq!(bf16.kind(), Kind::Float);
+    let diff = (&bf16 - &before).abs().max().double_value(&[]);
+    assert!(diff > 0.0 && diff < 0.02, "bf16 output close to f32: {diff}");
+
+    fp_model::save(dir.path(), &vars, &tiny(), InputSize { height: 16, width: 16 }).unwrap();
+    let loaded = fp_model::load(dir.path(), Device::Cpu).unwrap();
+    let again = loaded.model.forward_t(&xs, false);
+    assert!(again.equal(&before), "the saved weights are the f32 values");
+}
