@@ -185,6 +185,9 @@ pub fn train(
         }
         let epoch = state.epochs_done + 1;
         let order = epoch_order(t.seed, epoch, n_train);
+        // The epoch's order goes to the device once; each batch is a slice of it,
+        // and its images are gathered from the resident training set there.
+        let order_on_device = Tensor::from_slice(&order).to_device(device);
         observer.epoch_started(epoch, t.epochs, batches, state.batches_done);
         let epoch_started = Instant::now();
         let mut loss_sum = state.partial_loss_sum;
@@ -193,7 +196,7 @@ pub fn train(
         for batch in state.batches_done..batches {
             let started = Instant::now();
             let chunk = &order[batch * t.batch_size..((batch + 1) * t.batch_size).min(n_train)];
-            let index = Tensor::from_slice(chunk).to_device(device);
+            let index = order_on_device.narrow(0, (batch * t.batch_size) as i64, chunk.len() as i64);
             let loss = train_step(&model, &mut optimizer, &train_images.index_select(0, &index));
             let value = loss.double_value(&[]);
             if !value.is_finite() {
