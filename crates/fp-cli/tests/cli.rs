@@ -204,3 +204,20 @@ fn data_prints_the_tutorials_summary_and_a_preview() {
     let preview = image::open(dir.path().join("preview.png")).unwrap().to_rgb8();
     assert_eq!(tiles_in_band(&preview, 46..62), vec![18; 5]);
 }
+
+#[test]
+fn bench_prints_one_json_measurement() {
+    let dir = tempfile::tempdir().unwrap();
+    for (mode, precision) in [("train", "f32"), ("infer", "bf16")] {
+        let args = ["bench", "--json", "--mode", mode, "--precision", precision, "--device", "cpu"];
+        let out =
+            fpae(&[&args[..], &["--batch", "2", "--steps", "2", "--warmup", "0", "--size", "16"]].concat(), dir.path());
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let json: serde_json::Value = serde_json::from_str(&last_line(&out)).unwrap();
+        assert_eq!(json["mode"], mode);
+        assert_eq!(json["batch"], 2);
+        assert!(json["images_per_sec"].as_f64().is_some_and(|v| v > 0.0), "{json}");
+        let bf16 = json["compute"].as_str().unwrap().starts_with("bf16");
+        assert_eq!(bf16, precision == "bf16", "{json}");
+    }
+}

@@ -220,7 +220,11 @@ impl Autoencoder {
                 .step_by(batch as usize)
                 .map(|start| self.forward_t(&images.narrow(0, start, batch.min(n - start)), false))
                 .collect();
-            if parts.is_empty() { images.zeros_like() } else { Tensor::cat(&parts, 0) }
+            match parts.len() {
+                0 => images.zeros_like(),
+                1 => parts.into_iter().next().expect("one part"),
+                _ => Tensor::cat(&parts, 0),
+            }
         })
     }
 }

@@ -101,9 +101,25 @@ impl fmt::Display for Compute {
 }
 
 /// The same values with NHWC strides (`[N, C, H, W]` shape kept): what
-/// PyTorch's `.to(memory_format=torch.channels_last)` does.
+/// PyTorch's `.to(memory_format=torch.channels_last)` does, including its
+/// canonical strides for size-1 dimensions. Those matter: with one input
+/// channel (the first convolution here) the NCHW and NHWC orders are the same
+/// bytes, and only strides like `[HW, 1, W, 1]` make LibTorch pick its
+/// channels-last kernels.
 pub fn to_channels_last(t: &Tensor) -> Tensor {
-    t.permute([0, 2, 3, 1]).contiguous().permute([0, 3, 1, 2])
+    let size = t.size();
+    let strides = channels_last_strides(&size);
+    if t.stride() == strides {
+        return t.shallow_clone();
+    }
+    let nhwc = t.permute([0, 2, 3, 1]).contiguous();
+    nhwc.as_strided(size, strides, nhwc.storage_offset())
+}
+
+/// Canonical channels-last strides of an `[N, C, H, W]` shape.
+fn channels_last_strides(size: &[i64]) -> Vec<i64> {
+    let (c, h, w) = (size[1], size[2], size[3]);
+    vec![h * w * c, 1, w * c, c]
 }
 
 /// Whether `device` runs bfloat16 natively.
@@ -147,6 +163,16 @@ mod tests {
         assert_eq!(cl.size(), [1, 2, 3, 4]);
         assert_eq!(cl.stride(), [24, 1, 8, 2]);
         assert!(cl.equal(&t));
+    }
+
+    #[test]
+    fn one_channel_tensors_get_canonical_channels_last_strides() {
+        let t = Tensor::arange(12, (Kind::Float, Device::Cpu)).view([2, 1, 2, 3]);
+        let cl = to_channels_last(&t);
+        assert_eq!(cl.stride(), [6, 1, 3, 1]);
+        assert!(cl.equal(&t));
+        // Already channels-last: returned as it is.
+        assert_eq!(to_channels_last(&cl).stride(), [6, 1, 3, 1]);
     }
 
     #[test]

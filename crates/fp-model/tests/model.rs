@@ -139,6 +139,7 @@ fn channels_last_weights_save_contiguous_and_load_back_equal() {
     let enc2 = vars.variables()["enc2.weight"].shallow_clone();
     assert_eq!(enc2.size(), [8, 4, 3, 3]);
     assert_eq!(enc2.stride(), [36, 1, 12, 4], "weights moved to channels-last in place");
+    assert_eq!(vars.variables()["enc1.weight"].stride(), [9, 1, 3, 1], "canonical even with one input channel");
     let bf16 = model.forward_t(&xs, false);
     assert_eq!(bf16.kind(), Kind::Float);
     let diff = (&bf16 - &before).abs().max().double_value(&[]);
