@@ -2,10 +2,9 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
-use fp_model::{DeviceSpec, Precision};
 use fp_train::{Evaluation, Subset, TrainedModel};
 
-use crate::shared::{Checkpoint, load_run_data, progress};
+use crate::shared::{ModelArgs, load_run_data, progress};
 
 #[derive(Debug, clap::Args)]
 pub struct EvaluateArgs {
@@ -23,18 +22,8 @@ pub struct EvaluateArgs {
     /// Also write the JSON report to FILE.
     #[arg(long, value_name = "FILE")]
     out: Option<PathBuf>,
-    /// Which checkpoint to evaluate.
-    #[arg(long, value_enum, default_value = "best")]
-    checkpoint: Checkpoint,
-    /// Device: auto, cpu, cuda or cuda:N.
-    #[arg(long, value_name = "D", default_value = "auto")]
-    device: DeviceSpec,
-    /// Precision: f32, bf16 (mixed) or auto (bf16 where the hardware runs it natively).
-    #[arg(long, value_name = "P", default_value = "auto")]
-    precision: Precision,
-    /// Images per inference batch.
-    #[arg(long, value_name = "N", default_value_t = 32)]
-    batch: usize,
+    #[command(flatten)]
+    model: ModelArgs,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -55,9 +44,8 @@ impl From<SplitArg> for Subset {
 }
 
 pub fn run(args: EvaluateArgs) -> anyhow::Result<ExitCode> {
-    let device = args.device.resolve()?;
-    let model = TrainedModel::load(&args.run_dir, args.checkpoint.name(), device, args.precision)?;
-    let evaluation = evaluate(&model, args.data.as_deref(), args.split.into(), args.batch)?;
+    let model = args.model.load(&args.run_dir)?;
+    let evaluation = evaluate(&model, args.data.as_deref(), args.split.into(), args.model.batch)?;
     let json = serde_json::to_string_pretty(&evaluation).expect("the evaluation serializes");
     if let Some(out) = &args.out {
         fp_model::write_file_atomically(out, format!("{json}\n"))
@@ -69,7 +57,7 @@ pub fn run(args: EvaluateArgs) -> anyhow::Result<ExitCode> {
         println!(
             "{}: checkpoint {} (epoch {}), {} split, {} images",
             args.run_dir.display(),
-            args.checkpoint.name(),
+            args.model.checkpoint.name(),
             model.epoch,
             format!("{:?}", args.split).to_lowercase(),
             evaluation.images

@@ -4,12 +4,11 @@ use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use fp_figures::Tile;
-use fp_model::{DeviceSpec, Precision};
 use fp_train::{Subset, TrainedModel};
 use image::GrayImage;
 use rayon::prelude::*;
 
-use crate::shared::{Checkpoint, load_run_data, progress, to_gray, write_figure, write_gray_png};
+use crate::shared::{ModelArgs, load_run_data, progress, to_gray, write_figure, write_gray_png};
 
 /// File name of the reconstruction grid in a run directory.
 pub const GRID_FILE: &str = "reconstructions.png";
@@ -33,33 +32,22 @@ pub struct ReconstructArgs {
     /// Resize each reconstruction back to its input's original size.
     #[arg(long)]
     original_size: bool,
-    /// Which checkpoint to use.
-    #[arg(long, value_enum, default_value = "best")]
-    checkpoint: Checkpoint,
-    /// Device: auto, cpu, cuda or cuda:N.
-    #[arg(long, value_name = "D", default_value = "auto")]
-    device: DeviceSpec,
-    /// Precision: f32, bf16 (mixed) or auto (bf16 where the hardware runs it natively).
-    #[arg(long, value_name = "P", default_value = "auto")]
-    precision: Precision,
-    /// Images per inference batch.
-    #[arg(long, value_name = "N", default_value_t = 32)]
-    batch: usize,
+    #[command(flatten)]
+    model: ModelArgs,
 }
 
 pub fn run(args: ReconstructArgs) -> anyhow::Result<ExitCode> {
-    let device = args.device.resolve()?;
-    let model = TrainedModel::load(&args.run_dir, args.checkpoint.name(), device, args.precision)?;
+    let model = args.model.load(&args.run_dir)?;
     if let Some(n) = args.grid {
         let out = args.out.clone().unwrap_or_else(|| args.run_dir.join(GRID_FILE));
-        let path = write_grid(&model, n, &out, args.batch)?;
+        let path = write_grid(&model, n, &out, args.model.batch)?;
         println!("{}", path.display());
         return Ok(ExitCode::SUCCESS);
     }
     let Some(out_dir) = &args.out else {
         bail!("give --out DIR: the folder to write the reconstructions into");
     };
-    reconstruct_files(&model, &args.images, out_dir, args.original_size, args.batch)
+    reconstruct_files(&model, &args.images, out_dir, args.original_size, args.model.batch)
 }
 
 /// Draws the first `n` validation images of the model's run over their

@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use fp_data::{Dataset, Split};
+use fp_model::{DeviceSpec, Precision};
 use fp_train::TrainedModel;
 use image::GrayImage;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -23,6 +24,31 @@ impl Checkpoint {
             Checkpoint::Best => "best",
             Checkpoint::Last => "last",
         }
+    }
+}
+
+/// How `evaluate` and `reconstruct` load and run a run's model.
+#[derive(Debug, clap::Args)]
+pub struct ModelArgs {
+    /// Which checkpoint of the run to use.
+    #[arg(long, value_enum, default_value = "best")]
+    pub checkpoint: Checkpoint,
+    /// Device: auto, cpu, cuda or cuda:N.
+    #[arg(long, value_name = "D", default_value = "auto")]
+    pub device: DeviceSpec,
+    /// Precision: f32, bf16 (mixed) or auto (bf16 where the hardware runs it natively).
+    #[arg(long, value_name = "P", default_value = "auto")]
+    pub precision: Precision,
+    /// Images per inference batch.
+    #[arg(long, value_name = "N", default_value_t = 32)]
+    pub batch: usize,
+}
+
+impl ModelArgs {
+    /// The chosen checkpoint of the run in `run_dir`, on the chosen device and precision.
+    pub fn load(&self, run_dir: &Path) -> anyhow::Result<TrainedModel> {
+        let device = self.device.resolve()?;
+        Ok(TrainedModel::load(run_dir, self.checkpoint.name(), device, self.precision)?)
     }
 }
 
