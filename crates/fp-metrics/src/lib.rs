@@ -4,7 +4,13 @@
 //! [`mse`] and [`psnr`] compare pixels; [`ssim`] compares local structure the
 //! way Wang et al. (2004) define it, with the Gaussian-weighted statistics that
 //! scikit-image's `structural_similarity(..., gaussian_weights=True)` uses.
+//!
+//! [`minutiae`] detects minutiae (NIST MINDTCT) and compares two sets of them;
+//! [`identity`] asks whether reconstructions still match their finger with
+//! NIST's BOZORTH3 matcher.
 
+pub mod identity;
+pub mod minutiae;
 mod ssim;
 
 use serde::{Deserialize, Serialize};
