@@ -24,7 +24,7 @@ const MAGIC: &[u8; 16] = b"FPAE-DATASET-v1\n";
 /// Version of the decoding, resizing and scaling code. Bump it whenever a change
 /// there alters any output value, so that entries computed by older code are
 /// never read again.
-pub const PIXELS_VERSION: u32 = 2;
+pub const PIXELS_VERSION: u32 = 3;
 /// Pixel data starts at a multiple of this, so it can be viewed as f32 in place.
 const ALIGN: usize = 64;
 
@@ -41,13 +41,18 @@ pub struct CacheHeader {
     pub scaling: AppliedScaling,
 }
 
-/// The default cache folder: `$XDG_CACHE_HOME/fpae/datasets` or `~/.cache/fpae/datasets`.
-pub fn default_cache_dir() -> Option<PathBuf> {
+/// fpae's cache folder: `$XDG_CACHE_HOME/fpae` or `~/.cache/fpae`.
+pub fn cache_root() -> Option<PathBuf> {
     let base = std::env::var_os("XDG_CACHE_HOME")
         .filter(|v| !v.is_empty())
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").filter(|v| !v.is_empty()).map(|h| PathBuf::from(h).join(".cache")))?;
-    Some(base.join("fpae").join("datasets"))
+    Some(base.join("fpae"))
+}
+
+/// The default dataset cache folder: `datasets` in [`cache_root`].
+pub fn default_cache_dir() -> Option<PathBuf> {
+    Some(cache_root()?.join("datasets"))
 }
 
 /// The cache key of a set of sources under a preprocessing and scaling.

@@ -127,7 +127,12 @@ fn resize_u8(
         ResizeFilter::Bicubic => ResizeAlg::Convolution(FilterType::CatmullRom),
         ResizeFilter::Lanczos3 => ResizeAlg::Convolution(FilterType::Lanczos3),
     };
-    let options = ResizeOptions::new().resize_alg(alg).fit_into_destination(crop_centre);
+    let options = ResizeOptions::new().resize_alg(alg);
+    // `fit_into_destination(None)` would still crop (around the centre): only ask for it when cropping.
+    let options = match crop_centre {
+        Some(centre) => options.fit_into_destination(Some(centre)),
+        None => options,
+    };
     let mut dst = ResizeImage::new(to.0, to.1, PixelType::U8);
     Resizer::new().resize(&src, &mut dst, &options).map_err(|e| resize_err(&e))?;
     Ok(dst.into_vec())
@@ -230,6 +235,26 @@ mod tests {
         let back = restore_size(&small, &p, (40, 20), Path::new("x")).unwrap();
         assert_eq!(back.len(), 800);
         assert_eq!((back[10 * 40 + 12], back[10 * 40 + 27]), (50, 200));
+    }
+
+    #[test]
+    fn stretch_and_pad_keep_the_whole_field_of_view() {
+        // A horizontal gradient 60x20: x = 0 is 0, x = 59 is 236. Stretch and pad
+        // keep both ends; cutting to the output's aspect ratio would lose them.
+        let img = GrayImage::from_fn(60, 20, |x, _| Luma([(x * 4) as u8]));
+        for mode in [ResizeMode::Stretch, ResizeMode::Pad] {
+            let p = preprocess(20, 20, mode);
+            let small = resize_gray(&img, &p, Path::new("x")).unwrap();
+            let row = if mode == ResizeMode::Pad { 10 } else { 0 };
+            let line = &small[row * 20..row * 20 + 20];
+            assert!(line[0] < 10 && line[19] > 226, "{mode:?} keeps both ends: {line:?}");
+            // And the round trip puts every column back where it was.
+            let back = restore_size(&small, &p, (60, 20), Path::new("x")).unwrap();
+            for x in [5usize, 30, 54] {
+                let v = i32::from(back[10 * 60 + x]);
+                assert!((v - x as i32 * 4).abs() <= 8, "{mode:?} column {x}: {v}");
+            }
+        }
     }
 
     #[test]

@@ -51,6 +51,15 @@ impl ImageSource {
             },
         }
     }
+
+    /// The scan resolution in pixels per inch: 569 for an FVC2002 `DB2` folder
+    /// (its optical sensor), 500 (FVC's nominal resolution) for everything else.
+    pub fn nominal_ppi(&self) -> u16 {
+        match &self.id {
+            Some(id) if id.database.starts_with("DB2_") => 569,
+            _ => 500,
+        }
+    }
 }
 
 /// Whether a file name has one of [`IMAGE_EXTENSIONS`].
