@@ -2,7 +2,8 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
-use fp_train::{Evaluation, Subset, TrainedModel};
+use fp_metrics::identity::IdentitySummary;
+use fp_train::{Evaluation, Subset, TemplateCache, TrainedModel};
 
 use crate::shared::{ModelArgs, load_run_data, progress};
 
@@ -22,6 +23,9 @@ pub struct EvaluateArgs {
     /// Also write the JSON report to FILE.
     #[arg(long, value_name = "FILE")]
     out: Option<PathBuf>,
+    /// Skip the minutiae and matcher measures (MSE, PSNR and SSIM only).
+    #[arg(long)]
+    no_identity: bool,
     #[command(flatten)]
     model: ModelArgs,
 }
@@ -45,7 +49,7 @@ impl From<SplitArg> for Subset {
 
 pub fn run(args: EvaluateArgs) -> anyhow::Result<ExitCode> {
     let model = args.model.load(&args.run_dir)?;
-    let evaluation = evaluate(&model, args.data.as_deref(), args.split.into(), args.model.batch)?;
+    let evaluation = evaluate(&model, args.data.as_deref(), args.split.into(), args.model.batch, !args.no_identity)?;
     let json = serde_json::to_string_pretty(&evaluation).expect("the evaluation serializes");
     if let Some(out) = &args.out {
         fp_model::write_file_atomically(out, format!("{json}\n"))
@@ -63,6 +67,10 @@ pub fn run(args: EvaluateArgs) -> anyhow::Result<ExitCode> {
             evaluation.images
         );
         print!("{}", table(&evaluation));
+        if let Some(identity) = &evaluation.identity {
+            println!();
+            print!("{}", identity_table(&evaluation, identity));
+        }
         if let Some(out) = &args.out {
             println!("{}", out.display());
         }
@@ -70,12 +78,14 @@ pub fn run(args: EvaluateArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Reconstructs the chosen images with `model` and measures them.
+/// Reconstructs the chosen images with `model` and measures them, with the
+/// identity measures when `identity` is set.
 pub fn evaluate(
     model: &TrainedModel,
     data_root: Option<&Path>,
     subset: Subset,
     batch: usize,
+    identity: bool,
 ) -> anyhow::Result<Evaluation> {
     let (data, split) = load_run_data(model, data_root)?;
     let indices = subset.indices(&split, data.len());
@@ -83,7 +93,19 @@ pub fn evaluate(
     bar.set_message("reconstructing");
     let recon = model.reconstruct_dataset(&data, &indices, batch, |done| bar.set_position(done as u64))?;
     bar.finish_and_clear();
-    Ok(fp_train::score(&data, &indices, &recon)?)
+    let evaluation = fp_train::score(&data, &indices, &recon)?;
+    if !identity {
+        return Ok(evaluation);
+    }
+    let cache = if model.config.data.cache { TemplateCache::default_location() } else { None };
+    let bar = progress(data.len() + 2 * indices.len(), "prints");
+    bar.set_message("minutiae");
+    let report =
+        fp_train::assess_identity(&data, &indices, &recon, &model.config.data.preprocess(), cache.as_ref(), &|| {
+            bar.inc(1)
+        })?;
+    bar.finish_and_clear();
+    Ok(evaluation.with_identity(report))
 }
 
 /// The per-database table with an `all` row.
@@ -96,5 +118,60 @@ fn table(e: &Evaluation) -> String {
         out += &row(db, g.images, g.mse, g.psnr, g.ssim);
     }
     out += &row("all", e.images, e.mse, e.psnr, e.ssim);
+    out
+}
+
+/// The identity measures per database with an `all` row: rates in percent of
+/// the computable comparisons.
+fn identity_table(e: &Evaluation, all: &IdentitySummary) -> String {
+    let zero_fm = all.zero_fm_threshold.map_or("none".to_owned(), |t| format!(">= {t}"));
+    let mut out = format!(
+        "identity: BOZORTH3 match rates (%) at score >= 40 and at the zero-false-match threshold ({zero_fm}); \
+         minutiae matched within 8 px and 30 degrees\n"
+    );
+    out += &format!(
+        "{:<12} {:>6} {:>9} {:>6} {:>6} | {:>6} {:>7} {:>6} {:>7} | {:>6} {:>7} | {:>6} {:>5}\n",
+        "", "", "minutiae", "", "", "type I", "", "type II", "", "zero-FM", "", "false", "not"
+    );
+    out += &format!(
+        "{:<12} {:>6} {:>9} {:>6} {:>6} | {:>6} {:>7} {:>6} {:>7} | {:>6} {:>7} | {:>6} {:>5}\n",
+        "database",
+        "images",
+        "orig/rec",
+        "recall",
+        "prec.",
+        "recon",
+        "ceiling",
+        "recon",
+        "origin.",
+        "type I",
+        "ceiling",
+        "match",
+        "comp."
+    );
+    let pct = |v: Option<f64>| v.map_or("-".to_owned(), |v| format!("{:.1}", 100.0 * v));
+    let row = |name: &str, s: &IdentitySummary| {
+        format!(
+            "{name:<12} {:>6} {:>9} {:>6} {:>6} | {:>6} {:>7} {:>6} {:>7} | {:>6} {:>7} | {:>6} {:>5}\n",
+            s.images,
+            format!("{:.0}/{:.0}", s.minutiae_original, s.minutiae_reconstruction),
+            pct(s.minutiae_recall),
+            pct(s.minutiae_precision),
+            pct(s.type1_rate_40),
+            pct(s.ceiling_type1_rate_40),
+            pct(s.type2_rate_40),
+            pct(s.type2_rate_40_originals),
+            pct(s.type1_rate_zero_fm),
+            pct(s.ceiling_type1_rate_zero_fm),
+            pct(s.impostor_rate_40),
+            s.not_computable,
+        )
+    };
+    for (db, g) in &e.per_database {
+        if let Some(s) = &g.identity {
+            out += &row(db, s);
+        }
+    }
+    out += &row("all", all);
     out
 }

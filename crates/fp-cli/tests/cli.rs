@@ -131,6 +131,18 @@ fn train_evaluate_plot_grid_and_reconstruct_end_to_end() {
     let counted: u64 = per_db.values().map(|g| g["images"].as_u64().unwrap()).sum();
     assert_eq!(counted, 4);
     assert!(per_db.values().all(|g| g["ssim"].as_f64().is_some_and(|s| s > -1.0 && s <= 1.0)));
+    // 20x20 prints are too small for minutiae: every image is counted as not computable.
+    for group in per_db.values().chain([&json]) {
+        let identity = &group["identity"];
+        for key in IDENTITY_KEYS {
+            assert!(identity.get(key).is_some(), "identity.{key} missing in {group}");
+        }
+        assert_eq!(identity["not_computable"], group["images"], "{identity}");
+        assert!(identity["type1_rate_40"].is_null(), "no rate without computable pairs: {identity}");
+    }
+    let out = fpae(&["evaluate", "runs/e2e", "--json", "--no-identity"], dir.path());
+    let json: serde_json::Value = serde_json::from_str(&last_line(&out)).unwrap();
+    assert!(json.get("identity").is_none() && json["per_database"]["DB1_B"].get("identity").is_none(), "{json}");
     let all = fpae(&["evaluate", "runs/e2e", "--split", "all"], dir.path());
     assert!(text(&all.stdout).contains("all              16"), "{}", text(&all.stdout));
 
@@ -188,6 +200,87 @@ fn train_evaluate_plot_grid_and_reconstruct_end_to_end() {
     for name in ["a.png", "b.png", "c.png"] {
         assert_eq!(image::open(dir.path().join("small").join(name)).unwrap().to_luma8().dimensions(), (16, 16));
     }
+}
+
+/// The identity keys other tools read from `fpae evaluate --json`.
+const IDENTITY_KEYS: [&str; 7] = [
+    "type1_rate_40",
+    "type2_rate_40",
+    "type2_rate_40_originals",
+    "ceiling_type1_rate_40",
+    "minutiae_recall",
+    "minutiae_precision",
+    "not_computable",
+];
+
+#[test]
+fn evaluate_measures_identity_on_ridge_patterns() {
+    // 2 databases x 3 fingers x 3 impressions of 280x280 synthetic prints, each
+    // impression the finger's pattern shifted by a few pixels.
+    let dir = tempfile::tempdir().unwrap();
+    for (d, db) in ["DB1_B", "DB3_B"].into_iter().enumerate() {
+        let folder = dir.path().join("data").join(db);
+        std::fs::create_dir_all(&folder).unwrap();
+        for finger in 1..4u32 {
+            for imp in 1..4u32 {
+                let shift = (f64::from(imp) * 2.0 - 4.0, 2.0 - f64::from(imp));
+                let pixels = fp_metrics::synthetic::ridge_pattern(280, 280, u64::from(finger) + 10 * d as u64, shift);
+                let img = GrayImage::from_raw(280, 280, pixels).unwrap();
+                img.save(folder.join(format!("10{finger}_{imp}.png"))).unwrap();
+            }
+        }
+    }
+    std::fs::write(
+        dir.path().join("ridges.toml"),
+        "[data]\nroot = \"data\"\nheight = 32\nwidth = 32\n\n[model]\nfilters = [4, 8]\n\n\
+         [train]\nepochs = 1\nbatch_size = 6\ndevice = \"cpu\"\n",
+    )
+    .unwrap();
+    let out = fpae(&["train", "ridges.toml", "--run-dir", "runs/r"], dir.path());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+
+    let out = fpae(&["evaluate", "runs/r", "--split", "all", "--json"], dir.path());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let json: serde_json::Value = serde_json::from_str(&last_line(&out)).unwrap();
+    let identity = &json["identity"];
+    for key in IDENTITY_KEYS {
+        assert!(identity.get(key).is_some(), "identity.{key} missing: {identity}");
+    }
+    // The originals are sharp shifted copies of each other: genuine pairs score
+    // far above impostor pairs, so all match at the zero-false-match threshold.
+    assert_eq!(identity["not_computable_originals"], 0, "{identity}");
+    assert!(identity["zero_fm_threshold"].as_u64().is_some_and(|t| t <= 20), "{identity}");
+    assert!(identity["type2_median_originals"].as_f64().is_some_and(|m| m >= 40.0), "{identity}");
+    for db in ["DB1_B", "DB3_B"] {
+        let group = &json["per_database"][db]["identity"];
+        assert_eq!(group["images"], 9, "{group}");
+        assert_eq!(group["type2_rate_zero_fm_originals"], 1.0, "{group}");
+    }
+    let image = &json["per_image"][0]["identity"];
+    assert_eq!(image["type2_scores_originals"].as_array().map(Vec::len), Some(2), "{image}");
+    assert_eq!(image["impostor_scores"].as_array().map(Vec::len), Some(2), "{image}");
+
+    // The originals' minutiae were cached, one entry per file; a second run reads them.
+    let cached = walk(&dir.path().join("cache/fpae/minutiae")).len();
+    assert_eq!(cached, 18);
+    let again = fpae(&["evaluate", "runs/r", "--split", "all", "--json"], dir.path());
+    assert_eq!(last_line(&again), last_line(&out));
+
+    // The table names the measures.
+    let out = fpae(&["evaluate", "runs/r"], dir.path());
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("identity: BOZORTH3 match rates"), "{stdout}");
+    assert!(stdout.lines().any(|l| l.starts_with("DB3_B") && l.contains('|')), "{stdout}");
+}
+
+/// Every file under `dir`, recursively.
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() { files.extend(walk(&path)) } else { files.push(path) }
+    }
+    files
 }
 
 #[test]

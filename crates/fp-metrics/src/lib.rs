@@ -12,6 +12,7 @@
 pub mod identity;
 pub mod minutiae;
 mod ssim;
+pub mod synthetic;
 
 use serde::{Deserialize, Serialize};
 

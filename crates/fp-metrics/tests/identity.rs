@@ -1,7 +1,6 @@
 //! Minutiae and BOZORTH3 scores on synthetic ridge patterns, and on two real
 //! FVC2002 prints when `../shared/data/fvc2002` is beside the checkout.
 
-use std::f64::consts::PI;
 use std::path::{Path, PathBuf};
 
 use fp_metrics::identity::{GalleryPrint, PrintKey, Probe, assess};
@@ -9,33 +8,8 @@ use fp_metrics::minutiae::{BOZORTH_THRESHOLD, Correspondence, MinutiaKind, Templ
 
 const SIDE: usize = 300;
 
-/// A fingerprint-like pattern: curved parallel ridges (period 9 px, about
-/// 500 ppi) whose phase winds once around each of 20 random points, so that a
-/// ridge ends or forks at each of them.
 fn ridge_pattern(seed: u64, shift: (f64, f64)) -> Vec<u8> {
-    let mut state = seed;
-    let mut uniform = || {
-        state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-        (state >> 33) as f64 / (1u64 << 31) as f64
-    };
-    let direction = uniform() * PI;
-    let bend = 10.0 + 10.0 * uniform();
-    let margin = 30.0;
-    let windings: Vec<(f64, f64, f64)> = (0..20)
-        .map(|_| {
-            let x = margin + uniform() * (SIDE as f64 - 2.0 * margin);
-            let y = margin + uniform() * (SIDE as f64 - 2.0 * margin);
-            (x, y, if uniform() < 0.5 { 1.0 } else { -1.0 })
-        })
-        .collect();
-    let mut pixels = vec![0u8; SIDE * SIDE];
-    for (i, p) in pixels.iter_mut().enumerate() {
-        let (x, y) = ((i % SIDE) as f64 - shift.0, (i / SIDE) as f64 - shift.1);
-        let flow = x * direction.cos() + y * direction.sin() + bend * ((y / 60.0).sin() + (x / 70.0).cos());
-        let phase = 2.0 * PI / 9.0 * flow + windings.iter().map(|&(wx, wy, s)| s * (y - wy).atan2(x - wx)).sum::<f64>();
-        *p = (128.0 + 100.0 * phase.cos()) as u8;
-    }
-    pixels
+    fp_metrics::synthetic::ridge_pattern(SIDE, SIDE, seed, shift)
 }
 
 /// A Gaussian blur of the pattern (a blurry reconstruction).

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use fp_data::{AppliedScaling, Dataset, Split};
 use fp_metrics::Quality;
+use fp_metrics::identity::{IdentityReport, IdentitySummary, ImageIdentity};
 use fp_model::{Autoencoder, InputSize, Precision};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -153,6 +154,9 @@ pub struct ImageScore {
     pub psnr: f64,
     /// Mean SSIM.
     pub ssim: f64,
+    /// Minutiae and matcher scores, when measured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity: Option<ImageIdentity>,
 }
 
 /// Mean quality over a group of images.
@@ -166,13 +170,22 @@ pub struct GroupScore {
     pub psnr: f64,
     /// Mean SSIM.
     pub ssim: f64,
+    /// Identity measures of the group, when measured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity: Option<IdentitySummary>,
 }
 
 impl GroupScore {
     fn of<'a>(scores: impl IntoIterator<Item = &'a ImageScore>) -> Option<Self> {
         let qualities: Vec<Quality> =
             scores.into_iter().map(|s| Quality { mse: s.mse, psnr: s.psnr, ssim: s.ssim }).collect();
-        Quality::mean(&qualities).map(|q| Self { images: qualities.len(), mse: q.mse, psnr: q.psnr, ssim: q.ssim })
+        Quality::mean(&qualities).map(|q| Self {
+            images: qualities.len(),
+            mse: q.mse,
+            psnr: q.psnr,
+            ssim: q.ssim,
+            identity: None,
+        })
     }
 }
 
@@ -188,10 +201,29 @@ pub struct Evaluation {
     pub psnr: f64,
     /// Mean SSIM (Gaussian window 11, sigma 1.5).
     pub ssim: f64,
+    /// Whether reconstructions still identify their finger (minutiae and
+    /// BOZORTH3 scores), when measured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity: Option<IdentitySummary>,
     /// The same means per database.
     pub per_database: BTreeMap<String, GroupScore>,
     /// Every image's scores, in dataset order.
     pub per_image: Vec<ImageScore>,
+}
+
+impl Evaluation {
+    /// Adds identity measures made for the same images, in the same order.
+    pub fn with_identity(mut self, report: IdentityReport) -> Self {
+        assert_eq!(report.per_image.len(), self.per_image.len(), "identity of the same images");
+        for (score, identity) in self.per_image.iter_mut().zip(report.per_image) {
+            score.identity = Some(identity);
+        }
+        for (db, group) in &mut self.per_database {
+            group.identity = report.per_database.get(db).cloned();
+        }
+        self.identity = Some(report.summary);
+        self
+    }
 }
 
 /// Scores reconstructions `recon` (`indices.len()` images, in order) against
@@ -212,6 +244,7 @@ pub fn score(data: &Dataset, indices: &[usize], recon: &[f32]) -> Result<Evaluat
                 mse: q.mse,
                 psnr: q.psnr,
                 ssim: q.ssim,
+                identity: None,
             })
         })
         .collect::<Result<_>>()?;
@@ -221,5 +254,13 @@ pub fn score(data: &Dataset, indices: &[usize], recon: &[f32]) -> Result<Evaluat
         groups.entry(s.database.clone()).or_default().push(s);
     }
     let per_database = groups.into_iter().filter_map(|(db, scores)| Some((db, GroupScore::of(scores)?))).collect();
-    Ok(Evaluation { images: all.images, mse: all.mse, psnr: all.psnr, ssim: all.ssim, per_database, per_image })
+    Ok(Evaluation {
+        images: all.images,
+        mse: all.mse,
+        psnr: all.psnr,
+        ssim: all.ssim,
+        identity: None,
+        per_database,
+        per_image,
+    })
 }

@@ -1,0 +1,159 @@
+//! Identity measures of reconstructions against a dataset's original prints
+//! (see [`fp_metrics::identity`]), with the originals' minutiae cached on disk.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use fp_data::{Dataset, ImageSource, Preprocess, ResizeFilter};
+use fp_metrics::MetricsError;
+use fp_metrics::identity::{GalleryPrint, IdentityReport, PrintKey, Probe, assess};
+use fp_metrics::minutiae::{Template, Tolerance};
+use rayon::prelude::*;
+use sha2::{Digest, Sha256};
+
+use crate::error::{Result, TrainError};
+
+/// Version of what a cached template depends on besides the file: the detector
+/// and the way its output is ordered. Bump it when either changes.
+const TEMPLATE_VERSION: &str = "mindtct-0.1.0-v1";
+
+/// Where the minutiae of original images are kept between evaluations: one
+/// JSON file per image content (SHA-256 of the file) and resolution.
+#[derive(Debug, Clone)]
+pub struct TemplateCache {
+    dir: PathBuf,
+}
+
+impl TemplateCache {
+    /// A cache in `dir` (created when first written).
+    pub fn new(dir: impl Into<PathBuf>) -> Self {
+        Self { dir: dir.into() }
+    }
+
+    /// The default: `minutiae` in fpae's cache folder, if there is a home.
+    pub fn default_location() -> Option<Self> {
+        Some(Self::new(fp_data::cache::cache_root()?.join("minutiae")))
+    }
+
+    fn entry(&self, file_hash: &str, ppi: u16) -> PathBuf {
+        self.dir.join(TEMPLATE_VERSION).join(format!("{file_hash}-{ppi}.json"))
+    }
+
+    fn read(&self, file_hash: &str, ppi: u16) -> Option<Template> {
+        let text = std::fs::read(self.entry(file_hash, ppi)).ok()?;
+        serde_json::from_slice(&text).ok()
+    }
+
+    fn write(&self, file_hash: &str, ppi: u16, template: &Template) {
+        let path = self.entry(file_hash, ppi);
+        let written = path.parent().map_or(Ok(()), std::fs::create_dir_all).map_err(|e| e.to_string()).and_then(|()| {
+            let json = serde_json::to_vec(template).expect("a template serializes");
+            fp_model::write_file_atomically(&path, json).map_err(|e| e.to_string())
+        });
+        if let Err(e) = written {
+            tracing::warn!("cannot cache minutiae in {}: {e}", path.display());
+        }
+    }
+}
+
+/// Scores the reconstructions `recon` (`indices.len()` images of `data`'s
+/// size, in order) against the originals of every image of `data`.
+///
+/// Each reconstruction is mapped back to 8-bit pixels with the data's scaling,
+/// resized (bilinear) to its original's size, and its minutiae detected there:
+/// at the model's size, minutiae are too close together for MINDTCT. The
+/// round trip takes the same path from the original's resized pixels.
+/// `preprocess` must be how `data` was resized. `done` hears each template detected,
+/// of `data.len() + 2 * indices.len()`.
+pub fn assess_identity(
+    data: &Dataset,
+    indices: &[usize],
+    recon: &[f32],
+    preprocess: &Preprocess,
+    cache: Option<&TemplateCache>,
+    done: &(dyn Fn() + Sync),
+) -> Result<IdentityReport> {
+    let per_image = data.height * data.width;
+    assert_eq!(recon.len(), indices.len() * per_image, "one reconstruction per index");
+    let too_small = AtomicUsize::new(0);
+    let detect = |pixels: &[u8], (w, h): (u32, u32), source: &ImageSource| -> Result<Template> {
+        let template = match Template::detect(pixels, w as usize, h as usize, source.nominal_ppi()) {
+            Err(MetricsError::TooSmall { .. }) => {
+                too_small.fetch_add(1, Ordering::Relaxed);
+                Ok(Template { width: w, height: h, minutiae: Vec::new() })
+            }
+            other => other.map_err(|e| TrainError::Metrics { file: source.path.clone(), source: e }),
+        };
+        done();
+        template
+    };
+
+    let gallery: Vec<GalleryPrint> = data
+        .items
+        .par_iter()
+        .map(|item| {
+            let source = &item.source;
+            let bytes =
+                std::fs::read(&source.path).map_err(|e| TrainError::Io { path: source.path.clone(), source: e })?;
+            let hash = hex_sha256(&bytes);
+            let template = match cache.and_then(|c| c.read(&hash, source.nominal_ppi())) {
+                Some(template) => {
+                    done();
+                    template
+                }
+                None => {
+                    let image = fp_data::decode_gray(&source.path)?;
+                    let template = detect(image.as_raw(), image.dimensions(), source)?;
+                    if let Some(cache) = cache {
+                        cache.write(&hash, source.nominal_ppi(), &template);
+                    }
+                    template
+                }
+            };
+            let key = PrintKey {
+                database: source.database(),
+                finger: source.id.as_ref().map(|id| (id.finger, id.impression)),
+            };
+            Ok(GalleryPrint { key, template })
+        })
+        .collect::<Result<_>>()?;
+
+    let back = Preprocess { filter: ResizeFilter::Bilinear, ..*preprocess };
+    let probes: Vec<Probe> = indices
+        .par_iter()
+        .zip(recon.par_chunks(per_image))
+        .map(|(&i, values)| {
+            let source = &data.items[i].source;
+            let original = fp_data::decode_gray(&source.path)?;
+            let size = original.dimensions();
+            let resized = fp_data::resize_gray(&original, preprocess, &source.path)?;
+            let reconstruction = data.scaling.invert(values, &resized);
+            let reconstruction = fp_data::restore_size(&reconstruction, &back, size, &source.path)?;
+            let round_trip = fp_data::restore_size(&resized, &back, size, &source.path)?;
+            Ok(Probe {
+                original: i,
+                reconstruction: detect(&reconstruction, size, source)?,
+                round_trip: detect(&round_trip, size, source)?,
+            })
+        })
+        .collect::<Result<_>>()?;
+
+    let small = too_small.into_inner();
+    if small > 0 {
+        tracing::warn!(
+            "{small} images are under {0}x{0} pixels, too small to find minutiae; they count as not computable",
+            fp_metrics::minutiae::MIN_SIDE
+        );
+    }
+    Ok(assess(&gallery, &probes, Tolerance::default()))
+}
+
+fn hex_sha256(bytes: &[u8]) -> String {
+    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The cache entry of `path` at `ppi`, for tests and tools that inspect the cache.
+pub fn cached_template(cache: &TemplateCache, path: &Path, ppi: u16) -> Option<Template> {
+    let bytes = std::fs::read(path).ok()?;
+    cache.read(&hex_sha256(&bytes), ppi)
+}
