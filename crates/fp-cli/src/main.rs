@@ -3,6 +3,7 @@
 mod bench;
 mod data;
 mod evaluate;
+mod minutiae;
 mod plot;
 mod reconstruct;
 mod shared;
@@ -53,8 +54,10 @@ enum Command {
     Summary(summary::SummaryArgs),
     /// Train the autoencoder described by a config file (or continue a run with --resume).
     Train(train::TrainArgs),
-    /// Measure a trained model's reconstructions: MSE, PSNR and SSIM, per database.
+    /// Measure a trained model's reconstructions: MSE, PSNR, SSIM and whether they still identify the finger.
     Evaluate(evaluate::EvaluateArgs),
+    /// Find the minutiae of one image (NIST MINDTCT) and draw them over it.
+    Minutiae(minutiae::MinutiaeArgs),
     /// Plot a run's training and validation loss per epoch.
     Plot(plot::PlotArgs),
     /// Apply a trained model to images, or draw validation images over their reconstructions.
@@ -64,6 +67,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    restore_sigpipe();
     let cli = Cli::parse();
     init_logging(cli.verbose);
     if let Some(n) = cli.threads {
@@ -84,9 +88,22 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Summary(args) => summary::run(args),
         Command::Train(args) => train::run(args),
         Command::Evaluate(args) => evaluate::run(args),
+        Command::Minutiae(args) => minutiae::run(args),
         Command::Plot(args) => plot::run(args),
         Command::Reconstruct(args) => reconstruct::run(args),
         Command::Bench(args) => bench::run(args),
+    }
+}
+
+/// Output piped into a program that stops reading (`fpae minutiae X | head`)
+/// ends fpae quietly, as it ends any Unix tool, instead of a panic in the next
+/// `println!` (Rust ignores SIGPIPE by default).
+fn restore_sigpipe() {
+    #[cfg(unix)]
+    #[allow(unsafe_code)]
+    // SAFETY: runs first in `main`, before any other thread exists; SIG_DFL is a valid disposition.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }
 

@@ -4,10 +4,12 @@ use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use fp_figures::Tile;
+use fp_metrics::minutiae::{Correspondence, Template, Tolerance, match_score};
 use fp_train::{Subset, TrainedModel};
 use image::GrayImage;
 use rayon::prelude::*;
 
+use crate::minutiae::marks;
 use crate::shared::{ModelArgs, load_run_data, progress, to_gray, write_figure, write_gray_png};
 
 /// File name of the reconstruction grid in a run directory.
@@ -32,6 +34,10 @@ pub struct ReconstructArgs {
     /// Resize each reconstruction back to its input's original size.
     #[arg(long)]
     original_size: bool,
+    /// With --grid: show each image at its original size with its minutiae drawn
+    /// over it, and each reconstruction's minutiae and BOZORTH3 score against it.
+    #[arg(long, requires = "grid")]
+    minutiae: bool,
     #[command(flatten)]
     model: ModelArgs,
 }
@@ -40,7 +46,7 @@ pub fn run(args: ReconstructArgs) -> anyhow::Result<ExitCode> {
     let model = args.model.load(&args.run_dir)?;
     if let Some(n) = args.grid {
         let out = args.out.clone().unwrap_or_else(|| args.run_dir.join(GRID_FILE));
-        let path = write_grid(&model, n, &out, args.model.batch)?;
+        let path = write_grid(&model, n, &out, args.model.batch, args.minutiae)?;
         println!("{}", path.display());
         return Ok(ExitCode::SUCCESS);
     }
@@ -51,8 +57,9 @@ pub fn run(args: ReconstructArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// Draws the first `n` validation images of the model's run over their
-/// reconstructions, captioned with each reconstruction's PSNR and SSIM.
-pub fn write_grid(model: &TrainedModel, n: usize, out: &Path, batch: usize) -> anyhow::Result<PathBuf> {
+/// reconstructions, captioned with each reconstruction's PSNR and SSIM; with
+/// `minutiae`, at the originals' size with the minutiae drawn over both.
+pub fn write_grid(model: &TrainedModel, n: usize, out: &Path, batch: usize, minutiae: bool) -> anyhow::Result<PathBuf> {
     if n == 0 {
         bail!("--grid needs at least one image");
     }
@@ -61,23 +68,75 @@ pub fn write_grid(model: &TrainedModel, n: usize, out: &Path, batch: usize) -> a
     let recon = model.reconstruct_dataset(&data, &indices, batch, |_| {})?;
     let scores = fp_train::score(&data, &indices, &recon)?;
     let (w, h) = (data.width, data.height);
+    let pairs: Vec<(Tile, Tile)> = if minutiae {
+        let preprocess = model.config.data.preprocess();
+        indices
+            .par_iter()
+            .zip(recon.par_chunks(w * h))
+            .zip(&scores.per_image)
+            .map(|((&i, values), s)| minutiae_tiles(&data, i, values, &preprocess, s))
+            .collect::<anyhow::Result<_>>()?
+    } else {
+        indices
+            .iter()
+            .zip(recon.chunks(w * h))
+            .zip(&scores.per_image)
+            .map(|((&i, r), s)| {
+                let original = Tile::gray(&to_gray(data.image(i), w, h), vec![s.file.clone()]);
+                let caption = vec![format!("PSNR {:.2} dB", s.psnr), format!("SSIM {:.3}", s.ssim)];
+                (original, Tile::gray(&to_gray(r, w, h), caption))
+            })
+            .collect()
+    };
     let mut rows = Vec::new();
-    for (chunk, offset) in indices.chunks(GRID_COLUMNS).zip((0..).step_by(GRID_COLUMNS)) {
-        let mut originals = Vec::new();
-        let mut reconstructions = Vec::new();
-        for (k, &i) in chunk.iter().enumerate() {
-            let s = &scores.per_image[offset + k];
-            originals.push(Tile::gray(&to_gray(data.image(i), w, h), vec![s.file.clone()]));
-            let r = &recon[(offset + k) * w * h..(offset + k + 1) * w * h];
-            let caption = vec![format!("PSNR {:.2} dB", s.psnr), format!("SSIM {:.3}", s.ssim)];
-            reconstructions.push(Tile::gray(&to_gray(r, w, h), caption));
-        }
-        rows.push(originals);
-        rows.push(reconstructions);
+    for chunk in pairs.chunks(GRID_COLUMNS) {
+        rows.push(chunk.iter().map(|p| p.0.clone()).collect());
+        rows.push(chunk.iter().map(|p| p.1.clone()).collect());
     }
-    let title = format!("Validation images (top) and reconstructions (below), epoch {}", model.epoch);
+    let title = if minutiae {
+        format!("Minutiae of validation images (top) and of their reconstructions (below), epoch {}", model.epoch)
+    } else {
+        format!("Validation images (top) and reconstructions (below), epoch {}", model.epoch)
+    };
     let image = fp_figures::grid(&rows, Some(&title)).context("cannot draw the grid")?;
     write_figure(out, &image)
+}
+
+/// Image `i` and its reconstruction at the original's size, minutiae drawn over each.
+fn minutiae_tiles(
+    data: &fp_data::Dataset,
+    i: usize,
+    values: &[f32],
+    preprocess: &fp_data::Preprocess,
+    score: &fp_train::ImageScore,
+) -> anyhow::Result<(Tile, Tile)> {
+    let source = &data.items[i].source;
+    let views = fp_train::NativeViews::of(data, i, values, preprocess)?;
+    let (w, h) = views.size;
+    let detect = |pixels: &[u8]| {
+        Template::detect_with_kinds(pixels, w as usize, h as usize, source.nominal_ppi())
+            .with_context(|| format!("cannot find minutiae in {}", source.path.display()))
+    };
+    let (original, reconstruction) = (detect(&views.original)?, detect(&views.reconstruction)?);
+    let found = Correspondence::between(&original.minutiae, &reconstruction.minutiae, Tolerance::default());
+    let bozorth = match match_score(&reconstruction, &original) {
+        Some(s) => format!("BOZORTH3 {s}"),
+        None => "BOZORTH3 not computable".to_owned(),
+    };
+    let tile = |pixels: Vec<u8>, template: &Template, caption| -> anyhow::Result<Tile> {
+        let image = GrayImage::from_raw(w, h, pixels).expect("width * height pixels");
+        Ok(Tile { image: fp_figures::minutiae_overlay(&image, &marks(template))?, caption })
+    };
+    let original_caption = vec![score.file.clone(), format!("{} minutiae", original.len())];
+    let recon_caption = vec![
+        format!("PSNR {:.2} dB, SSIM {:.3}", score.psnr, score.ssim),
+        format!("{} minutiae, {} found", reconstruction.len(), found.matched),
+        bozorth,
+    ];
+    Ok((
+        tile(views.original, &original, original_caption)?,
+        tile(views.reconstruction, &reconstruction, recon_caption)?,
+    ))
 }
 
 /// One input image, prepared for the model.

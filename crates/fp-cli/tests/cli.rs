@@ -266,6 +266,25 @@ fn evaluate_measures_identity_on_ridge_patterns() {
     let again = fpae(&["evaluate", "runs/r", "--split", "all", "--json"], dir.path());
     assert_eq!(last_line(&again), last_line(&out));
 
+    // One image's minutiae, as the library finds them, and drawn over it.
+    let out = fpae(&["minutiae", "data/DB1_B/101_1.png", "--overlay", "figs/m.png", "--json"], dir.path());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let template: serde_json::Value = serde_json::from_str(&last_line(&out)).unwrap();
+    let pixels = image::open(dir.path().join("data/DB1_B/101_1.png")).unwrap().to_luma8();
+    let expected = fp_metrics::minutiae::Template::detect(pixels.as_raw(), 280, 280, 500).unwrap();
+    assert_eq!(template["minutiae"].as_array().map(Vec::len), Some(expected.len()));
+    assert!(template["minutiae"][0]["kind"].is_string(), "{template}");
+    let overlay = image::open(dir.path().join("figs/m.png")).unwrap().to_rgb8();
+    assert_eq!(overlay.dimensions(), (280, 280 + 22), "the print and a legend strip");
+    let coloured = overlay.pixels().filter(|p| p.0[0] != p.0[1] || p.0[1] != p.0[2]).count();
+    assert!(coloured > 20 * expected.len(), "marks are drawn: {coloured} coloured pixels");
+
+    // The grid with minutiae shows the originals at their own size (280 px, framed 282).
+    let out = fpae(&["reconstruct", "runs/r", "--grid", "2", "--minutiae", "--out", "figs/g.png"], dir.path());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let grid = image::open(dir.path().join("figs/g.png")).unwrap().to_rgb8();
+    assert_eq!(tiles_in_band(&grid, 12 + 34..12 + 34 + 280), vec![282; 2]);
+
     // The table names the measures.
     let out = fpae(&["evaluate", "runs/r"], dir.path());
     let stdout = text(&out.stdout);

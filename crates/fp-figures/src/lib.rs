@@ -1,9 +1,10 @@
 //! PNG figures: the training/validation loss plot and grids of captioned
-//! images (originals over reconstructions). Pure Rust; text is drawn with an
+//! images (originals over reconstructions), and minutiae drawn over a print. Pure Rust; text is drawn with an
 //! embedded DejaVu Sans, so figures look the same on machines without fonts.
 
 mod grid;
 mod loss;
+mod minutiae;
 
 use std::io::Cursor;
 use std::sync::Once;
@@ -12,6 +13,7 @@ use image::RgbImage;
 
 pub use grid::{Tile, grid};
 pub use loss::{LossPlot, LossPoint, loss_plot};
+pub use minutiae::{Mark, MarkKind, minutiae_figure, minutiae_overlay};
 
 /// Errors while drawing a figure.
 #[derive(Debug, thiserror::Error)]

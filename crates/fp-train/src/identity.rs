@@ -1,7 +1,7 @@
 //! Identity measures of reconstructions against a dataset's original prints
 //! (see [`fp_metrics::identity`]), with the originals' minutiae cached on disk.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use fp_data::{Dataset, ImageSource, Preprocess, ResizeFilter};
@@ -118,22 +118,16 @@ pub fn assess_identity(
         })
         .collect::<Result<_>>()?;
 
-    let back = Preprocess { filter: ResizeFilter::Bilinear, ..*preprocess };
     let probes: Vec<Probe> = indices
         .par_iter()
         .zip(recon.par_chunks(per_image))
         .map(|(&i, values)| {
+            let views = NativeViews::of(data, i, values, preprocess)?;
             let source = &data.items[i].source;
-            let original = fp_data::decode_gray(&source.path)?;
-            let size = original.dimensions();
-            let resized = fp_data::resize_gray(&original, preprocess, &source.path)?;
-            let reconstruction = data.scaling.invert(values, &resized);
-            let reconstruction = fp_data::restore_size(&reconstruction, &back, size, &source.path)?;
-            let round_trip = fp_data::restore_size(&resized, &back, size, &source.path)?;
             Ok(Probe {
                 original: i,
-                reconstruction: detect(&reconstruction, size, source)?,
-                round_trip: detect(&round_trip, size, source)?,
+                reconstruction: detect(&views.reconstruction, views.size, source)?,
+                round_trip: detect(&views.round_trip, views.size, source)?,
             })
         })
         .collect::<Result<_>>()?;
@@ -148,12 +142,35 @@ pub fn assess_identity(
     Ok(assess(&gallery, &probes, Tolerance::default()))
 }
 
-fn hex_sha256(bytes: &[u8]) -> String {
-    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+/// An evaluated image at its original size, as its minutiae are found: the
+/// original, the reconstruction and the round trip, 8-bit, row-major.
+#[derive(Debug, Clone)]
+pub struct NativeViews {
+    /// Width and height of the original.
+    pub size: (u32, u32),
+    /// The original as decoded.
+    pub original: Vec<u8>,
+    /// The reconstruction, mapped back to 8 bits and resized (bilinear) to the original's size.
+    pub reconstruction: Vec<u8>,
+    /// The original resized to the model's size and back, with no model in between.
+    pub round_trip: Vec<u8>,
 }
 
-/// The cache entry of `path` at `ppi`, for tests and tools that inspect the cache.
-pub fn cached_template(cache: &TemplateCache, path: &Path, ppi: u16) -> Option<Template> {
-    let bytes = std::fs::read(path).ok()?;
-    cache.read(&hex_sha256(&bytes), ppi)
+impl NativeViews {
+    /// The views of image `i` of `data`, whose reconstruction is `values`
+    /// (`data`'s size); `preprocess` is how `data` was resized.
+    pub fn of(data: &Dataset, i: usize, values: &[f32], preprocess: &Preprocess) -> Result<Self> {
+        let path = &data.items[i].source.path;
+        let original = fp_data::decode_gray(path)?;
+        let size = original.dimensions();
+        let resized = fp_data::resize_gray(&original, preprocess, path)?;
+        let back = Preprocess { filter: ResizeFilter::Bilinear, ..*preprocess };
+        let reconstruction = fp_data::restore_size(&data.scaling.invert(values, &resized), &back, size, path)?;
+        let round_trip = fp_data::restore_size(&resized, &back, size, path)?;
+        Ok(Self { size, original: original.into_raw(), reconstruction, round_trip })
+    }
+}
+
+fn hex_sha256(bytes: &[u8]) -> String {
+    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -19,7 +19,7 @@ pub use config::{Config, OptimizerKind, OutputConfig, TrainConfig, configs_dir};
 pub use error::{Result, TrainError};
 pub use evaluate::{Evaluation, GroupScore, ImageScore, Subset, TrainedModel, score};
 pub use history::EpochRecord;
-pub use identity::{TemplateCache, assess_identity, cached_template};
+pub use identity::{NativeViews, TemplateCache, assess_identity};
 pub use optim::Optimizer;
 pub use run::{CONFIG_FILE, OPTIMIZER_FILE, RunDir, STATE_FILE, TrainState};
 pub use trainer::{Observer, Outcome, Silent, images_to_tensor, mean_loss, train, train_step};
