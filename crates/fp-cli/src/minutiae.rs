@@ -27,6 +27,11 @@ pub fn run(args: MinutiaeArgs) -> anyhow::Result<ExitCode> {
     let (w, h) = image.dimensions();
     let template = Template::detect_with_kinds(image.as_raw(), w as usize, h as usize, args.ppi)
         .with_context(|| format!("cannot find minutiae in {}", args.image.display()))?;
+    // The picture first: printing may end the process (output piped into `head`).
+    if let Some(out) = &args.overlay {
+        let figure = fp_figures::minutiae_figure(&image, &marks(&template)).context("cannot draw the minutiae")?;
+        write_figure(out, &figure)?;
+    }
     if args.json {
         println!("{}", serde_json::to_string(&template).expect("a template serializes"));
     } else {
@@ -49,12 +54,8 @@ pub fn run(args: MinutiaeArgs) -> anyhow::Result<ExitCode> {
             println!("{:>5} {:>5} {:>5} {:>7}  {kind}", m.x, m.y, m.angle, m.quality);
         }
     }
-    if let Some(out) = &args.overlay {
-        let figure = fp_figures::minutiae_figure(&image, &marks(&template)).context("cannot draw the minutiae")?;
-        write_figure(out, &figure)?;
-        if !args.json {
-            println!("{}", out.display());
-        }
+    if let Some(out) = &args.overlay.as_ref().filter(|_| !args.json) {
+        println!("{}", out.display());
     }
     Ok(ExitCode::SUCCESS)
 }
