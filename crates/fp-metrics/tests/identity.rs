@@ -148,3 +148,33 @@ fn real_genuine_pair_matches_and_impostor_does_not() {
     assert!(genuine > BOZORTH_THRESHOLD, "genuine {genuine}");
     assert!(impostor < BOZORTH_THRESHOLD, "impostor {impostor}");
 }
+
+/// The resize round trip a perfect 224x224 autoencoder would give keeps each
+/// print's identity, on every sensor: its minutiae must land where the
+/// original's are, non-square prints included.
+#[test]
+fn real_round_trip_through_224_keeps_the_identity() {
+    let Some(root) = fvc2002() else {
+        eprintln!("skipped: the FVC2002 B sets are not beside the checkout");
+        return;
+    };
+    let preprocess = fp_data::Preprocess {
+        height: 224,
+        width: 224,
+        filter: fp_data::ResizeFilter::Bilinear,
+        resize: fp_data::ResizeMode::Stretch,
+    };
+    for (db, ppi) in [("DB1_B", 500), ("DB2_B", 569), ("DB3_B", 500), ("DB4_B", 500)] {
+        let path = root.join(db).join("101_1.tif");
+        let original = fp_data::decode_gray(&path).unwrap();
+        let (w, h) = original.dimensions();
+        let small = fp_data::resize_gray(&original, &preprocess, &path).unwrap();
+        let back = fp_data::restore_size(&small, &preprocess, (w, h), &path).unwrap();
+        let a = Template::detect(original.as_raw(), w as usize, h as usize, ppi).unwrap();
+        let b = Template::detect(&back, w as usize, h as usize, ppi).unwrap();
+        let found = Correspondence::between(&a.minutiae, &b.minutiae, Tolerance::default());
+        let score = match_score(&b, &a).unwrap_or(0);
+        assert!(found.recall().unwrap() > 0.5, "{db}: recall {:?}", found.recall());
+        assert!(score > BOZORTH_THRESHOLD, "{db}: round trip scores {score}");
+    }
+}
