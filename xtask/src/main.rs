@@ -98,11 +98,13 @@ fn demo(from: Option<PathBuf>) -> Result<()> {
     let run_dir = project_root().join("runs").join(format!("demo-{stamp}"));
     let run = run_dir.to_string_lossy().into_owned();
     let evaluation = run_dir.join("evaluation.json");
-    let steps: [&[&str]; 4] = [
+    let minutiae = run_dir.join("minutiae.png");
+    let steps: [&[&str]; 5] = [
         &["train", "configs/quick.toml", "--run-dir", &run],
         &["evaluate", &run, "--out", &evaluation.to_string_lossy()],
         &["plot", &run],
         &["reconstruct", &run, "--grid", "5"],
+        &["reconstruct", &run, "--grid", "5", "--minutiae", "--out", &minutiae.to_string_lossy()],
     ];
     for step in steps {
         println!("\n$ fpae {}", step.join(" "));
@@ -113,6 +115,7 @@ fn demo(from: Option<PathBuf>) -> Result<()> {
     println!("  run directory:    {}", run_dir.display());
     println!("  loss plot:        {}", run_dir.join("loss.png").display());
     println!("  reconstructions:  {}", run_dir.join("reconstructions.png").display());
+    println!("  minutiae:         {}", minutiae.display());
     println!("  evaluation:       {}", evaluation.display());
     println!("  loss history:     {}", run_dir.join("history.csv").display());
     println!("  best model:       {}", run_dir.join("checkpoints").join("best").display());
