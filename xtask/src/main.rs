@@ -33,7 +33,8 @@ enum Task {
     /// Download the FVC2002 B sets into data/fvc2002 and verify them against data/fvc2002.sha256.
     FetchData(fetch::FetchArgs),
     /// The tutorial end to end: set up LibTorch, fetch the data if missing, train configs/quick.toml,
-    /// evaluate it, plot the losses and draw validation images over their reconstructions.
+    /// evaluate it, plot the losses and draw validation images over their reconstructions,
+    /// plain and with minutiae.
     Demo {
         /// Import the data from this folder instead of downloading it (see fetch-data --from).
         #[arg(long, value_name = "PATH")]
