@@ -39,6 +39,16 @@ pub enum MetricsError {
         /// Window side.
         window: usize,
     },
+    /// The image is too small for the minutiae detector.
+    #[error("a {width}x{height} image is too small to find minutiae in: each side must be at least {min} pixels")]
+    TooSmallForMinutiae {
+        /// Image width.
+        width: usize,
+        /// Image height.
+        height: usize,
+        /// The smallest side the detector takes.
+        min: usize,
+    },
 }
 
 /// Result type of this crate.

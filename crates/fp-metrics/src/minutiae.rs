@@ -137,10 +137,10 @@ fn gray_image(pixels: &[u8], width: usize, height: usize, ppi: u16) -> Result<fp
     if pixels.len() != width * height {
         return Err(MetricsError::SizeMismatch { left: width * height, right: pixels.len() });
     }
-    fprint_mindtct::GrayImage::new(pixels, width, height, ppi).map_err(|_| MetricsError::TooSmall {
+    fprint_mindtct::GrayImage::new(pixels, width, height, ppi).map_err(|_| MetricsError::TooSmallForMinutiae {
         width,
         height,
-        window: MIN_SIDE,
+        min: MIN_SIDE,
     })
 }
 

@@ -72,7 +72,8 @@ fn kinds_are_found_for_every_minutia() {
 
 #[test]
 fn bad_images_are_errors() {
-    assert!(Template::detect(&[0; 10], 5, 2, 500).is_err(), "too small");
+    let err = Template::detect(&[0; 10], 5, 2, 500).unwrap_err().to_string();
+    assert_eq!(err, "a 5x2 image is too small to find minutiae in: each side must be at least 25 pixels");
     assert!(Template::detect(&[0; 100], 50, 50, 500).is_err(), "buffer too short");
 }
 

@@ -78,7 +78,7 @@ pub fn assess_identity(
     let too_small = AtomicUsize::new(0);
     let detect = |pixels: &[u8], (w, h): (u32, u32), source: &ImageSource| -> Result<Template> {
         let template = match Template::detect(pixels, w as usize, h as usize, source.nominal_ppi()) {
-            Err(MetricsError::TooSmall { .. }) => {
+            Err(MetricsError::TooSmallForMinutiae { .. }) => {
                 too_small.fetch_add(1, Ordering::Relaxed);
                 Ok(Template { width: w, height: h, minutiae: Vec::new() })
             }
