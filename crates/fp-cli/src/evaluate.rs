@@ -129,31 +129,16 @@ fn identity_table(e: &Evaluation, all: &IdentitySummary) -> String {
         "identity: BOZORTH3 match rates (%) at score >= 40 and at the zero-false-match threshold ({zero_fm}); \
          minutiae matched within 8 px and 30 degrees\n"
     );
-    out += &format!(
-        "{:<12} {:>6} {:>9} {:>6} {:>6} | {:>6} {:>7} {:>6} {:>7} | {:>6} {:>7} | {:>6} {:>5}\n",
-        "", "", "minutiae", "", "", "type I", "", "type II", "", "zero-FM", "", "false", "not"
-    );
-    out += &format!(
-        "{:<12} {:>6} {:>9} {:>6} {:>6} | {:>6} {:>7} {:>6} {:>7} | {:>6} {:>7} | {:>6} {:>5}\n",
-        "database",
-        "images",
-        "orig/rec",
-        "recall",
-        "prec.",
-        "recon",
-        "ceiling",
-        "recon",
-        "origin.",
-        "type I",
-        "ceiling",
-        "match",
-        "comp."
-    );
+    out += &identity_columns(["", "", "minutiae", "", "", "type I", "", "type II", "", "zero-FM", "", "false", "not"]);
+    out += &identity_columns([
+        "database", "images", "orig/rec", "recall", "prec.", "recon", "ceiling", "recon", "origin.", "type I",
+        "ceiling", "match", "comp.",
+    ]);
     let pct = |v: Option<f64>| v.map_or("-".to_owned(), |v| format!("{:.1}", 100.0 * v));
     let row = |name: &str, s: &IdentitySummary| {
-        format!(
-            "{name:<12} {:>6} {:>9} {:>6} {:>6} | {:>6} {:>7} {:>6} {:>7} | {:>6} {:>7} | {:>6} {:>5}\n",
-            s.images,
+        let cells = [
+            name.to_owned(),
+            s.images.to_string(),
             format!("{:.0}/{:.0}", s.minutiae_original, s.minutiae_reconstruction),
             pct(s.minutiae_recall),
             pct(s.minutiae_precision),
@@ -164,8 +149,9 @@ fn identity_table(e: &Evaluation, all: &IdentitySummary) -> String {
             pct(s.type1_rate_zero_fm),
             pct(s.ceiling_type1_rate_zero_fm),
             pct(s.impostor_rate_40),
-            s.not_computable,
-        )
+            s.not_computable.to_string(),
+        ];
+        identity_columns(cells.each_ref().map(String::as_str))
     };
     for (db, g) in &e.per_database {
         if let Some(s) = &g.identity {
@@ -174,4 +160,13 @@ fn identity_table(e: &Evaluation, all: &IdentitySummary) -> String {
     }
     out += &row("all", all);
     out
+}
+
+/// One line of the identity table: name, images, three minutiae columns, then
+/// groups of type I, type II, zero-FM and the last two columns.
+fn identity_columns(c: [&str; 13]) -> String {
+    format!(
+        "{:<12} {:>6} {:>9} {:>6} {:>6} | {:>6} {:>7} {:>6} {:>7} | {:>6} {:>7} | {:>6} {:>5}\n",
+        c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7], c[8], c[9], c[10], c[11], c[12]
+    )
 }
