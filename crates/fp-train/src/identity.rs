@@ -88,6 +88,8 @@ pub fn assess_identity(
         template
     };
 
+    let started = std::time::Instant::now();
+    let cached = AtomicUsize::new(0);
     let gallery: Vec<GalleryPrint> = data
         .items
         .par_iter()
@@ -98,6 +100,7 @@ pub fn assess_identity(
             let hash = hex_sha256(&bytes);
             let template = match cache.and_then(|c| c.read(&hash, source.nominal_ppi())) {
                 Some(template) => {
+                    cached.fetch_add(1, Ordering::Relaxed);
                     done();
                     template
                 }
@@ -139,7 +142,17 @@ pub fn assess_identity(
             fp_metrics::minutiae::MIN_SIDE
         );
     }
-    Ok(assess(&gallery, &probes, Tolerance::default()))
+    tracing::debug!(
+        "minutiae of {} originals ({} cached) and {} reconstructions and round trips in {:.1} s",
+        gallery.len(),
+        cached.into_inner(),
+        2 * probes.len(),
+        started.elapsed().as_secs_f64()
+    );
+    let started = std::time::Instant::now();
+    let report = assess(&gallery, &probes, Tolerance::default());
+    tracing::debug!("BOZORTH3 comparisons in {:.1} s", started.elapsed().as_secs_f64());
+    Ok(report)
 }
 
 /// An evaluated image at its original size, as its minutiae are found: the
