@@ -51,6 +51,9 @@ pub struct FetchOptions {
     pub dest: PathBuf,
     /// SHA-256 manifest: `<hex>  DBn_B/<file>` lines.
     pub manifest: PathBuf,
+    /// The dataset's description (name, each subset's resolution), installed
+    /// into the destination as `dataset.toml`.
+    pub description: Option<PathBuf>,
     /// Local source instead of the network.
     pub from: Option<PathBuf>,
     /// Base URL of `DBn_B.zip`.
@@ -83,6 +86,7 @@ pub fn run(args: &FetchArgs) -> Result<()> {
     let options = FetchOptions {
         dest: data_dir(),
         manifest: project_root().join("data").join("fvc2002.sha256"),
+        description: Some(project_root().join("data").join("fvc2002.dataset.toml")),
         from: args.from.clone(),
         url: args.url.clone(),
         databases: DATABASES.iter().map(|s| s.to_string()).collect(),
@@ -101,6 +105,8 @@ pub fn run(args: &FetchArgs) -> Result<()> {
 pub fn fetch(options: &FetchOptions) -> Result<Outcome> {
     let manifest = Manifest::read(&options.manifest)?;
     if !options.force && options.dest.is_dir() && manifest.verify_dir(&options.dest).is_ok() {
+        // The images are right; the description may be missing or older.
+        install_description(options, &options.dest)?;
         return Ok(Outcome::UpToDate);
     }
     let parent = options.dest.parent().context("destination has no parent")?;
@@ -109,13 +115,34 @@ pub fn fetch(options: &FetchOptions) -> Result<Outcome> {
     let staging = parent.join(format!(".{name}.partial-{}", std::process::id()));
     let _ = fs::remove_dir_all(&staging);
     fs::create_dir_all(&staging)?;
-    let result = fill_staging(options, &staging).and_then(|()| manifest.verify_dir(&staging));
+    let result = fill_staging(options, &staging)
+        .and_then(|()| manifest.verify_dir(&staging))
+        .and_then(|()| install_description(options, &staging));
     if let Err(err) = result {
         let _ = fs::remove_dir_all(&staging);
         return Err(err);
     }
     replace_dir(&staging, &options.dest)?;
     Ok(Outcome::Installed(manifest.entries.len()))
+}
+
+/// File name of a dataset's description inside its folder (read by fp-data).
+pub const DESCRIPTION_FILE: &str = "dataset.toml";
+
+/// Copies the dataset's description into `dir` as `dataset.toml` when it is
+/// missing or differs, through a temporary file and a rename.
+fn install_description(options: &FetchOptions, dir: &Path) -> Result<()> {
+    let Some(source) = &options.description else { return Ok(()) };
+    let text = fs::read(source).with_context(|| format!("cannot read {}", source.display()))?;
+    let dest = dir.join(DESCRIPTION_FILE);
+    if fs::read(&dest).is_ok_and(|old| old == text) {
+        return Ok(());
+    }
+    let tmp = dir.join(format!(".{DESCRIPTION_FILE}.tmp-{}", std::process::id()));
+    fs::write(&tmp, &text).and_then(|()| fs::rename(&tmp, &dest)).with_context(|| {
+        let _ = fs::remove_file(&tmp);
+        format!("cannot write {}", dest.display())
+    })
 }
 
 fn fill_staging(options: &FetchOptions, staging: &Path) -> Result<()> {
@@ -364,6 +391,9 @@ impl Manifest {
         for db_entry in fs::read_dir(dir).with_context(|| format!("cannot read {}", dir.display()))? {
             let db_entry = db_entry?;
             let db = db_entry.file_name().to_string_lossy().into_owned();
+            if db == DESCRIPTION_FILE {
+                continue;
+            }
             if !db_entry.file_type()?.is_dir() {
                 bail!("unknown file {db} in {} (not in the manifest)", dir.display());
             }

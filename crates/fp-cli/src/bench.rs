@@ -1,7 +1,7 @@
 use std::process::ExitCode;
 use std::time::Instant;
 
-use fp_model::{Autoencoder, AutoencoderConfig, DeviceSpec, Precision};
+use fp_model::{Autoencoder, DeviceSpec, ModelConfig, Precision};
 use fp_train::{Optimizer, TrainConfig};
 use serde::Serialize;
 use tch::{Device, Kind, Tensor, nn};
@@ -62,7 +62,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     let device = args.device.resolve()?;
     let compute = args.precision.resolve(device);
     let vars = nn::VarStore::new(device);
-    let mut model = Autoencoder::new(&vars.root(), &AutoencoderConfig::default(), 13)?;
+    let mut model = Autoencoder::new(&vars.root(), &ModelConfig::default(), 13)?;
     model.set_compute(compute);
     let mut optimizer = Optimizer::new(vars.variables().into_iter().collect(), &TrainConfig::default());
     // Two batches' worth of images resident on the device, batches drawn by index as in training.
@@ -74,7 +74,10 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         let started = Instant::now();
         let xs = images.index_select(0, &index);
         let out = match args.mode {
-            Mode::Train => fp_train::train_step(&model, &mut optimizer, &xs),
+            Mode::Train => {
+                let batch = fp_train::Batch { input: xs.shallow_clone(), target: xs };
+                fp_train::train_step(&model, &mut optimizer, fp_train::LossKind::Mse, &batch)
+            }
             Mode::Infer => model.reconstruct(&xs, args.batch).mean(Kind::Float),
         };
         // Reading a value waits for the device, so the time covers the whole step.

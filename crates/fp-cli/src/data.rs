@@ -17,6 +17,7 @@ struct DatabaseSummary {
     images: usize,
     fingers: BTreeSet<u32>,
     sizes: BTreeSet<(u32, u32)>,
+    ppi: BTreeSet<u16>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -33,11 +34,14 @@ pub struct DataArgs {
 
 pub fn run(args: DataArgs) -> anyhow::Result<ExitCode> {
     let config = Config::load(&args.config, &args.set)?;
-    let data = fp_data::load(&config.data)
-        .with_context(|| format!("cannot load the images under {}", config.data.root.display()))?;
+    let data =
+        fp_data::load(&config.data).with_context(|| format!("cannot load the images under {}", config.data.root))?;
     let (min, max) = data.min_max();
     // The tutorial's NumPy view: (images, height, width, channels).
-    println!("shape: ({}, {}, {}, 1)", data.len(), data.height, data.width);
+    match data.uniform_size() {
+        Some((w, h)) => println!("shape: ({}, {h}, {w}, 1)", data.len()),
+        None => println!("shape: ({}, native height, native width, 1)", data.len()),
+    }
     println!("dtype: float32");
     println!("min: {min:?}, max: {max:?}");
     println!(
@@ -56,11 +60,13 @@ pub fn run(args: DataArgs) -> anyhow::Result<ExitCode> {
             entry.fingers.insert(id.finger);
         }
         entry.sizes.insert((item.original_width, item.original_height));
+        entry.ppi.insert(item.source.ppi);
     }
-    println!("\n{:<12} {:>6} {:>7}  original size (width x height)", "database", "images", "fingers");
+    println!("\n{:<12} {:>6} {:>7} {:>5}  original size (width x height)", "database", "images", "fingers", "ppi");
     for (db, s) in &per_db {
         let sizes: Vec<String> = s.sizes.iter().map(|(w, h)| format!("{w}x{h}")).collect();
-        println!("{db:<12} {:>6} {:>7}  {}", s.images, s.fingers.len(), sizes.join(", "));
+        let ppi: Vec<String> = s.ppi.iter().map(u16::to_string).collect();
+        println!("{db:<12} {:>6} {:>7} {:>5}  {}", s.images, s.fingers.len(), ppi.join(","), sizes.join(", "));
     }
 
     let tiles: Vec<Tile> = (0..data.len().min(PREVIEW_IMAGES))
@@ -70,10 +76,14 @@ pub fn run(args: DataArgs) -> anyhow::Result<ExitCode> {
                 item.source.relative.clone(),
                 format!("{}x{} original", item.original_width, item.original_height),
             ];
-            Tile::gray(&to_gray(data.image(i), data.width, data.height), caption)
+            let (w, h) = data.size(i);
+            Tile::gray(&to_gray(data.image(i), w, h), caption)
         })
         .collect();
-    let title = format!("First {} images at {}x{}", tiles.len(), data.width, data.height);
+    let title = match data.uniform_size() {
+        Some((w, h)) => format!("First {} images at {w}x{h}", tiles.len()),
+        None => format!("First {} images at their own size", tiles.len()),
+    };
     let image = fp_figures::grid(&[tiles], Some(&title)).context("cannot draw the preview")?;
     let out = args.out.unwrap_or_else(|| config.output.runs_dir.join("data-preview.png"));
     println!("\n{}", write_figure(&out, &image)?.display());

@@ -100,10 +100,7 @@ pub fn evaluate(
     let cache = if model.config.data.cache { TemplateCache::default_location() } else { None };
     let bar = progress(data.len() + 2 * indices.len(), "prints");
     bar.set_message("minutiae");
-    let report =
-        fp_train::assess_identity(&data, &indices, &recon, &model.config.data.preprocess(), cache.as_ref(), &|| {
-            bar.inc(1)
-        })?;
+    let report = fp_train::assess_identity(&data, &indices, &recon, cache.as_ref(), &|| bar.inc(1))?;
     bar.finish_and_clear();
     Ok(evaluation.with_identity(report))
 }

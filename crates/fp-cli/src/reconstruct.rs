@@ -67,21 +67,20 @@ pub fn write_grid(model: &TrainedModel, n: usize, out: &Path, batch: usize, minu
     let indices: Vec<usize> = Subset::Val.indices(&split, data.len()).into_iter().take(n).collect();
     let recon = model.reconstruct_dataset(&data, &indices, batch, |_| {})?;
     let scores = fp_train::score(&data, &indices, &recon)?;
-    let (w, h) = (data.width, data.height);
     let pairs: Vec<(Tile, Tile)> = if minutiae {
-        let preprocess = model.config.data.preprocess();
         indices
             .par_iter()
-            .zip(recon.par_chunks(w * h))
+            .zip(recon.par_iter())
             .zip(&scores.per_image)
-            .map(|((&i, values), s)| minutiae_tiles(&data, i, values, &preprocess, s))
+            .map(|((&i, values), s)| minutiae_tiles(&data, i, values, s))
             .collect::<anyhow::Result<_>>()?
     } else {
         indices
             .iter()
-            .zip(recon.chunks(w * h))
+            .zip(&recon)
             .zip(&scores.per_image)
             .map(|((&i, r), s)| {
+                let (w, h) = data.size(i);
                 let original = Tile::gray(&to_gray(data.image(i), w, h), vec![s.file.clone()]);
                 let caption = vec![format!("PSNR {:.2} dB", s.psnr), format!("SSIM {:.3}", s.ssim)];
                 (original, Tile::gray(&to_gray(r, w, h), caption))
@@ -107,14 +106,13 @@ fn minutiae_tiles(
     data: &fp_data::Dataset,
     i: usize,
     values: &[f32],
-    preprocess: &fp_data::Preprocess,
     score: &fp_train::ImageScore,
 ) -> anyhow::Result<(Tile, Tile)> {
     let source = &data.items[i].source;
-    let views = fp_train::NativeViews::of(data, i, values, preprocess)?;
+    let views = fp_train::NativeViews::of(data, i, values)?;
     let (w, h) = views.size;
     let detect = |pixels: &[u8]| {
-        Template::detect_with_kinds(pixels, w as usize, h as usize, source.nominal_ppi())
+        Template::detect_with_kinds(pixels, w as usize, h as usize, source.ppi)
             .with_context(|| format!("cannot find minutiae in {}", source.path.display()))
     };
     let (original, reconstruction) = (detect(&views.original)?, detect(&views.reconstruction)?);
@@ -144,11 +142,13 @@ struct Prepared {
     input: PathBuf,
     output: PathBuf,
     pixels: Vec<u8>,
+    size: (u32, u32),
     original: (u32, u32),
 }
 
-/// Reconstructs user images into `out_dir` as PNGs, batch by batch. A file
-/// that cannot be read is reported and skipped; the exit code is then 1.
+/// Reconstructs user images into `out_dir` as PNGs, batch by batch; at native
+/// resolution, each at its own size. A file that cannot be read is reported
+/// and skipped; the exit code is then 1.
 fn reconstruct_files(
     model: &TrainedModel,
     inputs: &[PathBuf],
@@ -160,7 +160,6 @@ fn reconstruct_files(
     std::fs::create_dir_all(out_dir).with_context(|| format!("cannot create {}", out_dir.display()))?;
     let names = output_names(&files);
     let preprocess = model.config.data.preprocess();
-    let (w, h) = (preprocess.width as usize, preprocess.height as usize);
     let bar = progress(files.len(), "images");
     bar.set_message("reconstructing");
     let mut failures = 0usize;
@@ -169,8 +168,14 @@ fn reconstruct_files(
         let loaded: Vec<anyhow::Result<Prepared>> = chunk
             .par_iter()
             .map(|(input, name)| {
-                let (pixels, original) = fp_data::load_one(input, &preprocess)?;
-                Ok(Prepared { input: (*input).clone(), output: out_dir.join(name), pixels, original })
+                let gray = fp_data::decode_gray(input)?;
+                let pixels = fp_data::resize_gray(&gray, &preprocess, input)?;
+                let size = match preprocess.resize {
+                    fp_data::ResizeMode::None => gray.dimensions(),
+                    _ => (preprocess.width, preprocess.height),
+                };
+                let output = out_dir.join(name);
+                Ok(Prepared { input: (*input).clone(), output, pixels, size, original: gray.dimensions() })
             })
             .collect();
         let mut ready = Vec::new();
@@ -183,18 +188,30 @@ fn reconstruct_files(
                 }
             }
         }
-        let mut values = vec![0f32; ready.len() * w * h];
-        for (p, out) in ready.iter().zip(values.chunks_mut(w * h)) {
-            model.scaling.apply(&p.pixels, out);
-        }
-        let recon = model.reconstruct(&values, batch, |_| {});
         let scaling = model.scaling;
+        let mut recon: Vec<Vec<f32>> = vec![Vec::new(); ready.len()];
+        // Images of one size go through the model together.
+        let mut by_size: std::collections::BTreeMap<(u32, u32), Vec<usize>> = Default::default();
+        for (k, p) in ready.iter().enumerate() {
+            by_size.entry(p.size).or_default().push(k);
+        }
+        for ((w, h), members) in by_size {
+            let (w, h) = (w as usize, h as usize);
+            let mut values = vec![0f32; members.len() * w * h];
+            for (&k, out) in members.iter().zip(values.chunks_mut(w * h)) {
+                scaling.apply(&ready[k].pixels, out);
+            }
+            let outputs = model.apply(&values, w, h, batch);
+            for (&k, out) in members.iter().zip(outputs.chunks(w * h)) {
+                recon[k] = out.to_vec();
+            }
+        }
         let written: Vec<anyhow::Result<()>> = ready
             .par_iter()
-            .zip(recon.par_chunks(w * h))
+            .zip(recon.par_iter())
             .map(|(p, r)| {
                 let mut pixels = scaling.invert(r, &p.pixels);
-                let (mut ow, mut oh) = (w as u32, h as u32);
+                let (mut ow, mut oh) = p.size;
                 if original_size {
                     pixels = fp_data::restore_size(&pixels, &preprocess, p.original, &p.input)?;
                     (ow, oh) = p.original;

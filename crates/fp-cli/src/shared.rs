@@ -58,10 +58,10 @@ impl ModelArgs {
 pub fn load_run_data(model: &TrainedModel, data_root: Option<&Path>) -> anyhow::Result<(Dataset, Split)> {
     let mut config = model.config.data.clone();
     if let Some(root) = data_root {
-        config.root = root.to_owned();
+        config.root = root.into();
     }
     let data = fp_data::load(&config)
-        .with_context(|| format!("cannot load the images under {}", config.root.display()))?
+        .with_context(|| format!("cannot load the images under {}", config.root))?
         .with_scaling(model.scaling);
     let split = fp_data::split_dataset(&data, &config)?;
     Ok((data, split))

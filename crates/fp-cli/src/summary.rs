@@ -2,7 +2,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use fp_model::{InputSize, Summary};
+use fp_model::Summary;
 use fp_train::Config;
 
 #[derive(Debug, clap::Args)]
@@ -16,7 +16,8 @@ pub struct SummaryArgs {
 
 pub fn run(args: SummaryArgs) -> anyhow::Result<ExitCode> {
     let config = Config::load(&args.config, &args.set)?;
-    let input = InputSize { height: i64::from(config.data.height), width: i64::from(config.data.width) };
+    // At native resolution the model trains on crops; the table shows that size.
+    let input = config.training_input();
     let summary = Summary::new(&config.model, input).context("cannot summarise the model")?;
     println!("{summary}");
     Ok(ExitCode::SUCCESS)

@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::{Context, bail};
 use fp_model::{DeviceSpec, Precision};
-use fp_train::{Config, EpochRecord, Observer, Outcome, RunDir};
+use fp_train::{Config, EpochRecord, Observer, Outcome, RunDir, TrainConfig};
 use indicatif::{ProgressBar, ProgressStyle};
 
 #[derive(Debug, clap::Args)]
@@ -29,20 +29,23 @@ pub struct TrainArgs {
     precision: Option<Precision>,
 }
 
-pub fn run(mut args: TrainArgs) -> anyhow::Result<ExitCode> {
-    if let Some(device) = args.device {
-        args.set.push(format!("train.device=\"{device}\""));
-    }
-    if let Some(precision) = args.precision {
-        args.set.push(format!("train.precision=\"{precision}\""));
-    }
+pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
+    let command_line = |train: &mut TrainConfig| {
+        if let Some(device) = args.device {
+            train.device = device;
+        }
+        if let Some(precision) = args.precision {
+            train.precision = precision;
+        }
+    };
     let (run, config, resume) = match (&args.resume, &args.config) {
         (Some(dir), _) => {
-            let (run, config) = RunDir::open_for_resume(dir, &args.set)?;
+            let (run, config) = RunDir::open_for_resume_with(dir, &args.set, command_line)?;
             (run, config, true)
         }
         (None, Some(file)) => {
-            let config = Config::load(file, &args.set)?;
+            let mut config = Config::load(file, &args.set)?;
+            command_line(&mut config.train);
             let path = args.run_dir.clone().unwrap_or_else(|| RunDir::default_path(&config, file));
             let run = RunDir::create(&path, &config)?;
             (run, config, false)
@@ -51,14 +54,16 @@ pub fn run(mut args: TrainArgs) -> anyhow::Result<ExitCode> {
     };
     tracing::info!("run directory: {}", run.path().display());
 
-    let data = fp_data::load(&config.data)
-        .with_context(|| format!("cannot load the images under {}", config.data.root.display()))?;
+    let data =
+        fp_data::load(&config.data).with_context(|| format!("cannot load the images under {}", config.data.root))?;
     let split = fp_data::split_dataset(&data, &config.data)?;
+    let size = match data.uniform_size() {
+        Some((w, h)) => format!("{w}x{h}"),
+        None => "native sizes".to_owned(),
+    };
     tracing::info!(
-        "{} images ({}x{}): {} for training, {} for validation ({:?} split)",
+        "{} images ({size}): {} for training, {} for validation ({:?} split)",
         data.len(),
-        data.width,
-        data.height,
         split.train.len(),
         split.val.len(),
         config.data.split

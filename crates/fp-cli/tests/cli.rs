@@ -333,3 +333,60 @@ fn bench_prints_one_json_measurement() {
         assert_eq!(bf16, precision == "bf16", "{json}");
     }
 }
+
+/// Two sensors of different sizes, neither a multiple of 4, and a config that
+/// trains at native resolution on 16x16 crops.
+fn native_project(dir: &Path, model: &str, task: &str) {
+    for (db, (w, h)) in [("DB1_B", (30u32, 26u32)), ("DB2_B", (22, 35))] {
+        let folder = dir.join("data").join(db);
+        std::fs::create_dir_all(&folder).unwrap();
+        for finger in 101..104u32 {
+            for imp in 1..3u32 {
+                let img = GrayImage::from_fn(w, h, |x, y| {
+                    Luma([(((x as f32 * 0.9 + y as f32 * 0.4 + finger as f32 + imp as f32).sin() * 0.5 + 0.5) * 250.0)
+                        as u8])
+                });
+                img.save(folder.join(format!("{finger}_{imp}.png"))).unwrap();
+            }
+        }
+    }
+    std::fs::write(
+        dir.join("native.toml"),
+        format!(
+            "[data]\nroot = \"data\"\nresize = \"none\"\ncrop = 16\ncrops_per_image = 2\nsplit = \"by-finger\"\n\n\
+             [model]\n{model}\n\n{task}\n[train]\nepochs = 2\nbatch_size = 4\ndevice = \"cpu\"\n"
+        ),
+    )
+    .unwrap();
+}
+
+#[test]
+fn native_resolution_trains_on_crops_and_keeps_every_size() {
+    for (model, task) in [
+        ("filters = [4, 8]", ""),
+        (
+            "kind = \"unet\"\ndepth = 2\nbase_width = 4",
+            "[task]\nkind = \"restore\"\n[[task.degradations]]\nkind = \"noise\"\nseverity = [0.1, 0.3]\n",
+        ),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        native_project(dir.path(), model, task);
+        let out = fpae(&["train", "native.toml", "--run-dir", "runs/n"], dir.path());
+        assert!(out.status.success(), "{model}: {}", text(&out.stderr));
+        let csv = std::fs::read_to_string(dir.path().join("runs/n/history.csv")).unwrap();
+        assert_eq!(csv.lines().count(), 3, "{csv}");
+
+        let out = fpae(&["evaluate", "runs/n", "--json", "--no-identity"], dir.path());
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(json["per_database"].as_object().unwrap().len(), 2, "{json}");
+        assert!(json["psnr"].as_f64().unwrap() > 5.0, "{json}");
+
+        let out = fpae(&["reconstruct", "runs/n", "data", "--out", "out"], dir.path());
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        for (name, size) in [("DB1_B_101_1.png", (30, 26)), ("DB2_B_103_2.png", (22, 35))] {
+            let img = image::open(dir.path().join("out").join(name)).unwrap();
+            assert_eq!((img.width(), img.height()), size, "{name}");
+        }
+    }
+}

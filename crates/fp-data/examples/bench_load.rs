@@ -19,8 +19,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let root = PathBuf::from(args.next().unwrap_or_else(|| "data/fvc2002".into()));
     let size: u32 = args.next().map(|s| s.parse()).transpose()?.unwrap_or(224);
     let cache_dir = std::env::temp_dir().join(format!("fpae-bench-cache-{}", std::process::id()));
-    let config =
-        DataConfig { root, height: size, width: size, cache_dir: Some(cache_dir.clone()), ..DataConfig::default() };
+    let config = DataConfig {
+        root: root.into(),
+        height: size,
+        width: size,
+        cache_dir: Some(cache_dir.clone()),
+        ..DataConfig::default()
+    };
 
     let uncached = DataConfig { cache: false, ..config.clone() };
     let mut cold = Vec::new();

@@ -1,9 +1,11 @@
 //! On-disk cache of preprocessed, scaled datasets.
 //!
-//! The key hashes every input that decides the values: each file's relative path,
-//! size and modification time, the dataset root, every preprocessing and scaling
-//! setting, and [`PIXELS_VERSION`], the version of the code that computes the
-//! pixels. Any change gives a new key. An entry is written to a temporary
+//! The key hashes every input that decides the values or the metadata stored with
+//! them: the list of dataset roots, each root's manifest (name, naming, ppi), each
+//! file's dataset, relative path, size and modification time, every preprocessing
+//! and scaling setting, and [`PIXELS_VERSION`], the version of the code that
+//! computes the pixels. Any change gives a new key. The header stores each image's
+//! size (images keep their own with `resize = "none"`) and the preprocessing. An entry is written to a temporary
 //! name and renamed, so it is either whole or absent, and it is never modified in
 //! place afterwards. A cached load maps the entry into memory instead of copying
 //! it, which makes it a few milliseconds whatever the dataset size.
@@ -16,11 +18,15 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::config::{Preprocess, Scaling};
-use crate::dataset::{AppliedScaling, ImageMeta, Pixels};
 use crate::discover::ImageSource;
 use crate::error::{DataError, Result};
+use crate::manifest::DatasetManifest;
+use crate::meta::ImageMeta;
+use crate::pixels::Pixels;
+use crate::scaling::AppliedScaling;
 
-const MAGIC: &[u8; 16] = b"FPAE-DATASET-v1\n";
+/// Identifies the file layout; v2 stores per-image sizes and the preprocessing.
+const MAGIC: &[u8; 16] = b"FPAE-DATASET-v2\n";
 /// Version of the decoding, resizing and scaling code. Bump it whenever a change
 /// there alters any output value, so that entries computed by older code are
 /// never read again.
@@ -31,12 +37,11 @@ const ALIGN: usize = 64;
 /// What a cache entry says about its pixels.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CacheHeader {
-    /// Per-image metadata, in dataset order.
+    /// Per-image metadata with each image's stored size, in dataset order; the
+    /// pixels are the images one after the other.
     pub items: Vec<ImageMeta>,
-    /// Image height.
-    pub height: usize,
-    /// Image width.
-    pub width: usize,
+    /// The preprocessing that produced the images.
+    pub preprocess: Preprocess,
     /// The scaling that produced the values.
     pub scaling: AppliedScaling,
 }
@@ -55,9 +60,11 @@ pub fn default_cache_dir() -> Option<PathBuf> {
     Some(cache_root()?.join("datasets"))
 }
 
-/// The cache key of a set of sources under a preprocessing and scaling.
+/// The cache key of the sources found under `roots`, described by `manifests`
+/// (one per root), under a preprocessing and scaling.
 pub fn cache_key(
-    root: &Path,
+    roots: &[PathBuf],
+    manifests: &[DatasetManifest],
     sources: &[ImageSource],
     preprocess: &Preprocess,
     scaling: Scaling,
@@ -66,8 +73,17 @@ pub fn cache_key(
     let mut hasher = Sha256::new();
     hasher.update(MAGIC);
     hasher.update(PIXELS_VERSION.to_le_bytes());
-    let root = std::fs::canonicalize(root).unwrap_or_else(|_| root.to_owned());
-    hasher.update(root.to_string_lossy().as_bytes());
+    for root in roots {
+        let root = std::fs::canonicalize(root).unwrap_or_else(|_| root.to_owned());
+        hasher.update(format!("root {}\n", root.to_string_lossy()).as_bytes());
+    }
+    for manifest in manifests {
+        // What the manifest means, not how its file is spelled: comments and key
+        // order do not matter, every value does.
+        hasher.update(b"manifest ");
+        hasher.update(serde_json::to_vec(manifest).expect("a manifest serializes"));
+        hasher.update(b"\n");
+    }
     hasher.update(
         format!(
             "\n{}x{} {:?} {:?} {scaling:?} skip={skip_unreadable}\n",
@@ -78,7 +94,7 @@ pub fn cache_key(
     for source in sources {
         let meta = std::fs::metadata(&source.path).map_err(DataError::io(&source.path))?;
         let mtime = meta.modified().ok().and_then(|t| t.duration_since(UNIX_EPOCH).ok()).map_or(0, |d| d.as_nanos());
-        hasher.update(format!("{}\t{}\t{mtime}\n", source.relative, meta.len()).as_bytes());
+        hasher.update(format!("{}\t{}\t{}\t{mtime}\n", source.dataset, source.relative, meta.len()).as_bytes());
     }
     Ok(hasher.finalize().iter().map(|b| format!("{b:02x}")).collect())
 }
@@ -95,7 +111,7 @@ pub fn read(path: &Path) -> Option<(CacheHeader, Pixels)> {
     let header_len = usize::try_from(u64::from_le_bytes(rest.get(..8)?.try_into().ok()?)).ok()?;
     let header: CacheHeader = serde_json::from_slice(rest.get(8..8 + header_len)?).ok()?;
     let offset = data_offset(header_len);
-    let expected = header.items.len() * header.height * header.width * 4;
+    let expected = header.items.iter().map(ImageMeta::pixel_count).sum::<usize>() * 4;
     if map.len() != offset + expected {
         tracing::warn!(path = %path.display(), "damaged dataset cache entry; rebuilding it");
         return None;
@@ -129,4 +145,36 @@ pub fn write(path: &Path, header: &CacheHeader, pixels: &[f32]) -> Result<()> {
         let _ = std::fs::remove_file(&tmp);
         DataError::Io { path: path.to_owned(), source }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{ResizeFilter, ResizeMode};
+
+    #[test]
+    fn a_changed_manifest_or_root_list_changes_the_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("fvc2002");
+        std::fs::create_dir_all(root.join("DB2_B")).unwrap();
+        std::fs::write(root.join("DB2_B/101_1.tif"), b"x").unwrap();
+        let mut manifest = DatasetManifest::new("fvc2002");
+        let sources = vec![ImageSource::new(&root, "DB2_B/101_1.tif", &manifest)];
+        let p = Preprocess { height: 8, width: 8, filter: ResizeFilter::Bilinear, resize: ResizeMode::None };
+        let roots = [root.clone()];
+        let key = |m: &DatasetManifest, roots: &[PathBuf]| {
+            cache_key(roots, std::slice::from_ref(m), &sources, &p, Scaling::Max255, false).unwrap()
+        };
+        let base = key(&manifest, &roots);
+        assert_eq!(base, key(&manifest, &roots));
+        assert_eq!(base.len(), 64);
+
+        manifest.subsets.insert("DB2_B".into(), crate::SubsetInfo { ppi: 569, sensor: None });
+        let with_ppi = key(&manifest, &roots);
+        assert_ne!(base, with_ppi);
+        manifest.subsets.get_mut("DB2_B").unwrap().sensor = Some("optical".into());
+        assert_ne!(with_ppi, key(&manifest, &roots));
+        assert_ne!(base, key(&DatasetManifest::new("renamed"), &roots));
+        assert_ne!(base, key(&DatasetManifest::new("fvc2002"), &[root.clone(), dir.path().join("other")]));
+    }
 }

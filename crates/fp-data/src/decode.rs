@@ -1,3 +1,7 @@
+//! Decoding any supported image file to 8-bit grey, resizing it as the
+//! preprocessing says (Pillow-compatible filters), and mapping model-sized
+//! pixels back to the original size.
+
 use std::path::Path;
 
 use fast_image_resize::images::Image as ResizeImage;
@@ -34,12 +38,14 @@ fn over_white(image: &DynamicImage) -> GrayImage {
     })
 }
 
-/// Resizes a grayscale image to `preprocess`'s size, returning row-major pixels.
-/// `path` only names the image in errors.
+/// Resizes a grayscale image to `preprocess`'s size, returning row-major pixels;
+/// with [`ResizeMode::None`] the pixels come back unchanged, at the image's own
+/// size. `path` only names the image in errors.
 pub fn resize_gray(image: &GrayImage, preprocess: &Preprocess, path: &Path) -> Result<Vec<u8>> {
     let (w, h) = (preprocess.width, preprocess.height);
     let (iw, ih) = image.dimensions();
     match preprocess.resize {
+        ResizeMode::None => Ok(image.as_raw().clone()),
         ResizeMode::Stretch => resize_u8(image.as_raw(), (iw, ih), (w, h), preprocess.filter, None, path),
         ResizeMode::Crop => resize_u8(image.as_raw(), (iw, ih), (w, h), preprocess.filter, Some((0.5, 0.5)), path),
         ResizeMode::Pad => {
@@ -59,11 +65,17 @@ pub fn resize_gray(image: &GrayImage, preprocess: &Preprocess, path: &Path) -> R
 /// the geometry of [`resize_gray`]: a stretched image is resized back; a padded
 /// one loses its padding first; a cropped one is resized to the region it was
 /// cut from and centred on a canvas of its own border level (the cut-off parts
-/// were never seen by the model).
+/// were never seen by the model). With [`ResizeMode::None`] the pixels already
+/// have the original size and come back unchanged.
 pub fn restore_size(pixels: &[u8], preprocess: &Preprocess, original: (u32, u32), path: &Path) -> Result<Vec<u8>> {
     let size = (preprocess.width, preprocess.height);
     let (ow, oh) = original;
     match preprocess.resize {
+        ResizeMode::None if pixels.len() == ow as usize * oh as usize => Ok(pixels.to_vec()),
+        ResizeMode::None => Err(DataError::Resize {
+            path: path.to_owned(),
+            message: format!("{} pixels are not an image of the original {ow}x{oh}", pixels.len()),
+        }),
         ResizeMode::Stretch => resize_u8(pixels, size, original, preprocess.filter, None, path),
         ResizeMode::Pad => {
             let fit = PadBox::new(original, size);
@@ -255,6 +267,17 @@ mod tests {
                 assert!((v - x as i32 * 4).abs() <= 8, "{mode:?} column {x}: {v}");
             }
         }
+    }
+
+    #[test]
+    fn none_keeps_the_pixels_and_restore_size_is_the_identity() {
+        let img = GrayImage::from_fn(5, 3, |x, y| Luma([(x * 40 + y) as u8]));
+        let p = preprocess(16, 16, ResizeMode::None);
+        let out = resize_gray(&img, &p, Path::new("x")).unwrap();
+        assert_eq!(out, img.as_raw().clone());
+        assert_eq!(restore_size(&out, &p, (5, 3), Path::new("x")).unwrap(), out);
+        let err = restore_size(&out, &p, (4, 4), Path::new("x.png")).unwrap_err().to_string();
+        assert_eq!(err, "cannot resize x.png: 15 pixels are not an image of the original 4x4");
     }
 
     #[test]

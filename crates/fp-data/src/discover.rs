@@ -1,15 +1,23 @@
+//! Finding a dataset's images: a recursive walk of each root in a stable order,
+//! with every file's finger identity, subset (database) and resolution taken
+//! from the root's [`DatasetManifest`].
+
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
 use crate::error::{DataError, Result};
+use crate::manifest::{DatasetManifest, Naming};
 
 /// File extensions taken as images (compared case-insensitively).
 pub const IMAGE_EXTENSIONS: [&str; 6] = ["tif", "tiff", "png", "bmp", "jpg", "jpeg"];
 
-/// Identity of an FVC image parsed from `DBn_B/FFF_I.tif`.
+/// Identity of an FVC image parsed from `DBn_B/FFF_I.tif`: a finger is only the
+/// same finger within one dataset and one subset.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct FingerId {
+    /// The dataset's name, e.g. `fvc2002`.
+    pub dataset: String,
     /// Database (sensor) folder, e.g. `DB1_B`.
     pub database: String,
     /// Finger number, e.g. 101.
@@ -19,47 +27,89 @@ pub struct FingerId {
 }
 
 impl FingerId {
-    /// Parses an FVC-style path: the file stem is `<finger>_<impression>` and the
-    /// parent folder names the database. `None` for anything else.
-    pub fn parse(relative: &Path) -> Option<Self> {
+    /// Parses an FVC-style path of dataset `dataset`: the file stem is
+    /// `<finger>_<impression>` and the parent folder names the database. `None`
+    /// for anything else.
+    pub fn parse(dataset: &str, relative: &Path) -> Option<Self> {
         let stem = relative.file_stem()?.to_str()?;
         let (finger, impression) = stem.split_once('_')?;
         let database = relative.parent()?.file_name()?.to_str()?.to_owned();
-        Some(Self { database, finger: finger.parse().ok()?, impression: impression.parse().ok()? })
+        Some(Self {
+            dataset: dataset.to_owned(),
+            database,
+            finger: finger.parse().ok()?,
+            impression: impression.parse().ok()?,
+        })
     }
 }
 
-/// One image file found under a dataset root.
+/// One image file found under a dataset root, with what its manifest says about it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ImageSource {
     /// Full path of the file.
     pub path: PathBuf,
-    /// Path relative to the dataset root, with `/` separators.
+    /// Path relative to its dataset root, with `/` separators.
     pub relative: String,
-    /// FVC identity, when the path follows the FVC naming.
+    /// FVC identity, when the dataset uses FVC naming and the path follows it.
     pub id: Option<FingerId>,
+    /// The dataset's name, from its manifest (or its root folder's name).
+    pub dataset: String,
+    /// The database (sensor) this image belongs to: its subset folder, e.g.
+    /// `DB1_B`, or `fvc2002/DB1_B` when several datasets are loaded together, so
+    /// that per-database tables never merge two datasets' subsets.
+    pub database: String,
+    /// Scan resolution in pixels per inch, from the manifest.
+    pub ppi: u16,
 }
 
 impl ImageSource {
-    /// The database (sensor) this image belongs to: the FVC database, else its folder.
-    pub fn database(&self) -> String {
-        match &self.id {
+    /// The image at `relative` (with `/` separators) under `root`, described as
+    /// `manifest` says: its identity follows the manifest's naming, its database
+    /// is its subset folder (the FVC database, else the folder it sits in, `.`
+    /// at the top) and its resolution is that subset's.
+    pub fn new(root: &Path, relative: impl Into<String>, manifest: &DatasetManifest) -> Self {
+        let relative = relative.into();
+        let id = match manifest.naming {
+            Naming::Fvc => FingerId::parse(&manifest.name, Path::new(&relative)),
+            Naming::None => None,
+        };
+        let database = match &id {
             Some(id) => id.database.clone(),
-            None => match self.relative.rsplit_once('/') {
+            None => match relative.rsplit_once('/') {
                 Some((folder, _)) => folder.to_owned(),
                 None => ".".to_owned(),
             },
+        };
+        Self {
+            path: root.join(&relative),
+            ppi: manifest.ppi(&database),
+            dataset: manifest.name.clone(),
+            database,
+            relative,
+            id,
         }
     }
 
-    /// The scan resolution in pixels per inch: 569 for an FVC2002 `DB2` folder
-    /// (its optical sensor), 500 (FVC's nominal resolution) for everything else.
-    pub fn nominal_ppi(&self) -> u16 {
-        match &self.id {
-            Some(id) if id.database.starts_with("DB2_") => 569,
-            _ => 500,
-        }
+    /// The same image with its database qualified by its dataset,
+    /// `fvc2002/DB1_B`: how images are named when several datasets are combined.
+    pub fn qualified(self) -> Self {
+        Self { database: format!("{}/{}", self.dataset, self.database), ..self }
     }
+
+    /// The database (sensor) this image belongs to: the `database` field.
+    pub fn database(&self) -> String {
+        self.database.clone()
+    }
+}
+
+/// The images of one or more dataset roots, and the manifests that describe them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Catalog {
+    /// One manifest per root, in the order of the roots (a default one for a
+    /// root without `dataset.toml`).
+    pub manifests: Vec<DatasetManifest>,
+    /// Every image: the roots in the order given, each sorted by relative path.
+    pub sources: Vec<ImageSource>,
 }
 
 /// Whether a file name has one of [`IMAGE_EXTENSIONS`].
@@ -70,8 +120,41 @@ pub fn is_image_path(path: &Path) -> bool {
 }
 
 /// Finds every image under `root`, recursively, sorted by relative path so the
-/// order is the same on every machine.
+/// order is the same on every machine, described by the root's manifest.
 pub fn discover(root: &Path) -> Result<Vec<ImageSource>> {
+    Ok(discover_roots(&[root.to_owned()])?.sources)
+}
+
+/// Finds the images of several dataset roots: each root's manifest is read (see
+/// [`DatasetManifest::load`]) and its images found as [`discover`] does; the
+/// result keeps the roots in the order given. With more than one root every
+/// database is qualified by its dataset ([`ImageSource::qualified`]), and two
+/// roots with the same dataset name are an error.
+pub fn discover_roots(roots: &[PathBuf]) -> Result<Catalog> {
+    let manifests = roots.iter().map(|root| DatasetManifest::load(root)).collect::<Result<Vec<_>>>()?;
+    for (j, later) in manifests.iter().enumerate() {
+        if let Some(i) = manifests[..j].iter().position(|m| m.name == later.name) {
+            return Err(DataError::DuplicateDataset {
+                name: later.name.clone(),
+                first: roots[i].clone(),
+                second: roots[j].clone(),
+            });
+        }
+    }
+    let mut sources = Vec::new();
+    for (root, manifest) in roots.iter().zip(&manifests) {
+        let found = discover_with(root, manifest)?;
+        if roots.len() > 1 {
+            sources.extend(found.into_iter().map(ImageSource::qualified));
+        } else {
+            sources.extend(found);
+        }
+    }
+    Ok(Catalog { manifests, sources })
+}
+
+/// The images under `root` described by `manifest`, sorted by relative path.
+fn discover_with(root: &Path, manifest: &DatasetManifest) -> Result<Vec<ImageSource>> {
     let mut paths = Vec::new();
     walk(root, &mut paths)?;
     let mut sources: Vec<ImageSource> = paths
@@ -79,7 +162,7 @@ pub fn discover(root: &Path) -> Result<Vec<ImageSource>> {
         .map(|path| {
             let rel = path.strip_prefix(root).expect("walked under root");
             let relative = rel.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/");
-            ImageSource { id: FingerId::parse(rel), relative, path }
+            ImageSource::new(root, relative, manifest)
         })
         .collect();
     sources.sort_by(|a, b| a.relative.cmp(&b.relative));
@@ -115,11 +198,32 @@ mod tests {
 
     #[test]
     fn parses_fvc_names() {
-        let id = FingerId::parse(Path::new("DB2_B/107_3.tif")).unwrap();
-        assert_eq!(id, FingerId { database: "DB2_B".into(), finger: 107, impression: 3 });
-        assert_eq!(FingerId::parse(Path::new("scans/left-thumb.png")), None);
-        assert_eq!(FingerId::parse(Path::new("107_3.tif")), None);
-        assert_eq!(FingerId::parse(Path::new("DB1_B/10x_3.tif")), None);
+        let id = FingerId::parse("fvc2002", Path::new("DB2_B/107_3.tif")).unwrap();
+        assert_eq!(id, FingerId { dataset: "fvc2002".into(), database: "DB2_B".into(), finger: 107, impression: 3 });
+        assert_eq!(FingerId::parse("x", Path::new("scans/left-thumb.png")), None);
+        assert_eq!(FingerId::parse("x", Path::new("107_3.tif")), None);
+        assert_eq!(FingerId::parse("x", Path::new("DB1_B/10x_3.tif")), None);
+    }
+
+    #[test]
+    fn a_source_takes_its_identity_database_and_ppi_from_the_manifest() {
+        let mut manifest = DatasetManifest::new("fvc2002");
+        manifest.subsets.insert("DB2_B".into(), crate::SubsetInfo { ppi: 569, sensor: None });
+        let root = Path::new("/d");
+        let s = ImageSource::new(root, "DB2_B/107_3.tif", &manifest);
+        assert_eq!((s.dataset.as_str(), s.database(), s.ppi), ("fvc2002", "DB2_B".to_owned(), 569));
+        assert_eq!(s.path, Path::new("/d/DB2_B/107_3.tif"));
+        assert_eq!(s.id.as_ref().map(|id| id.finger), Some(107));
+        assert_eq!(s.clone().qualified().database, "fvc2002/DB2_B");
+
+        let other = ImageSource::new(root, "scans/left/thumb.png", &manifest);
+        assert_eq!((other.id, other.database.as_str(), other.ppi), (None, "scans/left", 500));
+        assert_eq!(ImageSource::new(root, "top.png", &manifest).database, ".");
+
+        // Without FVC naming the same path has no finger identity.
+        let plain = DatasetManifest { naming: Naming::None, ..manifest };
+        let s = ImageSource::new(root, "DB2_B/107_3.tif", &plain);
+        assert_eq!((s.id, s.database.as_str(), s.ppi), (None, "DB2_B", 569));
     }
 
     #[test]
@@ -132,6 +236,58 @@ mod tests {
         }
         let found: Vec<_> = discover(dir.path()).unwrap().into_iter().map(|s| s.relative).collect();
         assert_eq!(found, ["a/10_1.TIF", "a/9_1.tif", "b/2_1.png", "c/d/x.bmp"]);
+    }
+
+    fn tree(root: &Path, files: &[&str], manifest: Option<&str>) {
+        for rel in files {
+            let path = root.join(rel);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, b"x").unwrap();
+        }
+        if let Some(text) = manifest {
+            std::fs::write(root.join("dataset.toml"), text).unwrap();
+        }
+    }
+
+    #[test]
+    fn combined_roots_keep_their_order_and_qualify_databases() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b) = (dir.path().join("second"), dir.path().join("first"));
+        tree(&a, &["DB2_B/102_1.tif", "DB1_B/101_1.tif"], Some("name = \"fvc2002\"\n[subsets.DB2_B]\nppi = 569\n"));
+        tree(&b, &["DB2_B/101_1.tif"], None);
+        let catalog = discover_roots(&[a.clone(), b.clone()]).unwrap();
+        let names: Vec<_> = catalog.sources.iter().map(|s| (s.database(), s.relative.as_str(), s.ppi)).collect();
+        assert_eq!(
+            names,
+            [
+                ("fvc2002/DB1_B".to_owned(), "DB1_B/101_1.tif", 500),
+                ("fvc2002/DB2_B".to_owned(), "DB2_B/102_1.tif", 569),
+                ("first/DB2_B".to_owned(), "DB2_B/101_1.tif", 500),
+            ]
+        );
+        assert_eq!(catalog.manifests.iter().map(|m| m.name.as_str()).collect::<Vec<_>>(), ["fvc2002", "first"]);
+        // The finger identity keeps the plain subset and adds the dataset.
+        let id = catalog.sources[2].id.as_ref().unwrap();
+        assert_eq!((id.dataset.as_str(), id.database.as_str()), ("first", "DB2_B"));
+        // One root alone is not qualified.
+        assert_eq!(discover(&a).unwrap()[0].database, "DB1_B");
+    }
+
+    #[test]
+    fn two_roots_with_one_name_are_an_error_naming_both() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+        tree(&a, &["DB1_B/101_1.tif"], Some("name = \"same\"\n"));
+        tree(&b, &["DB1_B/101_1.tif"], Some("name = \"same\"\n"));
+        let err = discover_roots(&[a.clone(), b.clone()]).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            format!(
+                "dataset roots {} and {} are both named \"same\"; rename one in its dataset.toml",
+                a.display(),
+                b.display()
+            )
+        );
     }
 
     #[test]

@@ -1,3 +1,5 @@
+//! The crate's error type: one variant per failure, each naming its file or setting.
+
 use std::path::PathBuf;
 
 /// Everything that can go wrong while loading a dataset. Every variant that
@@ -45,6 +47,46 @@ pub enum DataError {
         field: &'static str,
         /// What was expected and what was found.
         expected: String,
+    },
+    /// A dataset manifest (`dataset.toml`) is not valid TOML or has an unknown or
+    /// mistyped key.
+    #[error("cannot parse dataset manifest {path}")]
+    Manifest {
+        /// The manifest file.
+        path: PathBuf,
+        /// The parser's error.
+        #[source]
+        source: toml::de::Error,
+    },
+    /// A dataset manifest parses but holds a value outside its allowed range.
+    #[error("{path}: {field}: {expected}")]
+    ManifestValue {
+        /// The manifest file.
+        path: PathBuf,
+        /// The key, e.g. `subsets.DB2_B.ppi`.
+        field: String,
+        /// What was expected and what was found.
+        expected: String,
+    },
+    /// Two dataset roots of one load carry the same dataset name.
+    #[error("dataset roots {first} and {second} are both named {name:?}; rename one in its dataset.toml")]
+    DuplicateDataset {
+        /// The shared name.
+        name: String,
+        /// The first root with that name.
+        first: PathBuf,
+        /// The second root with that name.
+        second: PathBuf,
+    },
+    /// A dataset's pixel buffer does not hold exactly its images' pixels.
+    #[error("dataset of {images} images needs {expected} pixel values, got {got}")]
+    PixelCount {
+        /// Number of images.
+        images: usize,
+        /// Sum of the images' width x height.
+        expected: usize,
+        /// Length of the buffer given.
+        got: usize,
     },
     /// The images cannot be split as asked.
     #[error("cannot split: {0}")]

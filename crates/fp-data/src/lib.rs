@@ -1,9 +1,11 @@
 //! Fingerprint dataset I/O and preprocessing, in plain Rust (no LibTorch).
 //!
-//! [`discover`] finds images under a root in a stable order, [`load`] decodes and
-//! resizes them in parallel (rayon) into an `N x 1 x H x W` f32 buffer with
-//! per-image metadata, caching the result on disk, and [`split()`] divides them
-//! into training and validation sets reproducibly.
+//! [`discover_roots`] finds images under one or more dataset roots in a stable
+//! order, described by each root's `dataset.toml` ([`DatasetManifest`]); [`load`]
+//! decodes and resizes them in parallel (rayon) into f32 values with per-image
+//! metadata, all at one size (`N x 1 x H x W`) or each at its own
+//! ([`ResizeMode::None`]), caching the result on disk; and [`split()`] divides
+//! them into training and validation sets reproducibly.
 #![warn(missing_docs)]
 
 pub mod cache;
@@ -12,16 +14,21 @@ mod dataset;
 mod decode;
 mod discover;
 mod error;
+mod manifest;
+mod meta;
+mod pixels;
+mod scaling;
 mod split;
 
-pub use config::{DataConfig, Preprocess, ResizeFilter, ResizeMode, Scaling, SplitKind};
-pub use dataset::{
-    AppliedScaling, Dataset, ImageMeta, LoadSource, Pixels, Preprocessed, load, load_one, load_with_source,
-    preprocess_parallel, scale,
-};
+pub use config::{DataConfig, Preprocess, ResizeFilter, ResizeMode, Roots, Scaling, SplitKind};
+pub use dataset::{Dataset, LoadSource, Preprocessed, load, load_one, load_with_source, preprocess_parallel, scale};
 pub use decode::{decode_gray, resize_gray, restore_size};
-pub use discover::{FingerId, IMAGE_EXTENSIONS, ImageSource, discover, is_image_path};
+pub use discover::{Catalog, FingerId, IMAGE_EXTENSIONS, ImageSource, discover, discover_roots, is_image_path};
 pub use error::{DataError, Result};
+pub use manifest::{DEFAULT_PPI, DatasetManifest, MANIFEST_FILE, Naming, SubsetInfo};
+pub use meta::ImageMeta;
+pub use pixels::Pixels;
+pub use scaling::AppliedScaling;
 pub use split::{Split, split};
 
 /// Splits a loaded dataset as its configuration says.

@@ -1,3 +1,6 @@
+//! Reproducible training/validation splits: at random, by whole fingers, or by
+//! whole databases.
+
 use std::collections::BTreeMap;
 
 use rand::SeedableRng;
@@ -24,10 +27,11 @@ pub struct Split {
 ///
 /// - `Random`: `ceil(val_fraction * n)` images at random, like scikit-learn's
 ///   `train_test_split(test_size=val_fraction)`.
-/// - `ByFinger`: within each database, `round(val_fraction * fingers)` whole
-///   fingers (at least one) go to validation, so no finger is on both sides and
-///   every database is represented on both. Images without an FVC identity count
-///   as fingers of their own.
+/// - `ByFinger`: within each database of each dataset, `round(val_fraction *
+///   fingers)` whole fingers (at least one) go to validation, so no finger, that is
+///   no (dataset, subset, finger), is on both sides and every database is
+///   represented on both. Images without an FVC identity count as fingers of
+///   their own.
 /// - `ByDatabase`: the databases named in `val_databases` are validation.
 pub fn split(
     sources: &[ImageSource],
@@ -49,14 +53,15 @@ pub fn split(
             }
         }
         SplitKind::ByFinger => {
-            // database -> finger key -> image indices, all in sorted order.
-            let mut groups: BTreeMap<String, BTreeMap<String, Vec<usize>>> = BTreeMap::new();
+            // (dataset, database) -> finger key -> image indices, all in sorted
+            // order. Finger 101 of two datasets, or of two subsets, is two fingers.
+            let mut groups: BTreeMap<(&str, &str), BTreeMap<String, Vec<usize>>> = BTreeMap::new();
             for (i, s) in sources.iter().enumerate() {
                 let finger = match &s.id {
-                    Some(id) => format!("{:010}", id.finger),
+                    Some(id) => format!("{}/{}/{:010}", id.dataset, id.database, id.finger),
                     None => s.relative.clone(),
                 };
-                groups.entry(s.database()).or_default().entry(finger).or_default().push(i);
+                groups.entry((&s.dataset, &s.database)).or_default().entry(finger).or_default().push(i);
             }
             for fingers in groups.values() {
                 let mut fingers: Vec<&Vec<usize>> = fingers.values().collect();
@@ -73,14 +78,14 @@ pub fn split(
             }
         }
         SplitKind::ByDatabase => {
-            let present: std::collections::BTreeSet<String> = sources.iter().map(ImageSource::database).collect();
-            if let Some(missing) = val_databases.iter().find(|db| !present.contains(*db)) {
+            let present: std::collections::BTreeSet<&str> = sources.iter().map(|s| s.database.as_str()).collect();
+            if let Some(missing) = val_databases.iter().find(|db| !present.contains(db.as_str())) {
                 return Err(DataError::Split(format!(
                     "data.val_databases names {missing:?}, but the databases found are {present:?}"
                 )));
             }
             for (i, s) in sources.iter().enumerate() {
-                is_val[i] = val_databases.contains(&s.database());
+                is_val[i] = val_databases.contains(&s.database);
             }
         }
     }
@@ -97,20 +102,22 @@ pub fn split(
 
 #[cfg(test)]
 mod tests {
+    use std::path::Path;
+
     use super::*;
-    use crate::discover::FingerId;
+    use crate::manifest::DatasetManifest;
 
     fn fvc(dbs: usize, fingers: u32, impressions: u32) -> Vec<ImageSource> {
+        fvc_named("fvc2002", dbs, fingers, impressions)
+    }
+
+    fn fvc_named(dataset: &str, dbs: usize, fingers: u32, impressions: u32) -> Vec<ImageSource> {
+        let manifest = DatasetManifest::new(dataset);
         let mut out = Vec::new();
         for d in 1..=dbs {
             for f in 101..101 + fingers {
                 for i in 1..=impressions {
-                    let database = format!("DB{d}_B");
-                    out.push(ImageSource {
-                        path: format!("/x/{database}/{f}_{i}.tif").into(),
-                        relative: format!("{database}/{f}_{i}.tif"),
-                        id: Some(FingerId { database, finger: f, impression: i }),
-                    });
+                    out.push(ImageSource::new(Path::new("/x"), format!("DB{d}_B/{f}_{i}.tif"), &manifest));
                 }
             }
         }
@@ -141,12 +148,48 @@ mod tests {
             let id = sources[i].id.as_ref().unwrap();
             (id.database.clone(), id.finger)
         };
+        // The first image of each validation finger.
+        assert_eq!(s.val.iter().step_by(8).copied().collect::<Vec<_>>(), SEED13_BY_FINGER_VAL_STARTS);
         let val_fingers: std::collections::HashSet<_> = s.val.iter().map(|&i| key(i)).collect();
         assert!(s.train.iter().all(|&i| !val_fingers.contains(&key(i))));
         for d in 1..=4 {
             let db = format!("DB{d}_B");
             assert!(val_fingers.iter().any(|(x, _)| *x == db), "{db} missing from validation");
         }
+    }
+
+    // Recorded with the code before datasets had names (and manifests): a single
+    // dataset's by-finger split did not change when they got them.
+    const SEED13_BY_FINGER_VAL_STARTS: [usize; 8] = [32, 56, 112, 144, 160, 184, 256, 304];
+
+    #[test]
+    fn combined_datasets_split_by_finger_never_share_a_dataset_subset_finger() {
+        // Two datasets with the same subset and finger numbers, qualified as a
+        // combined load qualifies them.
+        let sources: Vec<ImageSource> = fvc_named("fvc2002", 2, 5, 4)
+            .into_iter()
+            .chain(fvc_named("fvc2000", 2, 5, 4))
+            .map(ImageSource::qualified)
+            .collect();
+        let s = split(&sources, SplitKind::ByFinger, 0.2, 13, &[]).unwrap();
+        // One of five fingers held out per (dataset, subset): 4 groups x 1 finger x 4 impressions.
+        assert_eq!(s.val.len(), 4 * 4);
+        let key = |i: usize| {
+            let id = sources[i].id.as_ref().unwrap();
+            (id.dataset.clone(), id.database.clone(), id.finger)
+        };
+        let val: std::collections::HashSet<_> = s.val.iter().map(|&i| key(i)).collect();
+        assert!(s.train.iter().all(|&i| !val.contains(&key(i))));
+        // Each dataset's subsets are groups of their own: both datasets are on both sides.
+        for dataset in ["fvc2002", "fvc2000"] {
+            for db in ["DB1_B", "DB2_B"] {
+                assert_eq!(val.iter().filter(|(d, s, _)| d == dataset && s == db).count(), 1, "{dataset}/{db}");
+            }
+        }
+        // The by-database split uses the qualified names.
+        let s = split(&sources, SplitKind::ByDatabase, 0.2, 13, &["fvc2000/DB2_B".into()]).unwrap();
+        assert!(s.val.iter().all(|&i| sources[i].database == "fvc2000/DB2_B"));
+        assert_eq!(s.val.len(), 20);
     }
 
     #[test]

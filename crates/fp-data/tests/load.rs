@@ -1,8 +1,10 @@
-//! Loading whole datasets: decoding, scaling, caching, bad files, and the real FVC2002 data.
+//! Loading whole datasets: decoding, scaling, caching, bad files, native sizes,
+//! manifests and combined roots, the repository's dataset manifests, and the real
+//! FVC2002 and FVC2000 data.
 
 use std::path::{Path, PathBuf};
 
-use fp_data::{DataConfig, LoadSource, ResizeMode, Scaling, SplitKind};
+use fp_data::{DataConfig, DatasetManifest, LoadSource, ResizeMode, Roots, Scaling, SplitKind};
 use image::{GrayImage, Luma};
 
 /// Writes a small FVC-like tree: 2 databases x 3 fingers x 2 impressions of
@@ -24,13 +26,7 @@ fn synthetic_tree(root: &Path, peak: u8) {
 }
 
 fn config(root: &Path, cache: &Path) -> DataConfig {
-    DataConfig {
-        root: root.to_owned(),
-        height: 16,
-        width: 16,
-        cache_dir: Some(cache.to_owned()),
-        ..DataConfig::default()
-    }
+    DataConfig { root: root.into(), height: 16, width: 16, cache_dir: Some(cache.to_owned()), ..DataConfig::default() }
 }
 
 #[test]
@@ -39,7 +35,7 @@ fn loads_scales_to_dataset_max_and_keeps_metadata() {
     synthetic_tree(&dir.path().join("data"), 200);
     let cfg = DataConfig { cache: false, ..config(&dir.path().join("data"), &dir.path().join("cache")) };
     let d = fp_data::load(&cfg).unwrap();
-    assert_eq!((d.len(), d.height, d.width, d.images.len()), (12, 16, 16, 12 * 256));
+    assert_eq!((d.len(), d.uniform_size(), d.images.len()), (12, Some((16, 16)), 12 * 256));
     // Dataset-max scaling divides by the largest resized pixel, so the maximum is exactly 1.
     let (lo, hi) = d.min_max();
     assert!((0.0..0.1).contains(&lo) && hi == 1.0, "{lo} {hi}");
@@ -48,6 +44,12 @@ fn loads_scales_to_dataset_max_and_keeps_metadata() {
     let first = &d.items[0];
     assert_eq!(first.source.relative, "DB1_B/101_1.tif");
     assert_eq!((first.original_width, first.original_height), (40, 30));
+    assert_eq!((first.width, first.height), (16, 16));
+    // No manifest: the dataset is named after its folder, every subset at 500 ppi.
+    assert_eq!(
+        (first.source.dataset.as_str(), first.source.database(), first.source.ppi),
+        ("data", "DB1_B".into(), 500)
+    );
     let id = d.items[11].source.id.as_ref().unwrap();
     assert_eq!((id.database.as_str(), id.finger, id.impression), ("DB2_B", 103, 2));
 
@@ -74,6 +76,7 @@ fn second_load_comes_from_the_cache_and_any_change_invalidates_it() {
     assert_eq!(&*cold.images, &*warm.images);
     assert_eq!(cold.items, warm.items);
     assert_eq!(cold.scaling, warm.scaling);
+    assert_eq!(cold.preprocess, warm.preprocess);
 
     // A different setting is a different entry.
     let padded = DataConfig { resize: ResizeMode::Pad, ..cfg.clone() };
@@ -122,21 +125,164 @@ fn invalid_settings_name_the_field() {
     assert_eq!(fp_data::load(&cfg).unwrap_err().to_string(), "data.height: expected 1..=8192 pixels, got 0");
 }
 
+/// Writes `count` PNGs of different sizes into `root/DB1_B`, pixel `(x, y)` of
+/// image `k` being `(x * 13 + y * 7 + k * 31) % 256`.
+fn mixed_sizes(root: &Path) -> Vec<(u32, u32)> {
+    let sizes = vec![(23, 17), (9, 40), (31, 31), (5, 6)];
+    let db = root.join("DB1_B");
+    std::fs::create_dir_all(&db).unwrap();
+    for (k, &(w, h)) in sizes.iter().enumerate() {
+        GrayImage::from_fn(w, h, |x, y| Luma([((x * 13 + y * 7 + k as u32 * 31) % 256) as u8]))
+            .save(db.join(format!("101_{}.png", k + 1)))
+            .unwrap();
+    }
+    sizes
+}
+
+#[test]
+fn resize_none_keeps_each_images_size_and_pixels() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("mixed");
+    let sizes = mixed_sizes(&root);
+    let cfg = DataConfig {
+        resize: ResizeMode::None,
+        scale: Scaling::Max255,
+        cache: false,
+        ..config(&root, &dir.path().join("cache"))
+    };
+    let d = fp_data::load(&cfg).unwrap();
+    assert_eq!(d.len(), 4);
+    assert_eq!(d.uniform_size(), None);
+    assert_eq!(d.preprocess.resize, ResizeMode::None);
+    assert_eq!(d.images.len(), sizes.iter().map(|&(w, h)| (w * h) as usize).sum::<usize>());
+    for (k, &(w, h)) in sizes.iter().enumerate() {
+        let m = &d.items[k];
+        assert_eq!((m.original_width, m.original_height, m.width, m.height), (w, h, w, h), "image {k}");
+        assert_eq!(d.size(k), (w as usize, h as usize));
+        // Every value is the file's own pixel times 1/255 (how the scaling
+        // computes it): nothing resampled.
+        let img = d.image(k);
+        for y in 0..h {
+            for x in 0..w {
+                let expected = ((x * 13 + y * 7 + k as u32 * 31) % 256) as f32 * (1.0 / 255.0);
+                assert_eq!(img[(y * w + x) as usize], expected, "image {k} at ({x}, {y})");
+            }
+        }
+    }
+}
+
+#[test]
+fn the_cache_round_trips_a_variable_size_dataset() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("mixed");
+    mixed_sizes(&root);
+    let cfg = DataConfig { resize: ResizeMode::None, ..config(&root, &dir.path().join("cache")) };
+    let (cold, s1) = fp_data::load_with_source(&cfg).unwrap();
+    let (warm, s2) = fp_data::load_with_source(&cfg).unwrap();
+    assert_eq!((s1, s2), (LoadSource::Decoded, LoadSource::Cache));
+    assert!(warm.images.is_mapped());
+    assert_eq!(&*cold.images, &*warm.images);
+    assert_eq!(cold.items, warm.items);
+    assert_eq!((cold.scaling, cold.preprocess), (warm.scaling, warm.preprocess));
+    for i in 0..cold.len() {
+        assert_eq!((cold.size(i), cold.image(i)), (warm.size(i), warm.image(i)), "image {i}");
+    }
+    // The same files stretched are another entry, of one size.
+    let stretched = DataConfig { resize: ResizeMode::Stretch, ..cfg.clone() };
+    let (s, source) = fp_data::load_with_source(&stretched).unwrap();
+    assert_eq!((source, s.uniform_size()), (LoadSource::Decoded, Some((16, 16))));
+
+    // A new or changed manifest is another entry, and its values reach the images.
+    std::fs::write(root.join("dataset.toml"), "name = \"mixed\"\n[subsets.DB1_B]\nppi = 569\n").unwrap();
+    let (d, source) = fp_data::load_with_source(&cfg).unwrap();
+    assert_eq!((source, d.items[0].source.ppi), (LoadSource::Decoded, 569));
+    assert_eq!(fp_data::load_with_source(&cfg).unwrap().1, LoadSource::Cache);
+    std::fs::write(root.join("dataset.toml"), "name = \"mixed\"\n[subsets.DB1_B]\nppi = 1000\n").unwrap();
+    let (d, source) = fp_data::load_with_source(&cfg).unwrap();
+    assert_eq!((source, d.items[0].source.ppi), (LoadSource::Decoded, 1000));
+}
+
+#[test]
+fn combined_roots_qualify_databases_and_split_by_whole_fingers() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("fvc2002"), dir.path().join("fvc2000"));
+    synthetic_tree(&a, 255);
+    synthetic_tree(&b, 255);
+    std::fs::write(a.join("dataset.toml"), "name = \"fvc2002\"\n[subsets.DB2_B]\nppi = 569\n").unwrap();
+    let cfg = DataConfig {
+        root: Roots::new(vec![a.clone(), b.clone()]),
+        cache: false,
+        split: SplitKind::ByFinger,
+        val_fraction: 0.34,
+        ..config(&a, &dir.path().join("cache"))
+    };
+    let d = fp_data::load(&cfg).unwrap();
+    assert_eq!(d.len(), 24);
+    let databases: std::collections::BTreeSet<String> = d.items.iter().map(|m| m.source.database()).collect();
+    assert_eq!(
+        databases.into_iter().collect::<Vec<_>>(),
+        ["fvc2000/DB1_B", "fvc2000/DB2_B", "fvc2002/DB1_B", "fvc2002/DB2_B"]
+    );
+    // Roots in configuration order, each sorted; each with its own manifest's ppi.
+    assert_eq!(d.items[0].source.relative, "DB1_B/101_1.tif");
+    assert_eq!((d.items[6].source.database.as_str(), d.items[6].source.ppi), ("fvc2002/DB2_B", 569));
+    assert_eq!((d.items[18].source.database.as_str(), d.items[18].source.ppi), ("fvc2000/DB2_B", 500));
+
+    let split = fp_data::split_dataset(&d, &cfg).unwrap();
+    let key = |i: usize| {
+        let id = d.items[i].source.id.clone().unwrap();
+        (id.dataset, id.database, id.finger)
+    };
+    let val: std::collections::HashSet<_> = split.val.iter().map(|&i| key(i)).collect();
+    // One of three fingers from each of the four (dataset, subset) pairs.
+    assert_eq!(val.len(), 4);
+    assert!(split.train.iter().all(|&i| !val.contains(&key(i))), "a finger is on both sides");
+
+    // The same dataset twice is an error naming both roots.
+    let twice = DataConfig { root: Roots::new(vec![a.clone(), a.clone()]), ..cfg };
+    let err = fp_data::load(&twice).unwrap_err().to_string();
+    assert!(err.contains("are both named \"fvc2002\""), "{err}");
+}
+
+/// The manifests that the fetch tool installs beside the FVC images.
+#[test]
+fn the_repository_manifests_parse_with_the_sensors_resolutions() {
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data");
+    let fvc2002 = DatasetManifest::read(&data.join("fvc2002.dataset.toml")).unwrap();
+    assert_eq!(fvc2002.name, "fvc2002");
+    assert_eq!(fvc2002.naming, fp_data::Naming::Fvc);
+    assert_eq!(["DB1_B", "DB2_B", "DB3_B", "DB4_B"].map(|db| fvc2002.ppi(db)), [500, 569, 500, 500]);
+    assert_eq!(fvc2002.subsets.len(), 4);
+    let fvc2000 = DatasetManifest::read(&data.join("fvc2000.dataset.toml")).unwrap();
+    assert_eq!(fvc2000.name, "fvc2000");
+    assert_eq!(["DB1_B", "DB2_B", "DB3_B", "DB4_B"].map(|db| fvc2000.ppi(db)), [500; 4]);
+    assert_eq!(fvc2000.subsets.len(), 4);
+    assert!(fvc2000.subsets.values().chain(fvc2002.subsets.values()).all(|s| s.sensor.is_some()));
+}
+
+/// A real dataset folder beside the checkout (`../shared/data/NAME`), or the
+/// path in `env` when set; `None`, saying so, when absent.
+fn real_root(name: &str, env: &str) -> Option<PathBuf> {
+    let root = std::env::var_os(env)
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data").join(name));
+    if root.is_dir() {
+        Some(root)
+    } else {
+        eprintln!("skipped: {name} not found at {} (set {env})", root.display());
+        None
+    }
+}
+
 /// The real FVC2002 B sets, from `../shared/data/fvc2002` beside the checkout
 /// (or `FPAE_FVC2002` when set). The tutorial's check: (320, 224, 224, 1), min 0, max 1.
 #[test]
 fn real_fvc2002_matches_the_tutorial_shape_and_range() {
-    let root = std::env::var_os("FPAE_FVC2002")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/fvc2002"));
-    if !root.is_dir() {
-        eprintln!("skipped: FVC2002 not found at {} (set FPAE_FVC2002)", root.display());
-        return;
-    }
+    let Some(root) = real_root("fvc2002", "FPAE_FVC2002") else { return };
     let dir = tempfile::tempdir().unwrap();
-    let cfg = DataConfig { root, cache_dir: Some(dir.path().to_owned()), ..DataConfig::default() };
+    let cfg = DataConfig { root: root.into(), cache_dir: Some(dir.path().to_owned()), ..DataConfig::default() };
     let d = fp_data::load(&cfg).unwrap();
-    assert_eq!((d.len(), d.height, d.width), (320, 224, 224));
+    assert_eq!((d.len(), d.uniform_size()), (320, Some((224, 224))));
     assert_eq!(d.min_max(), (0.0, 1.0));
     let mut per_db = std::collections::BTreeMap::new();
     for m in &d.items {
@@ -152,4 +298,52 @@ fn real_fvc2002_matches_the_tutorial_shape_and_range() {
     let by_finger = DataConfig { split: SplitKind::ByFinger, ..cfg };
     let s = fp_data::split_dataset(&d, &by_finger).unwrap();
     assert_eq!((s.train.len(), s.val.len()), (256, 64));
+}
+
+/// FVC2002 and FVC2000 together at native resolution, each described by the
+/// repository's manifest (copied into a folder of links to the real images):
+/// every sensor keeps its size, and DB2 of FVC2002 is 569 ppi.
+#[cfg(unix)]
+#[test]
+fn real_fvc2002_and_fvc2000_load_together_at_native_size() {
+    let (Some(fvc2002), Some(fvc2000)) = (real_root("fvc2002", "FPAE_FVC2002"), real_root("fvc2000", "FPAE_FVC2000"))
+    else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let manifests = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data");
+    let mut roots = Vec::new();
+    for (name, real) in [("fvc2002", &fvc2002), ("fvc2000", &fvc2000)] {
+        let root = dir.path().join(name);
+        std::fs::create_dir(&root).unwrap();
+        std::fs::copy(manifests.join(format!("{name}.dataset.toml")), root.join("dataset.toml")).unwrap();
+        for db in ["DB1_B", "DB2_B", "DB3_B", "DB4_B"] {
+            std::os::unix::fs::symlink(real.join(db), root.join(db)).unwrap();
+        }
+        roots.push(root);
+    }
+    let cfg = DataConfig { root: Roots::new(roots), resize: ResizeMode::None, cache: false, ..DataConfig::default() };
+    let d = fp_data::load(&cfg).unwrap();
+    assert_eq!((d.len(), d.uniform_size()), (640, None));
+    let mut sizes = std::collections::BTreeMap::new();
+    for (i, m) in d.items.iter().enumerate() {
+        assert_eq!((m.width, m.height), (m.original_width, m.original_height));
+        let entry = sizes.entry(m.source.database()).or_insert((d.size(i), m.source.ppi, 0));
+        assert_eq!((entry.0, entry.1), (d.size(i), m.source.ppi), "{}", m.source.relative);
+        entry.2 += 1;
+    }
+    let expected = [
+        ("fvc2000/DB1_B", (300, 300), 500),
+        ("fvc2000/DB2_B", (256, 364), 500),
+        ("fvc2000/DB3_B", (448, 478), 500),
+        ("fvc2000/DB4_B", (240, 320), 500),
+        ("fvc2002/DB1_B", (388, 374), 500),
+        ("fvc2002/DB2_B", (296, 560), 569),
+        ("fvc2002/DB3_B", (300, 300), 500),
+        ("fvc2002/DB4_B", (288, 384), 500),
+    ];
+    let got: Vec<_> = sizes.iter().map(|(db, &(size, ppi, n))| (db.as_str(), size, ppi, n)).collect();
+    assert_eq!(got, expected.map(|(db, size, ppi)| (db, size, ppi, 80)));
+    let s = fp_data::split_dataset(&d, &DataConfig { split: SplitKind::ByFinger, ..cfg }).unwrap();
+    assert_eq!((s.train.len(), s.val.len()), (512, 128));
 }

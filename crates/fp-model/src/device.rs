@@ -1,3 +1,5 @@
+//! Which device a model runs on, as written in configurations and on the command line.
+
 use std::fmt;
 use std::str::FromStr;
 

@@ -1,3 +1,5 @@
+//! The crate's one error type.
+
 use std::path::PathBuf;
 
 /// Errors of building, saving and loading models.

@@ -1,21 +1,28 @@
-//! The convolutional fingerprint autoencoder, on tch/LibTorch.
+//! The fingerprint autoencoders, on tch/LibTorch.
 //!
-//! [`Autoencoder`] is built from an [`AutoencoderConfig`]; the default is the
-//! tutorial's network (314,625 parameters at 224x224). [`save`]/[`load`] keep a
-//! model as one self-describing directory: `model.safetensors` beside
-//! `model.toml`.
+//! A [`ModelConfig`] names a kind of network (`tutorial-cae`, the tutorial's
+//! 314,625-parameter autoencoder and the default, or `unet`) and its shape.
+//! Each kind describes its network once, as a graph of named layers, from
+//! which [`Autoencoder::new`] builds the model and [`Summary::new`] its table.
+//! [`save`]/[`load`] keep a model as one self-describing directory:
+//! `model.safetensors` beside `model.toml`.
 #![warn(missing_docs)]
 
+mod config;
 mod device;
 mod error;
+mod graph;
+mod kinds;
 mod model;
 mod precision;
 mod store;
 mod summary;
 
+pub use config::{InputSize, ModelConfig};
 pub use device::DeviceSpec;
 pub use error::{ModelError, Result};
-pub use model::{Autoencoder, AutoencoderConfig, InputSize};
+pub use kinds::{Norm, TutorialCaeConfig, UnetConfig, Upsampling};
+pub use model::Autoencoder;
 pub use precision::{Compute, Precision, to_channels_last};
 pub use store::{
     MODEL_CONFIG_FILE, MODEL_WEIGHTS_FILE, SavedModel, load, load_weights, read_tensors, save, save_tensors,

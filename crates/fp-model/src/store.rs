@@ -1,11 +1,16 @@
+//! A model as one self-describing directory: `model.safetensors` (the
+//! weights) beside `model.toml` (the input size and the `[model]` config that
+//! rebuilds the network), each written atomically.
+
 use std::collections::BTreeSet;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 use tch::{Device, Tensor, nn};
 
+use crate::config::{InputSize, ModelConfig};
 use crate::error::{ModelError, Result};
-use crate::model::{Autoencoder, AutoencoderConfig, InputSize};
+use crate::model::Autoencoder;
 
 /// File name of a saved model's weights.
 pub const MODEL_WEIGHTS_FILE: &str = "model.safetensors";
@@ -13,11 +18,13 @@ pub const MODEL_WEIGHTS_FILE: &str = "model.safetensors";
 pub const MODEL_CONFIG_FILE: &str = "model.toml";
 
 /// What `model.toml` holds: enough to rebuild the model without anything else.
+/// Files written before there were model kinds have no `model.kind`, and load
+/// as the tutorial's network they are.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ModelFile {
     input: InputSize,
-    model: AutoencoderConfig,
+    model: ModelConfig,
 }
 
 /// A model loaded from a directory, with the variables that hold its weights.
@@ -63,8 +70,9 @@ fn unique() -> u64 {
 }
 
 /// Saves a model into `dir` (created if needed) as `model.safetensors` and
-/// `model.toml`, each written atomically.
-pub fn save(dir: &Path, vars: &nn::VarStore, config: &AutoencoderConfig, input: InputSize) -> Result<()> {
+/// `model.toml`, each written atomically. The weights are every variable of
+/// `vars`, batch normalisation's running statistics included.
+pub fn save(dir: &Path, vars: &nn::VarStore, config: &ModelConfig, input: InputSize) -> Result<()> {
     std::fs::create_dir_all(dir).map_err(|source| ModelError::Io { path: dir.to_owned(), source })?;
     let weights = dir.join(MODEL_WEIGHTS_FILE);
     write_atomically(&weights, |tmp| {
@@ -77,7 +85,7 @@ pub fn save(dir: &Path, vars: &nn::VarStore, config: &AutoencoderConfig, input: 
     write_file_atomically(&dir.join(MODEL_CONFIG_FILE), text)
 }
 
-/// Loads the model saved in `dir` onto `device`.
+/// Loads the model saved in `dir` onto `device`, of whatever kind `model.toml` says.
 pub fn load(dir: &Path, device: Device) -> Result<SavedModel> {
     let config_path = dir.join(MODEL_CONFIG_FILE);
     let text =

@@ -1,21 +1,25 @@
 use std::path::{Path, PathBuf};
 
-use fp_data::DataConfig;
-use fp_model::{AutoencoderConfig, DeviceSpec, Precision};
+use fp_data::{DataConfig, ResizeMode};
+use fp_model::{DeviceSpec, ModelConfig, Precision};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Result, TrainError};
+use crate::loss::LossKind;
+use crate::task::{TaskConfig, TaskKind};
 
-/// A whole training configuration: the `[data]`, `[model]`, `[train]` and
-/// `[output]` sections of a TOML file. Every section and key is optional and
-/// defaults to the tutorial's setting; unknown keys are errors.
+/// A whole training configuration: the `[data]`, `[model]`, `[task]`, `[train]`
+/// and `[output]` sections of a TOML file. Every section and key is optional
+/// and defaults to the tutorial's setting; unknown keys are errors.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
     /// Images and preprocessing.
     pub data: DataConfig,
-    /// The network.
-    pub model: AutoencoderConfig,
+    /// The network: `kind` and its shape.
+    pub model: ModelConfig,
+    /// What the network learns: to reconstruct its input, or to restore a degraded copy.
+    pub task: TaskConfig,
     /// The optimisation.
     pub train: TrainConfig,
     /// Where runs are written.
@@ -50,6 +54,8 @@ pub struct TrainConfig {
     pub device: DeviceSpec,
     /// `f32`, `bf16` mixed precision, or `auto` (bf16 where the hardware runs it natively).
     pub precision: Precision,
+    /// What is minimised: `mse` (the tutorial), `l1` or `ssim+l1`.
+    pub loss: LossKind,
 }
 
 impl Default for TrainConfig {
@@ -69,6 +75,7 @@ impl Default for TrainConfig {
             patience: None,
             device: DeviceSpec::Auto,
             precision: Precision::Auto,
+            loss: LossKind::Mse,
         }
     }
 }
@@ -114,6 +121,8 @@ impl Config {
         for item in overrides {
             apply_override(&mut table, item)?;
         }
+        check_kind(&table, "model", &fp_model::ModelConfig::KINDS)?;
+        check_kind(&table, "task", TaskKind::NAMES)?;
         // Parse through text so that errors point at the offending line and key.
         let merged = toml::to_string(&table).expect("a TOML table serializes");
         let config: Config =
@@ -125,10 +134,9 @@ impl Config {
     /// Checks every setting against its allowed range.
     pub fn validate(&self) -> Result<()> {
         self.data.validate()?;
-        self.model.validate_input(fp_model::InputSize {
-            height: i64::from(self.data.height),
-            width: i64::from(self.data.width),
-        })?;
+        self.model.validate()?;
+        self.model.validate_input(self.training_input())?;
+        self.task.validate()?;
         let t = &self.train;
         let bad = |field, expected: String| Err(TrainError::InvalidSetting { field, expected });
         if !(1..=1_000_000).contains(&t.epochs) {
@@ -159,9 +167,35 @@ impl Config {
         Ok(())
     }
 
+    /// The size of the images the model trains on: the data's size, or the
+    /// crop side at native resolution.
+    pub fn training_input(&self) -> fp_model::InputSize {
+        match self.data.resize {
+            ResizeMode::None => {
+                fp_model::InputSize { height: i64::from(self.data.crop), width: i64::from(self.data.crop) }
+            }
+            _ => fp_model::InputSize { height: i64::from(self.data.height), width: i64::from(self.data.width) },
+        }
+    }
+
     /// The resolved configuration as TOML, as written into run directories.
     pub fn to_toml(&self) -> String {
         toml::to_string(self).expect("the config serializes")
+    }
+}
+
+/// A `kind` that names no known variant is an error naming `section.kind` and
+/// the allowed values, before serde's less specific message.
+fn check_kind(table: &toml::Table, section: &'static str, allowed: &[&str]) -> Result<()> {
+    let kind = table.get(section).and_then(|s| s.get("kind"));
+    match kind {
+        None => Ok(()),
+        Some(toml::Value::String(k)) if allowed.contains(&k.as_str()) => Ok(()),
+        Some(other) => {
+            let list = allowed.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ");
+            let field = if section == "model" { "model.kind" } else { "task.kind" };
+            Err(TrainError::InvalidSetting { field, expected: format!("expected one of {list}, got {other}") })
+        }
     }
 }
 
@@ -222,7 +256,31 @@ mod tests {
         assert_eq!((c.data.height, c.data.width, c.data.seed), (224, 224, 13));
         assert_eq!((c.train.batch_size, c.train.epochs, c.train.optimizer), (128, 300, OptimizerKind::Rmsprop));
         assert_eq!((c.train.learning_rate, c.train.rho, c.train.epsilon), (1e-3, 0.9, 1e-7));
-        assert_eq!(c.model.filters, [32, 64, 128]);
+        assert_eq!(c.model, ModelConfig::default());
+        assert_eq!(c.task, TaskConfig::default());
+    }
+
+    #[test]
+    fn unknown_model_kinds_and_tasks_name_the_field_and_the_allowed_values() {
+        assert_eq!(
+            err("[model]\nkind = \"resnet\"\n", &[]),
+            "model.kind: expected one of `tutorial-cae`, `unet`, got \"resnet\""
+        );
+        assert_eq!(
+            err("", &["task.kind=denoise"]),
+            "task.kind: expected one of `reconstruct`, `restore`, got \"denoise\""
+        );
+        let e = err("[model]\nkind = \"unet\"\nfilters = [8]\n", &[]);
+        assert!(e.contains("unknown field `filters`"), "{e}");
+        let e = err("[task]\nkind = \"restore\"\n", &[]);
+        assert!(e.starts_with("task.degradations: "), "{e}");
+        let c = parse(
+            "[model]\nkind = \"unet\"\n[task]\nkind = \"restore\"\n[[task.degradations]]\nkind = \"noise\"\n",
+            &[],
+        )
+        .unwrap();
+        assert_eq!(c.model.kind_name(), "unet");
+        assert_eq!(c.task.kind, TaskKind::Restore);
     }
 
     #[test]
@@ -230,7 +288,10 @@ mod tests {
         let c =
             parse("[train]\nepochs = 3\n", &["train.epochs=5", "model.filters=[8, 16]", "data.root=some/dir"]).unwrap();
         assert_eq!(c.train.epochs, 5);
-        assert_eq!(c.model.filters, [8, 16]);
+        assert_eq!(
+            c.model,
+            ModelConfig::TutorialCae(fp_model::TutorialCaeConfig { filters: vec![8, 16], kernel_size: 3 })
+        );
         assert_eq!(c.data.root, PathBuf::from("some/dir"));
         assert!(err("", &["train.epochs"]).contains("expected KEY=VALUE"));
     }
@@ -263,10 +324,11 @@ mod tests {
                 n += 1;
             }
         }
-        assert!(n >= 2, "expected default.toml and quick.toml");
+        assert!(n >= 4, "expected default, quick, native-cae and native-unet");
         let default = Config::load(&configs_dir().join("default.toml"), &[]).unwrap();
         assert_eq!(default.train, TrainConfig::default());
         assert_eq!(default.data, DataConfig::default());
-        assert_eq!(default.model, AutoencoderConfig::default());
+        assert_eq!(default.model, ModelConfig::default());
+        assert_eq!(default.task, TaskConfig::default());
     }
 }

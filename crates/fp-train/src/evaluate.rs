@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use fp_data::{AppliedScaling, Dataset, Split};
+use fp_data::{AppliedScaling, Dataset, ResizeMode, Split};
 use fp_metrics::Quality;
 use fp_metrics::identity::{IdentityReport, IdentitySummary, ImageIdentity};
 use fp_model::{Autoencoder, InputSize, Precision};
@@ -14,7 +14,7 @@ use tch::{Device, Kind, Tensor, nn};
 use crate::config::Config;
 use crate::error::{Result, TrainError};
 use crate::run::RunDir;
-use crate::trainer::images_to_tensor;
+use crate::task::{Pairs, same_size_runs};
 
 /// A model loaded from a run, with what is needed to feed it new images.
 #[derive(Debug)]
@@ -64,51 +64,69 @@ impl TrainedModel {
         })
     }
 
-    /// Reconstructs `n` images given as `n x H x W` values, in batches of
-    /// `batch_size`; returns `n x H x W` values. `done` hears the number of
-    /// images finished after each batch.
-    pub fn reconstruct(&self, images: &[f32], batch_size: usize, mut done: impl FnMut(usize)) -> Vec<f32> {
-        let per_image = (self.input.height * self.input.width) as usize;
-        assert_eq!(images.len() % per_image, 0, "whole images of the model's input size");
-        let mut out = Vec::with_capacity(images.len());
-        for chunk in images.chunks(per_image * batch_size.max(1)) {
-            let n = (chunk.len() / per_image) as i64;
-            let xs = Tensor::from_slice(chunk).view([n, 1, self.input.height, self.input.width]).to_device(self.device);
-            out.extend(tensor_values(&self.model.reconstruct(&xs, batch_size)));
-            done(out.len() / per_image);
-        }
+    /// Whether the model works on prints at their own size (`data.resize = "none"`).
+    pub fn native_resolution(&self) -> bool {
+        self.config.data.resize == ResizeMode::None
+    }
+
+    /// Applies the model to `values`: whole images of `width x height`, one
+    /// after the other, in batches of `batch_size`. Any size works: the model
+    /// pads each batch to a multiple of its stride and crops the output back.
+    pub fn apply(&self, values: &[f32], width: usize, height: usize, batch_size: usize) -> Vec<f32> {
+        let per_image = width * height;
+        assert_eq!(values.len() % per_image, 0, "whole images of the given size");
+        let mut out = Vec::with_capacity(values.len());
+        tch::no_grad(|| {
+            for chunk in values.chunks(per_image * batch_size.max(1)) {
+                let n = (chunk.len() / per_image) as i64;
+                let xs = Tensor::from_slice(chunk).view([n, 1, height as i64, width as i64]).to_device(self.device);
+                out.extend(tensor_values(&self.model.forward_any_size(&xs, false)));
+            }
+        });
         out
     }
 
-    /// Reconstructs the images `indices` of `data` (which must have the model's input size).
+    /// The model's outputs for the images `indices` of `data`, one vector per
+    /// image at that image's size. The inputs are what validation shows the
+    /// model: the images, or their degraded copies for a restoration model.
+    /// `done` hears the number of images finished after each batch.
     pub fn reconstruct_dataset(
         &self,
         data: &Dataset,
         indices: &[usize],
         batch_size: usize,
         mut done: impl FnMut(usize),
-    ) -> Result<Vec<f32>> {
+    ) -> Result<Vec<Vec<f32>>> {
         self.check_size(data)?;
-        let mut out = Vec::with_capacity(indices.len() * data.height * data.width);
-        for chunk in indices.chunks(batch_size.max(1)) {
-            let xs = images_to_tensor(data, chunk, self.device);
-            out.extend(tensor_values(&self.model.reconstruct(&xs, batch_size)));
-            done(out.len() / (data.height * data.width));
+        let pairs = Pairs::new(data, &self.config);
+        let mut out = Vec::with_capacity(indices.len());
+        for run in same_size_runs(data, indices, batch_size) {
+            let (w, h) = data.size(run[0]);
+            let inputs: Vec<f32> = run.iter().flat_map(|&i| pairs.val_input(i)).collect();
+            let values = self.apply(&inputs, w, h, batch_size);
+            out.extend(values.chunks(w * h).map(<[f32]>::to_vec));
+            done(out.len());
         }
         Ok(out)
     }
 
     fn check_size(&self, data: &Dataset) -> Result<()> {
-        if (data.height as i64, data.width as i64) != (self.input.height, self.input.width) {
-            return Err(TrainError::RunDir {
+        if self.native_resolution() {
+            return Ok(());
+        }
+        let expected = (self.input.width as usize, self.input.height as usize);
+        match data.uniform_size() {
+            Some(size) if size == expected => Ok(()),
+            found => Err(TrainError::RunDir {
                 path: self.checkpoint.clone(),
                 reason: format!(
-                    "the model takes {}x{} images, the data was prepared at {}x{}",
-                    self.input.width, self.input.height, data.width, data.height
+                    "the model takes {}x{} images, the data was prepared at {}",
+                    expected.0,
+                    expected.1,
+                    found.map_or("several sizes".to_owned(), |(w, h)| format!("{w}x{h}"))
                 ),
-            });
+            }),
         }
-        Ok(())
     }
 }
 
@@ -226,16 +244,16 @@ impl Evaluation {
     }
 }
 
-/// Scores reconstructions `recon` (`indices.len()` images, in order) against
-/// the images `indices` of `data`, in parallel.
-pub fn score(data: &Dataset, indices: &[usize], recon: &[f32]) -> Result<Evaluation> {
-    let per_image = data.height * data.width;
-    assert_eq!(recon.len(), indices.len() * per_image, "one reconstruction per index");
+/// Scores reconstructions `recon` (one per index, in order, each of its
+/// image's size) against the images `indices` of `data`, in parallel.
+pub fn score(data: &Dataset, indices: &[usize], recon: &[Vec<f32>]) -> Result<Evaluation> {
+    assert_eq!(recon.len(), indices.len(), "one reconstruction per index");
     let per_image: Vec<ImageScore> = indices
         .par_iter()
-        .zip(recon.par_chunks(per_image))
+        .zip(recon.par_iter())
         .map(|(&i, r)| {
-            let q = Quality::measure(data.image(i), r, data.width, data.height)
+            let (w, h) = data.size(i);
+            let q = Quality::measure(data.image(i), r, w, h)
                 .map_err(|e| TrainError::Metrics { file: data.items[i].source.path.clone(), source: e })?;
             let source = &data.items[i].source;
             Ok(ImageScore {

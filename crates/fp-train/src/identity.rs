@@ -56,28 +56,27 @@ impl TemplateCache {
     }
 }
 
-/// Scores the reconstructions `recon` (`indices.len()` images of `data`'s
-/// size, in order) against the originals of every image of `data`.
+/// Scores the reconstructions `recon` (one per index, in order, each of its
+/// image's size in `data`) against the originals of every image of `data`.
 ///
 /// Each reconstruction is mapped back to 8-bit pixels with the data's scaling,
-/// resized (bilinear) to its original's size, and its minutiae detected there:
-/// at the model's size, minutiae are too close together for MINDTCT. The
-/// round trip takes the same path from the original's resized pixels.
-/// `preprocess` must be how `data` was resized. `done` hears each template detected,
-/// of `data.len() + 2 * indices.len()`.
+/// resized (bilinear) to its original's size, and its minutiae detected there,
+/// at the resolution the dataset's manifest gives its subset: at a thumbnail's
+/// size, minutiae are too close together for MINDTCT. The round trip takes the
+/// same path from the original's resized pixels; at native resolution there is
+/// no resize, and the round trip is the original itself. `done` hears each
+/// template detected, of `data.len() + 2 * indices.len()`.
 pub fn assess_identity(
     data: &Dataset,
     indices: &[usize],
-    recon: &[f32],
-    preprocess: &Preprocess,
+    recon: &[Vec<f32>],
     cache: Option<&TemplateCache>,
     done: &(dyn Fn() + Sync),
 ) -> Result<IdentityReport> {
-    let per_image = data.height * data.width;
-    assert_eq!(recon.len(), indices.len() * per_image, "one reconstruction per index");
+    assert_eq!(recon.len(), indices.len(), "one reconstruction per index");
     let too_small = AtomicUsize::new(0);
     let detect = |pixels: &[u8], (w, h): (u32, u32), source: &ImageSource| -> Result<Template> {
-        let template = match Template::detect(pixels, w as usize, h as usize, source.nominal_ppi()) {
+        let template = match Template::detect(pixels, w as usize, h as usize, source.ppi) {
             Err(MetricsError::TooSmallForMinutiae { .. }) => {
                 too_small.fetch_add(1, Ordering::Relaxed);
                 Ok(Template { width: w, height: h, minutiae: Vec::new() })
@@ -98,7 +97,7 @@ pub fn assess_identity(
             let bytes =
                 std::fs::read(&source.path).map_err(|e| TrainError::Io { path: source.path.clone(), source: e })?;
             let hash = hex_sha256(&bytes);
-            let template = match cache.and_then(|c| c.read(&hash, source.nominal_ppi())) {
+            let template = match cache.and_then(|c| c.read(&hash, source.ppi)) {
                 Some(template) => {
                     cached.fetch_add(1, Ordering::Relaxed);
                     done();
@@ -108,7 +107,7 @@ pub fn assess_identity(
                     let image = fp_data::decode_gray(&source.path)?;
                     let template = detect(image.as_raw(), image.dimensions(), source)?;
                     if let Some(cache) = cache {
-                        cache.write(&hash, source.nominal_ppi(), &template);
+                        cache.write(&hash, source.ppi, &template);
                     }
                     template
                 }
@@ -123,9 +122,9 @@ pub fn assess_identity(
 
     let probes: Vec<Probe> = indices
         .par_iter()
-        .zip(recon.par_chunks(per_image))
+        .zip(recon.par_iter())
         .map(|(&i, values)| {
-            let views = NativeViews::of(data, i, values, preprocess)?;
+            let views = NativeViews::of(data, i, values)?;
             let source = &data.items[i].source;
             Ok(Probe {
                 original: i,
@@ -171,13 +170,13 @@ pub struct NativeViews {
 
 impl NativeViews {
     /// The views of image `i` of `data`, whose reconstruction is `values`
-    /// (`data`'s size); `preprocess` is how `data` was resized.
-    pub fn of(data: &Dataset, i: usize, values: &[f32], preprocess: &Preprocess) -> Result<Self> {
+    /// (at the size `data` holds image `i`).
+    pub fn of(data: &Dataset, i: usize, values: &[f32]) -> Result<Self> {
         let path = &data.items[i].source.path;
         let original = fp_data::decode_gray(path)?;
         let size = original.dimensions();
-        let resized = fp_data::resize_gray(&original, preprocess, path)?;
-        let back = Preprocess { filter: ResizeFilter::Bilinear, ..*preprocess };
+        let resized = fp_data::resize_gray(&original, &data.preprocess, path)?;
+        let back = Preprocess { filter: ResizeFilter::Bilinear, ..data.preprocess };
         let reconstruction = fp_data::restore_size(&data.scaling.invert(values, &resized), &back, size, path)?;
         let round_trip = fp_data::restore_size(&resized, &back, size, path)?;
         Ok(Self { size, original: original.into_raw(), reconstruction, round_trip })

@@ -3,7 +3,7 @@
 //! trained models.
 //!
 //! This crate is where images (from fp-data) become tensors for the model
-//! (from fp-model): see [`images_to_tensor`].
+//! (from fp-model): see [`Pairs`].
 #![warn(missing_docs)]
 
 mod config;
@@ -11,8 +11,10 @@ mod error;
 mod evaluate;
 pub mod history;
 mod identity;
+mod loss;
 mod optim;
 mod run;
+mod task;
 mod trainer;
 
 pub use config::{Config, OptimizerKind, OutputConfig, TrainConfig, configs_dir};
@@ -20,6 +22,8 @@ pub use error::{Result, TrainError};
 pub use evaluate::{Evaluation, GroupScore, ImageScore, Subset, TrainedModel, score};
 pub use history::EpochRecord;
 pub use identity::{NativeViews, TemplateCache, assess_identity};
+pub use loss::{LossKind, mean_ssim};
 pub use optim::Optimizer;
 pub use run::{CONFIG_FILE, OPTIMIZER_FILE, RunDir, STATE_FILE, TrainState};
-pub use trainer::{Observer, Outcome, Silent, images_to_tensor, mean_loss, train, train_step};
+pub use task::{Batch, Pairs, TaskConfig, TaskKind, same_size_runs};
+pub use trainer::{Observer, Outcome, Silent, mean_loss, train, train_step};

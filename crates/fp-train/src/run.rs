@@ -20,11 +20,11 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use fp_data::AppliedScaling;
-use fp_model::{AutoencoderConfig, InputSize};
+use fp_model::{InputSize, ModelConfig};
 use serde::{Deserialize, Serialize};
 use tch::nn;
 
-use crate::config::Config;
+use crate::config::{Config, TrainConfig};
 use crate::error::{Result, TrainError};
 use crate::history::EpochRecord;
 use crate::optim::Optimizer;
@@ -61,6 +61,22 @@ pub struct TrainState {
     pub history: Vec<EpochRecord>,
     /// How the training images were scaled, to scale new images the same way.
     pub scaling: AppliedScaling,
+}
+
+impl TrainState {
+    /// The state before the first step, for data scaled by `scaling`.
+    pub fn new(scaling: AppliedScaling) -> Self {
+        Self {
+            epochs_done: 0,
+            batches_done: 0,
+            partial_loss_sum: 0.0,
+            partial_seconds: 0.0,
+            steps: 0,
+            best: None,
+            history: Vec::new(),
+            scaling,
+        }
+    }
 }
 
 impl RunDir {
@@ -110,8 +126,20 @@ impl RunDir {
     /// anything else would make the continuation a different experiment. The
     /// updated config is written back.
     pub fn open_for_resume(path: &Path, overrides: &[String]) -> Result<(Self, Config)> {
+        Self::open_for_resume_with(path, overrides, |_| {})
+    }
+
+    /// Like [`open_for_resume`](Self::open_for_resume), and `adjust` may change
+    /// the same four settings as typed values (the command line's `--device`
+    /// and `--precision`).
+    pub fn open_for_resume_with(
+        path: &Path,
+        overrides: &[String],
+        adjust: impl FnOnce(&mut TrainConfig),
+    ) -> Result<(Self, Config)> {
         let (run, original) = Self::open(path, &[])?;
-        let config = Config::load(&path.join(CONFIG_FILE), overrides)?;
+        let mut config = Config::load(&path.join(CONFIG_FILE), overrides)?;
+        adjust(&mut config.train);
         let mut comparable = config.clone();
         comparable.train.epochs = original.train.epochs;
         comparable.train.patience = original.train.patience;
@@ -124,6 +152,7 @@ impl RunDir {
                     .into(),
             });
         }
+        config.validate()?;
         if config != original {
             fp_model::write_file_atomically(&path.join(CONFIG_FILE), config.to_toml())?;
         }
@@ -165,7 +194,7 @@ impl RunDir {
     pub fn save_checkpoint(
         &self,
         vars: &nn::VarStore,
-        model: &AutoencoderConfig,
+        model: &ModelConfig,
         input: InputSize,
         optimizer: &Optimizer,
         state: &TrainState,

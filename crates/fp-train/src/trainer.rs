@@ -1,19 +1,25 @@
+//! The training loop: epochs of shuffled batches, validation, checkpoints,
+//! early stopping and interruption.
+
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use fp_data::{Dataset, Split};
-use fp_model::{Autoencoder, InputSize};
+use fp_model::Autoencoder;
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 use tch::nn::{self, ModuleT};
-use tch::{Device, Kind, Reduction, Tensor};
+use tch::{Device, Tensor};
 
 use crate::config::Config;
 use crate::error::{Result, TrainError};
 use crate::history::{self, EpochRecord};
+use crate::loss::LossKind;
 use crate::optim::Optimizer;
 use crate::run::{OPTIMIZER_FILE, RunDir, TrainState};
+use crate::task::{Batch, Pairs};
 
 /// Receives progress as training goes; every method does nothing by default.
 pub trait Observer {
@@ -54,18 +60,7 @@ pub enum Outcome {
     },
 }
 
-/// Copies the images `indices` of `data` into one `[n, 1, H, W]` tensor on `device`.
-/// This is the one place where images become tensors.
-pub fn images_to_tensor(data: &Dataset, indices: &[usize], device: Device) -> Tensor {
-    let per_image = data.height * data.width;
-    let mut buf = Vec::with_capacity(indices.len() * per_image);
-    for &i in indices {
-        buf.extend_from_slice(data.image(i));
-    }
-    Tensor::from_slice(&buf).view([indices.len() as i64, 1, data.height as i64, data.width as i64]).to_device(device)
-}
-
-/// The order of the training images in `epoch` (1-based): a seeded shuffle of its
+/// The order of the training samples in `epoch` (1-based): a seeded shuffle of its
 /// own, so any epoch's order can be rebuilt when resuming.
 fn epoch_order(seed: u64, epoch: usize, n: usize) -> Vec<i64> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
@@ -75,31 +70,29 @@ fn epoch_order(seed: u64, epoch: usize, n: usize) -> Vec<i64> {
     order
 }
 
-/// One optimisation step on the batch `xs`: forward, MSE against the input,
+/// One optimisation step on `batch`: forward, loss against the target,
 /// backward, update. Returns the batch's loss (before the update). A NaN loss
 /// is stepped on like any other; the caller decides what to do about it.
-pub fn train_step(model: &Autoencoder, optimizer: &mut Optimizer, xs: &Tensor) -> Tensor {
+pub fn train_step(model: &Autoencoder, optimizer: &mut Optimizer, loss: LossKind, batch: &Batch) -> Tensor {
     optimizer.zero_grad();
-    let loss = model.forward_t(xs, true).mse_loss(xs, Reduction::Mean);
-    loss.backward();
+    let value = loss.compute(&model.forward_t(&batch.input, true), &batch.target);
+    value.backward();
     optimizer.step();
-    loss.detach()
+    value.detach()
 }
 
-/// Mean squared error of `model` over `images`, in batches, without gradients.
-pub fn mean_loss(model: &Autoencoder, images: &Tensor, batch_size: usize) -> f64 {
-    let n = images.size()[0];
+/// Mean loss of `model` over validation `batches` (whole images, any size),
+/// weighted by images, without gradients.
+pub fn mean_loss(model: &Autoencoder, loss: LossKind, batches: &[(Vec<usize>, Batch)]) -> f64 {
     tch::no_grad(|| {
-        let mut sum = Tensor::zeros([], (Kind::Double, images.device()));
-        let mut start = 0;
-        while start < n {
-            let len = (batch_size as i64).min(n - start);
-            let xs = images.narrow(0, start, len);
-            let loss = model.forward_t(&xs, false).mse_loss(&xs, Reduction::Mean);
-            sum += loss.to_kind(Kind::Double) * len as f64;
-            start += len;
+        let mut sum = 0.0;
+        let mut images = 0;
+        for (indices, batch) in batches {
+            let output = model.forward_any_size(&batch.input, false);
+            sum += loss.compute(&output, &batch.target).double_value(&[]) * indices.len() as f64;
+            images += indices.len();
         }
-        sum.double_value(&[]) / n as f64
+        sum / images.max(1) as f64
     })
 }
 
@@ -117,145 +110,223 @@ pub fn train(
     observer: &mut dyn Observer,
     stop: &AtomicBool,
 ) -> Result<Outcome> {
-    let device = config.train.device.resolve()?;
-    let t = &config.train;
-    let input = InputSize { height: data.height as i64, width: data.width as i64 };
-    config.model.validate_input(input)?;
-
-    let mut vars = nn::VarStore::new(device);
-    let mut model = Autoencoder::new(&vars.root(), &config.model, t.seed)?;
-    let compute = t.precision.resolve(device);
-    model.set_compute(compute);
-    tracing::info!("computing in {compute} (precision = \"{}\")", t.precision);
-    let mut optimizer = Optimizer::new(vars.variables().into_iter().collect(), t);
-
-    let mut state = TrainState {
-        epochs_done: 0,
-        batches_done: 0,
-        partial_loss_sum: 0.0,
-        partial_seconds: 0.0,
-        steps: 0,
-        best: None,
-        history: Vec::new(),
-        scaling: data.scaling,
-    };
-    let mut last_checkpoint = None;
-    if resume {
-        let Some(checkpoint) = run.last_checkpoint() else {
-            return Err(TrainError::RunDir {
-                path: run.path().to_owned(),
-                reason: "has no checkpoint to resume from".into(),
-            });
+    let mut session = Session::start(run, config, data, resume)?;
+    session.announce(split, resume);
+    let pairs = Pairs::new(data, config);
+    let val_batches = pairs.val_batches(&split.val, config.train.batch_size, session.device);
+    while session.state.epochs_done < config.train.epochs {
+        if let Some(outcome) = session.patience_exhausted() {
+            return Ok(outcome);
+        }
+        let totals = match session.train_epoch(&pairs, &split.train, observer, stop)? {
+            EpochProgress::Done(totals) => totals,
+            EpochProgress::Interrupted(outcome) => return Ok(outcome),
         };
-        state = RunDir::read_state(&checkpoint)?;
-        fp_model::load_weights(&mut vars, &checkpoint.join(fp_model::MODEL_WEIGHTS_FILE))?;
-        let opt_path = checkpoint.join(OPTIMIZER_FILE);
-        optimizer
-            .load_state(&fp_model::read_tensors(&opt_path)?)
-            .map_err(|reason| TrainError::RunDir { path: opt_path.clone(), reason })?;
-        // Drop history rows appended after this checkpoint was written.
-        history::rewrite(run.path(), &state.history)?;
-        run.log(&format!(
-            "resumed from {} (epoch {}, batch {}) on {device:?} in {compute}",
-            checkpoint.display(),
-            state.epochs_done,
-            state.batches_done
-        ));
-        last_checkpoint = Some(checkpoint);
-    } else {
-        run.log(&format!(
-            "training on {device:?} in {compute}: {} train / {} validation images",
-            split.train.len(),
-            split.val.len()
-        ));
+        let val_loss = mean_loss(&session.model, config.train.loss, &val_batches);
+        let (record, improved) = session.finish_epoch(totals, val_loss)?;
+        observer.epoch_finished(&record, improved);
+        if stop.load(Ordering::SeqCst) && session.state.epochs_done < config.train.epochs {
+            return Ok(Outcome::Interrupted { epochs: session.state.epochs_done, batches: 0 });
+        }
+    }
+    Ok(Outcome::Completed { epochs: session.state.epochs_done })
+}
+
+/// A training run in progress: the model, its optimiser and the state a
+/// checkpoint saves.
+struct Session<'a> {
+    run: &'a RunDir,
+    config: &'a Config,
+    device: Device,
+    vars: nn::VarStore,
+    model: Autoencoder,
+    optimizer: Optimizer,
+    state: TrainState,
+    last_checkpoint: Option<PathBuf>,
+}
+
+/// How the training part of an epoch ended.
+enum EpochProgress {
+    /// Every batch ran.
+    Done(EpochTotals),
+    /// A stop was requested and a checkpoint written mid-epoch.
+    Interrupted(Outcome),
+}
+
+/// What the training batches of an epoch measured.
+struct EpochTotals {
+    epoch: usize,
+    loss_sum: f64,
+    samples: usize,
+    train_seconds: f64,
+    started: Instant,
+}
+
+impl<'a> Session<'a> {
+    /// Builds the model and optimiser; with `resume`, restores them and the
+    /// training state from the run's last checkpoint.
+    fn start(run: &'a RunDir, config: &'a Config, data: &Dataset, resume: bool) -> Result<Self> {
+        let t = &config.train;
+        let device = t.device.resolve()?;
+        config.model.validate_input(config.training_input())?;
+        let mut vars = nn::VarStore::new(device);
+        let mut model = Autoencoder::new(&vars.root(), &config.model, t.seed)?;
+        model.set_compute(t.precision.resolve(device));
+        tracing::info!("computing in {} (precision = \"{}\")", model.compute(), t.precision);
+        let params = vars.variables().into_iter().filter(|(_, v)| v.requires_grad()).collect();
+        let mut optimizer = Optimizer::new(params, t);
+        let mut state = TrainState::new(data.scaling);
+        let mut last_checkpoint = None;
+        if resume {
+            let Some(checkpoint) = run.last_checkpoint() else {
+                return Err(TrainError::RunDir {
+                    path: run.path().to_owned(),
+                    reason: "has no checkpoint to resume from".into(),
+                });
+            };
+            state = RunDir::read_state(&checkpoint)?;
+            fp_model::load_weights(&mut vars, &checkpoint.join(fp_model::MODEL_WEIGHTS_FILE))?;
+            let opt_path = checkpoint.join(OPTIMIZER_FILE);
+            optimizer
+                .load_state(&fp_model::read_tensors(&opt_path)?)
+                .map_err(|reason| TrainError::RunDir { path: opt_path.clone(), reason })?;
+            // Drop history rows appended after this checkpoint was written.
+            history::rewrite(run.path(), &state.history)?;
+            last_checkpoint = Some(checkpoint);
+        }
+        Ok(Self { run, config, device, vars, model, optimizer, state, last_checkpoint })
     }
 
-    let train_images = images_to_tensor(data, &split.train, device);
-    let val_images = images_to_tensor(data, &split.val, device);
-    let n_train = split.train.len();
-    let batches = n_train.div_ceil(t.batch_size);
-
-    while state.epochs_done < t.epochs {
-        let best_epoch = state.best.map_or(0, |(_, epoch)| epoch);
-        if let Some(patience) = t.patience
-            && state.epochs_done - best_epoch >= patience
-        {
-            run.log(&format!("early stop after epoch {}: no improvement since epoch {best_epoch}", state.epochs_done));
-            return Ok(Outcome::EarlyStopped { epochs: state.epochs_done, best_epoch });
+    /// Says in the run's log what is about to happen.
+    fn announce(&self, split: &Split, resume: bool) {
+        let (device, compute) = (self.device, self.model.compute());
+        match &self.last_checkpoint {
+            Some(checkpoint) if resume => self.run.log(&format!(
+                "resumed from {} (epoch {}, batch {}) on {device:?} in {compute}",
+                checkpoint.display(),
+                self.state.epochs_done,
+                self.state.batches_done
+            )),
+            _ => self.run.log(&format!(
+                "training on {device:?} in {compute}: {} train / {} validation images",
+                split.train.len(),
+                split.val.len()
+            )),
         }
-        let epoch = state.epochs_done + 1;
-        let order = epoch_order(t.seed, epoch, n_train);
-        // The epoch's order goes to the device once; each batch is a slice of it,
-        // and its images are gathered from the resident training set there.
-        let order_on_device = Tensor::from_slice(&order).to_device(device);
-        observer.epoch_started(epoch, t.epochs, batches, state.batches_done);
-        let epoch_started = Instant::now();
-        let mut loss_sum = state.partial_loss_sum;
-        let mut images_done = (state.batches_done * t.batch_size).min(n_train);
-        let mut train_seconds = state.partial_seconds;
-        for batch in state.batches_done..batches {
-            let started = Instant::now();
-            let chunk = &order[batch * t.batch_size..((batch + 1) * t.batch_size).min(n_train)];
-            let index = order_on_device.narrow(0, (batch * t.batch_size) as i64, chunk.len() as i64);
-            let loss = train_step(&model, &mut optimizer, &train_images.index_select(0, &index));
-            let value = loss.double_value(&[]);
+    }
+
+    /// `Some` when the validation loss has not improved for `train.patience` epochs.
+    fn patience_exhausted(&self) -> Option<Outcome> {
+        let patience = self.config.train.patience?;
+        let best_epoch = self.state.best.map_or(0, |(_, epoch)| epoch);
+        if self.state.epochs_done - best_epoch < patience {
+            return None;
+        }
+        self.run.log(&format!(
+            "early stop after epoch {}: no improvement since epoch {best_epoch}",
+            self.state.epochs_done
+        ));
+        Some(Outcome::EarlyStopped { epochs: self.state.epochs_done, best_epoch })
+    }
+
+    /// Runs the training batches of the next epoch, from where the state says
+    /// it stopped. A requested stop writes a checkpoint after the current batch.
+    fn train_epoch(
+        &mut self,
+        pairs: &Pairs<'_>,
+        train: &[usize],
+        observer: &mut dyn Observer,
+        stop: &AtomicBool,
+    ) -> Result<EpochProgress> {
+        let t = &self.config.train;
+        let epoch = self.state.epochs_done + 1;
+        let n = pairs.samples(train.len());
+        let batches = n.div_ceil(t.batch_size);
+        let order = epoch_order(t.seed, epoch, n);
+        observer.epoch_started(epoch, t.epochs, batches, self.state.batches_done);
+        let started = Instant::now();
+        let mut loss_sum = self.state.partial_loss_sum;
+        let mut samples = (self.state.batches_done * t.batch_size).min(n);
+        let mut train_seconds = self.state.partial_seconds;
+        for batch in self.state.batches_done..batches {
+            let step_started = Instant::now();
+            let chunk = &order[batch * t.batch_size..((batch + 1) * t.batch_size).min(n)];
+            let pair = pairs.train_batch(train, chunk, epoch, self.device);
+            let value = train_step(&self.model, &mut self.optimizer, t.loss, &pair).double_value(&[]);
             if !value.is_finite() {
-                run.log(&format!("stopped: loss {value} at epoch {epoch}, batch {}", batch + 1));
+                self.run.log(&format!("stopped: loss {value} at epoch {epoch}, batch {}", batch + 1));
+                let last_checkpoint = self.last_checkpoint.clone();
                 return Err(TrainError::NonFiniteLoss { value, epoch, batch: batch + 1, last_checkpoint });
             }
-            state.steps += 1;
+            self.state.steps += 1;
             loss_sum += value * chunk.len() as f64;
-            images_done += chunk.len();
-            train_seconds += started.elapsed().as_secs_f64();
-            observer.batch_finished(batch + 1, loss_sum / images_done as f64);
+            samples += chunk.len();
+            train_seconds += step_started.elapsed().as_secs_f64();
+            observer.batch_finished(batch + 1, loss_sum / samples as f64);
 
             if stop.load(Ordering::SeqCst) && batch + 1 < batches {
-                state.batches_done = batch + 1;
-                state.partial_loss_sum = loss_sum;
-                state.partial_seconds = train_seconds;
-                let path = run.save_checkpoint(&vars, &config.model, input, &optimizer, &state, false)?;
-                run.log(&format!("interrupted at epoch {epoch}, batch {}; checkpoint {}", batch + 1, path.display()));
-                return Ok(Outcome::Interrupted { epochs: state.epochs_done, batches: batch + 1 });
+                self.state.batches_done = batch + 1;
+                self.state.partial_loss_sum = loss_sum;
+                self.state.partial_seconds = train_seconds;
+                let path = self.checkpoint(false)?;
+                self.run.log(&format!(
+                    "interrupted at epoch {epoch}, batch {}; checkpoint {}",
+                    batch + 1,
+                    path.display()
+                ));
+                return Ok(EpochProgress::Interrupted(Outcome::Interrupted {
+                    epochs: self.state.epochs_done,
+                    batches: batch + 1,
+                }));
             }
         }
-        let train_loss = loss_sum / n_train as f64;
-        let val_loss = mean_loss(&model, &val_images, t.batch_size);
+        Ok(EpochProgress::Done(EpochTotals { epoch, loss_sum, samples: n, train_seconds, started }))
+    }
+
+    /// Records a finished epoch: history row, checkpoint (and `best` when it
+    /// improved), log line.
+    fn finish_epoch(&mut self, totals: EpochTotals, val_loss: f64) -> Result<(EpochRecord, bool)> {
+        let EpochTotals { epoch, loss_sum, samples, train_seconds, started } = totals;
         if !val_loss.is_finite() {
+            let batches = samples.div_ceil(self.config.train.batch_size);
+            let last_checkpoint = self.last_checkpoint.clone();
             return Err(TrainError::NonFiniteLoss { value: val_loss, epoch, batch: batches, last_checkpoint });
         }
+        let train_loss = loss_sum / samples as f64;
         let record = EpochRecord {
             epoch,
             train_loss,
             val_loss,
-            seconds: epoch_started.elapsed().as_secs_f64() + state.partial_seconds,
-            images_per_sec: n_train as f64 / train_seconds.max(1e-9),
-            lr: optimizer.learning_rate(),
+            seconds: started.elapsed().as_secs_f64() + self.state.partial_seconds,
+            images_per_sec: samples as f64 / train_seconds.max(1e-9),
+            lr: self.optimizer.learning_rate(),
         };
-        let improved = state.best.is_none_or(|(best, _)| val_loss < best);
+        let improved = self.state.best.is_none_or(|(best, _)| val_loss < best);
         if improved {
-            state.best = Some((val_loss, epoch));
+            self.state.best = Some((val_loss, epoch));
         }
-        state.epochs_done = epoch;
-        state.batches_done = 0;
-        state.partial_loss_sum = 0.0;
-        state.partial_seconds = 0.0;
-        state.history.push(record.clone());
-        let path = run.save_checkpoint(&vars, &config.model, input, &optimizer, &state, improved)?;
-        last_checkpoint = Some(path);
-        history::append(run.path(), &record)?;
-        run.log(&format!(
+        self.state.epochs_done = epoch;
+        self.state.batches_done = 0;
+        self.state.partial_loss_sum = 0.0;
+        self.state.partial_seconds = 0.0;
+        self.state.history.push(record.clone());
+        let path = self.checkpoint(improved)?;
+        self.last_checkpoint = Some(path);
+        history::append(self.run.path(), &record)?;
+        self.run.log(&format!(
             "epoch {epoch}/{}: train_loss {train_loss:.6} val_loss {val_loss:.6} ({:.1} s, {:.1} images/s){}",
-            t.epochs,
+            self.config.train.epochs,
             record.seconds,
             record.images_per_sec,
             if improved { ", best so far" } else { "" }
         ));
-        observer.epoch_finished(&record, improved);
-        if stop.load(Ordering::SeqCst) && state.epochs_done < t.epochs {
-            return Ok(Outcome::Interrupted { epochs: state.epochs_done, batches: 0 });
-        }
+        Ok((record, improved))
     }
-    Ok(Outcome::Completed { epochs: state.epochs_done })
+
+    fn checkpoint(&self, is_best: bool) -> Result<PathBuf> {
+        let input = self.config.training_input();
+        self.run.save_checkpoint(&self.vars, &self.config.model, input, &self.optimizer, &self.state, is_best)
+    }
 }
 
 #[cfg(test)]

@@ -2,45 +2,46 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use fp_data::{AppliedScaling, Dataset, FingerId, ImageMeta, ImageSource, Split};
-use fp_model::AutoencoderConfig;
-use fp_train::{Config, EpochRecord, Observer, Outcome, RunDir, Silent, TrainError};
+use fp_data::{AppliedScaling, DataConfig, Dataset, DatasetManifest, ImageMeta, ImageSource, ResizeMode, Split};
+use fp_model::{ModelConfig, TutorialCaeConfig};
+use fp_train::{Config, EpochRecord, Observer, Outcome, Pairs, RunDir, Silent, TaskKind, TrainError};
 use tch::Tensor;
 
 const SIDE: usize = 16;
 
 /// 24 smooth ridge-like 16x16 images with values in [0, 1].
 fn dataset() -> Dataset {
+    sized_dataset(|_| (SIDE, SIDE), ResizeMode::Stretch)
+}
+
+/// 24 ridge-like images of the sizes `size(i)` gives, in two databases of six
+/// fingers with two impressions each.
+fn sized_dataset(size: impl Fn(usize) -> (usize, usize), resize: ResizeMode) -> Dataset {
     let n = 24;
-    let mut images = Vec::with_capacity(n * SIDE * SIDE);
+    let manifest = DatasetManifest::new("synthetic");
+    let mut images = Vec::new();
     let mut items = Vec::new();
     for i in 0..n {
+        let (w, h) = size(i);
         let (freq, phase) = (0.4 + 0.05 * (i % 5) as f32, i as f32 * 0.7);
-        for y in 0..SIDE {
-            for x in 0..SIDE {
+        for y in 0..h {
+            for x in 0..w {
                 let v = ((x as f32 * freq + y as f32 * 0.3 + phase).sin() * 0.5 + 0.5) * 0.9;
                 images.push(v);
             }
         }
         let database = format!("DB{}_B", i % 2 + 1);
         let (finger, impression) = (101 + (i / 2 % 6) as u32, (i / 12) as u32 + 1);
-        items.push(ImageMeta {
-            source: ImageSource {
-                path: format!("/synthetic/{database}/{finger}_{impression}.tif").into(),
-                relative: format!("{database}/{finger}_{impression}.tif"),
-                id: Some(FingerId { database, finger, impression }),
-            },
-            original_width: SIDE as u32,
-            original_height: SIDE as u32,
-        });
+        let source = ImageSource::new(
+            std::path::Path::new("/synthetic"),
+            format!("{database}/{finger}_{impression}.tif"),
+            &manifest,
+        );
+        items.push(ImageMeta::new(source, w as u32, h as u32));
     }
-    Dataset {
-        height: SIDE,
-        width: SIDE,
-        images: images.into(),
-        items,
-        scaling: AppliedScaling::Divide { divisor: 255.0 },
-    }
+    let preprocess =
+        DataConfig { height: SIDE as u32, width: SIDE as u32, resize, ..DataConfig::default() }.preprocess();
+    Dataset::new(items, images, AppliedScaling::Divide { divisor: 255.0 }, preprocess).unwrap()
 }
 
 fn split() -> Split {
@@ -51,7 +52,7 @@ fn config(epochs: usize) -> Config {
     let mut c = Config::default();
     c.data.height = SIDE as u32;
     c.data.width = SIDE as u32;
-    c.model = AutoencoderConfig { filters: vec![4, 8], kernel_size: 3 };
+    c.model = ModelConfig::TutorialCae(TutorialCaeConfig { filters: vec![4, 8], kernel_size: 3 });
     c.train.epochs = epochs;
     c.train.batch_size = 8;
     c.train.learning_rate = 3e-3;
@@ -210,10 +211,10 @@ fn a_nan_loss_stops_with_a_clear_error_and_keeps_the_last_checkpoint() {
     let good = weights(&run);
 
     // Poison one training image and continue for a second epoch.
-    let mut poisoned = dataset();
-    let mut values = poisoned.images.to_vec();
+    let clean = dataset();
+    let mut values = clean.images.to_vec();
     values[3 * SIDE * SIDE + 7] = f32::NAN;
-    poisoned.images = values.into();
+    let poisoned = Dataset::new(clean.items.clone(), values, clean.scaling, clean.preprocess).unwrap();
     let (run, cfg) = RunDir::open_for_resume(dir.path(), &["train.epochs=2".into()]).unwrap();
     let err = fp_train::train(&run, &cfg, &poisoned, &split(), true, &mut Silent, &no_stop()).unwrap_err();
     assert!(matches!(err, TrainError::NonFiniteLoss { epoch: 2, .. }), "{err:?}");
@@ -272,4 +273,72 @@ fn bf16_mixed_precision_learns_and_keeps_f32_weights() {
     let (a, b) = (h[5].val_loss, h32[5].val_loss);
     assert!((a - b).abs() < 0.25 * b, "bf16 {a} vs f32 {b}");
     assert!(a != b, "bf16 really computed in bf16");
+}
+
+/// A restoration run at native resolution: images of three sizes (none a
+/// multiple of the model's stride), 8x8 crops, Gaussian noise on the inputs.
+fn native_restore_config(epochs: usize) -> Config {
+    let mut c = config(epochs);
+    c.data.resize = ResizeMode::None;
+    c.data.crop = 8;
+    c.data.crops_per_image = 3;
+    c.task = toml::from_str(
+        "kind = \"restore\"\n[[degradations]]\nkind = \"noise\"\nprobability = 0.8\nseverity = [0.1, 0.4]\n",
+    )
+    .unwrap();
+    c.validate().unwrap();
+    c
+}
+
+fn native_dataset() -> Dataset {
+    sized_dataset(|i| [(13, 11), (18, 9), (10, 15)][i % 3], ResizeMode::None)
+}
+
+#[test]
+fn restore_pairs_are_reproducible_and_differ_by_epoch() {
+    let data = native_dataset();
+    let cfg = native_restore_config(1);
+    assert_eq!(cfg.task.kind, TaskKind::Restore);
+    let pairs = Pairs::new(&data, &cfg);
+    let train = split().train;
+    assert_eq!(pairs.samples(train.len()), 18 * 3);
+    let batch = |epoch| pairs.train_batch(&train, &[0, 7, 53], epoch, tch::Device::Cpu);
+    let (a, b, c) = (batch(1), batch(1), batch(2));
+    assert_eq!(a.input.size(), [3, 1, 8, 8]);
+    assert!(a.input.equal(&b.input) && a.target.equal(&b.target), "same epoch, same pairs");
+    assert!(!a.input.equal(&a.target), "the input is a degraded copy of the target");
+    assert!(!a.target.equal(&c.target) && !a.input.equal(&c.input), "another epoch, other crops and damage");
+    // Validation inputs are whole images, degraded the same way every time.
+    let val = pairs.val_batches(&split().val, 8, tch::Device::Cpu);
+    assert_eq!(val.iter().map(|(i, _)| i.len()).sum::<usize>(), 6);
+    for (indices, b) in &val {
+        let (w, h) = data.size(indices[0]);
+        assert_eq!(b.input.size(), [indices.len() as i64, 1, h as i64, w as i64]);
+    }
+    assert_eq!(pairs.val_input(20), pairs.val_input(20));
+    assert_ne!(pairs.val_input(20), data.image(20));
+}
+
+#[test]
+fn a_native_restore_run_learns_and_resumes_exactly() {
+    let (straight, resumed) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let data = native_dataset();
+    let r4 = new_run(straight.path(), &native_restore_config(4));
+    fp_train::train(&r4, &native_restore_config(4), &data, &split(), false, &mut Silent, &no_stop()).unwrap();
+    let h4 = history(&r4);
+    assert!(h4[3].val_loss < h4[0].val_loss, "{h4:#?}");
+
+    // Two epochs, a stop in the middle of the third, then a resume to four.
+    let cfg = native_restore_config(4);
+    let r = new_run(resumed.path(), &cfg);
+    let stop = AtomicBool::new(false);
+    let mut observer = StopAfter { batches: 20, seen: 0, stop: &stop };
+    let outcome = fp_train::train(&r, &cfg, &data, &split(), false, &mut observer, &stop).unwrap();
+    assert_eq!(outcome, Outcome::Interrupted { epochs: 2, batches: 6 });
+    let (r, cfg) = RunDir::open_for_resume(resumed.path(), &[]).unwrap();
+    fp_train::train(&r, &cfg, &data, &split(), true, &mut Silent, &no_stop()).unwrap();
+    let h = history(&r);
+    let losses = |h: &[EpochRecord]| h.iter().map(|e| (e.train_loss, e.val_loss)).collect::<Vec<_>>();
+    assert_eq!(losses(&h), losses(&h4), "the resumed run's history is the uninterrupted one's");
+    assert_eq!(max_diff(&weights(&r4), &weights(&r)), 0.0);
 }

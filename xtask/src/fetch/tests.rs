@@ -104,6 +104,7 @@ impl Fixture {
         FetchOptions {
             dest: self.dest(),
             manifest: self.dir.path().join("manifest.sha256"),
+            description: None,
             from: None,
             url: url.to_owned(),
             databases: DBS.iter().map(|s| s.to_string()).collect(),
@@ -134,6 +135,24 @@ fn downloads_verifies_and_installs() {
     for (name, bytes) in &fx.files {
         assert_eq!(&fs::read(fx.dest().join(name)).unwrap(), bytes, "{name}");
     }
+    fx.assert_no_leftovers();
+}
+
+#[test]
+fn the_dataset_description_is_installed_and_kept_current() {
+    let fx = Fixture::new();
+    let server = Server::start(fx.good_routes());
+    let description = fx.dir.path().join("described.toml");
+    fs::write(&description, "name = \"tiny\"\n").unwrap();
+    let options = FetchOptions { description: Some(description.clone()), ..fx.options(&server.url) };
+    assert_eq!(fetch(&options).unwrap(), Outcome::Installed(8));
+    assert_eq!(fs::read_to_string(fx.dest().join(DESCRIPTION_FILE)).unwrap(), "name = \"tiny\"\n");
+    // A newer description reaches an installed copy without fetching the images again.
+    fs::write(&description, "name = \"tiny\"\ndefault_ppi = 569\n").unwrap();
+    let requests = server.requests.load(Ordering::SeqCst);
+    assert_eq!(fetch(&options).unwrap(), Outcome::UpToDate);
+    assert_eq!(server.requests.load(Ordering::SeqCst), requests);
+    assert!(fs::read_to_string(fx.dest().join(DESCRIPTION_FILE)).unwrap().contains("569"));
     fx.assert_no_leftovers();
 }
 
@@ -314,6 +333,7 @@ fn imports_real_fvc2002_from_shared() {
     let options = FetchOptions {
         dest: dir.path().join("fvc2002"),
         manifest: project_root().join("data").join("fvc2002.sha256"),
+        description: Some(project_root().join("data").join("fvc2002.dataset.toml")),
         from: Some(shared),
         url: OFFICIAL_URL.to_owned(),
         databases: DATABASES.iter().map(|s| s.to_string()).collect(),
@@ -323,4 +343,6 @@ fn imports_real_fvc2002_from_shared() {
     };
     assert_eq!(fetch(&options).unwrap(), Outcome::Installed(320));
     assert_eq!(fetch(&options).unwrap(), Outcome::UpToDate);
+    let description = fs::read_to_string(dir.path().join("fvc2002").join(DESCRIPTION_FILE)).unwrap();
+    assert!(description.contains("[subsets.DB2_B]\nppi = 569"), "{description}");
 }

@@ -1,0 +1,105 @@
+//! Atomic file writes: every file fpae produces is written under a temporary
+//! name in its destination folder, synced, and renamed over the destination,
+//! so a reader (or a process killed mid-write) sees the old file or the new
+//! one, never a part of either.
+//!
+//! This is the one place that does it; the other crates call it.
+#![warn(missing_docs)]
+
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Replaces `path` atomically with what `write` writes: `write` receives a
+/// temporary path in the same folder (ending in `path`'s file name, so its
+/// extension is kept), which is then synced and renamed over `path`. On any
+/// error the temporary file is removed and `path` is left as it was.
+pub fn write_atomically<E>(path: &Path, write: impl FnOnce(&Path) -> Result<(), E>) -> Result<(), E>
+where
+    E: From<AtomicWriteError>,
+{
+    let tmp = temporary_path(path);
+    let result = write(&tmp).and_then(|()| {
+        let fail = |source| AtomicWriteError { path: path.to_owned(), source };
+        std::fs::File::open(&tmp).and_then(|f| f.sync_all()).map_err(fail)?;
+        std::fs::rename(&tmp, path).map_err(fail)?;
+        sync_dir(path.parent().unwrap_or(Path::new(".")));
+        Ok(())
+    });
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// Replaces `path` atomically with `contents`.
+pub fn write_file_atomically(path: &Path, contents: impl AsRef<[u8]>) -> Result<(), AtomicWriteError> {
+    write_atomically(path, |tmp| {
+        std::fs::write(tmp, contents).map_err(|source| AtomicWriteError { path: path.to_owned(), source })
+    })
+}
+
+/// A file could not be written.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot write {path}")]
+pub struct AtomicWriteError {
+    /// The file that was being replaced.
+    pub path: PathBuf,
+    /// The cause.
+    #[source]
+    pub source: io::Error,
+}
+
+/// A temporary name beside `path`, unique within this process and across
+/// processes: `.<pid>.tmp-<n>-<name>`. The leading dot keeps it out of
+/// dataset discovery and listings.
+pub fn temporary_path(path: &Path) -> PathBuf {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    dir.join(format!(".{}.tmp-{}-{name}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed)))
+}
+
+/// Makes renames in `dir` durable; best effort (not every platform can open a directory).
+pub fn sync_dir(dir: &Path) {
+    if let Ok(f) = std::fs::File::open(dir) {
+        let _ = f.sync_all();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_write_replaces_the_file_and_leaves_no_temporary() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.txt");
+        write_file_atomically(&path, "one").unwrap();
+        write_file_atomically(&path, "two").unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "two");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn a_failed_write_keeps_the_old_file_and_removes_the_temporary() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.txt");
+        write_file_atomically(&path, "old").unwrap();
+        let result: Result<(), AtomicWriteError> = write_atomically(&path, |tmp| {
+            std::fs::write(tmp, "half").unwrap();
+            Err(AtomicWriteError { path: path.clone(), source: io::Error::other("disk full") })
+        });
+        assert_eq!(result.unwrap_err().to_string(), format!("cannot write {}", path.display()));
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "old");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn writing_into_a_missing_folder_is_an_error_naming_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("missing/a.txt");
+        let err = write_file_atomically(&path, "x").unwrap_err();
+        assert_eq!(err.path, path);
+    }
+}

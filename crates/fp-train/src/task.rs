@@ -1,0 +1,211 @@
+//! What a model learns, and the (input, target) pairs it learns from.
+//!
+//! A `reconstruct` task gives the model each image as input and target; a
+//! `restore` task gives it a degraded copy as input and the clean image as
+//! target. At native resolution (`data.resize = "none"`) the training samples
+//! are random square crops, `data.crops_per_image` per image and epoch.
+//!
+//! Every random choice (crop position, damage) comes from a seed mixed from the
+//! run's seed, the epoch, the image and the crop, so any batch of any epoch can
+//! be made again exactly, which is what makes a resumed run equal an
+//! uninterrupted one. [`Pairs`] is the one place where images become tensors.
+
+use fp_data::{Dataset, ResizeMode};
+use fp_degrade::{Pipeline, sample_seed};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+use tch::{Device, Tensor};
+
+use crate::config::Config;
+use crate::error::{Result, TrainError};
+
+/// The `[task]` section.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TaskConfig {
+    /// `reconstruct` (the tutorial) or `restore`.
+    pub kind: TaskKind,
+    /// With `restore`: the damage done to each input, step by step.
+    pub degradations: Pipeline,
+}
+
+/// The tasks on offer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TaskKind {
+    /// Output the input image again.
+    #[default]
+    Reconstruct,
+    /// Output the clean image from a degraded copy.
+    Restore,
+}
+
+impl TaskKind {
+    /// The names config files use, in declaration order.
+    pub const NAMES: &'static [&'static str] = &["reconstruct", "restore"];
+}
+
+impl TaskConfig {
+    /// Checks that the degradations fit the task.
+    pub fn validate(&self) -> Result<()> {
+        self.degradations
+            .validate("task.degradations")
+            .map_err(|e| TrainError::InvalidSetting { field: "task.degradations", expected: e.to_string() })?;
+        match (self.kind, self.degradations.steps.is_empty()) {
+            (TaskKind::Restore, true) => Err(TrainError::InvalidSetting {
+                field: "task.degradations",
+                expected: "a restore task needs at least one degradation, e.g. [[task.degradations]] kind = \"noise\""
+                    .into(),
+            }),
+            (TaskKind::Reconstruct, false) => Err(TrainError::InvalidSetting {
+                field: "task.degradations",
+                expected: "only a restore task degrades its inputs; set task.kind = \"restore\"".into(),
+            }),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// What the seeds of a sample are mixed for, so that two uses never share one.
+const CROP: u64 = 1;
+const DAMAGE: u64 = 2;
+/// The epoch number validation pairs are made for: no training epoch is 0, so
+/// validation inputs are the same at every epoch and differ from every training input.
+const VALIDATION_EPOCH: u64 = 0;
+
+/// One (input, target) batch on a device: `[N, 1, H, W]` f32 each.
+#[derive(Debug)]
+pub struct Batch {
+    /// What the model sees.
+    pub input: Tensor,
+    /// What it should output.
+    pub target: Tensor,
+}
+
+/// Makes the training and validation pairs of a run from its dataset.
+#[derive(Debug, Clone, Copy)]
+pub struct Pairs<'a> {
+    data: &'a Dataset,
+    task: &'a TaskConfig,
+    seed: u64,
+    /// Side and count of the random crops per image at native resolution.
+    crops: Option<(usize, usize)>,
+}
+
+impl<'a> Pairs<'a> {
+    /// The pairs `config` trains on, drawn from `data`.
+    pub fn new(data: &'a Dataset, config: &'a Config) -> Self {
+        let crops = (data.preprocess.resize == ResizeMode::None)
+            .then_some((config.data.crop as usize, config.data.crops_per_image));
+        Self { data, task: &config.task, seed: config.train.seed, crops }
+    }
+
+    /// Training samples in one epoch over `images` images: one per image, or
+    /// `crops_per_image` per image at native resolution. Sample `s` is crop
+    /// `s % crops_per_image` of image `s / crops_per_image`.
+    pub fn samples(&self, images: usize) -> usize {
+        images * self.crops.map_or(1, |(_, n)| n)
+    }
+
+    /// The training batch of samples `samples` (indices as described in
+    /// [`samples`](Self::samples)) of `epoch`, where `images` maps image
+    /// positions to dataset indices.
+    pub fn train_batch(&self, images: &[usize], samples: &[i64], epoch: usize, device: Device) -> Batch {
+        let per_image = self.crops.map_or(1, |(_, n)| n);
+        let picks: Vec<(usize, usize)> =
+            samples.iter().map(|&s| (images[s as usize / per_image], s as usize % per_image)).collect();
+        let (w, h) = match self.crops {
+            Some((side, _)) => (side, side),
+            None => self.data.size(picks[0].0),
+        };
+        let mut target = vec![0f32; picks.len() * w * h];
+        for (out, &(image, crop)) in target.chunks_mut(w * h).zip(&picks) {
+            match self.crops {
+                Some((side, _)) => {
+                    let mut rng = ChaCha8Rng::seed_from_u64(sample_seed(&[
+                        self.seed,
+                        epoch as u64,
+                        image as u64,
+                        crop as u64,
+                        CROP,
+                    ]));
+                    let (x, y) = self.data.random_crop_origin(image, side, &mut rng);
+                    self.data.crop(image, x, y, side, out);
+                }
+                None => out.copy_from_slice(self.data.image(image)),
+            }
+        }
+        let input = self.damaged(&target, &picks, epoch as u64, (w, h));
+        self.batch(input, target, picks.len(), (w, h), device)
+    }
+
+    /// Validation batches of whole images: consecutive images of one size,
+    /// at most `batch_size` each, in the order of `indices`.
+    pub fn val_batches(&self, indices: &[usize], batch_size: usize, device: Device) -> Vec<(Vec<usize>, Batch)> {
+        let mut out = Vec::new();
+        for group in same_size_runs(self.data, indices, batch_size) {
+            let (w, h) = self.data.size(group[0]);
+            let mut target = Vec::with_capacity(group.len() * w * h);
+            for &i in &group {
+                target.extend_from_slice(self.data.image(i));
+            }
+            let picks: Vec<(usize, usize)> = group.iter().map(|&i| (i, 0)).collect();
+            let input = self.damaged(&target, &picks, VALIDATION_EPOCH, (w, h));
+            let batch = self.batch(input, target, group.len(), (w, h), device);
+            out.push((group, batch));
+        }
+        out
+    }
+
+    /// The model's input for image `i` as validation and evaluation show it:
+    /// the image itself, or its degraded copy (the same at every epoch).
+    pub fn val_input(&self, i: usize) -> Vec<f32> {
+        let clean = self.data.image(i).to_vec();
+        self.damaged(&clean, &[(i, 0)], VALIDATION_EPOCH, self.data.size(i)).unwrap_or(clean)
+    }
+
+    /// Degraded copies of `clean` (one image per pick), or `None` when the task
+    /// takes its targets as inputs.
+    fn damaged(&self, clean: &[f32], picks: &[(usize, usize)], epoch: u64, (w, h): (usize, usize)) -> Option<Vec<f32>> {
+        if self.task.kind != TaskKind::Restore {
+            return None;
+        }
+        let mut input = clean.to_vec();
+        for (pixels, &(image, crop)) in input.chunks_mut(w * h).zip(picks) {
+            let seed = sample_seed(&[self.seed, epoch, image as u64, crop as u64, DAMAGE]);
+            self.task.degradations.apply(pixels, w, h, seed);
+        }
+        Some(input)
+    }
+
+    fn batch(
+        &self,
+        input: Option<Vec<f32>>,
+        target: Vec<f32>,
+        n: usize,
+        (w, h): (usize, usize),
+        device: Device,
+    ) -> Batch {
+        let shape = [n as i64, 1, h as i64, w as i64];
+        let to_tensor = |v: &[f32]| Tensor::from_slice(v).view(shape).to_device(device);
+        let target = to_tensor(&target);
+        let input = match input {
+            Some(values) => to_tensor(&values),
+            None => target.shallow_clone(),
+        };
+        Batch { input, target }
+    }
+}
+
+/// `indices` cut into runs of consecutive images of one size, each at most `batch_size` long.
+pub fn same_size_runs(data: &Dataset, indices: &[usize], batch_size: usize) -> Vec<Vec<usize>> {
+    let mut runs: Vec<Vec<usize>> = Vec::new();
+    for &i in indices {
+        match runs.last_mut() {
+            Some(run) if run.len() < batch_size.max(1) && data.size(run[0]) == data.size(i) => run.push(i),
+            _ => runs.push(vec![i]),
+        }
+    }
+    runs
+}
