@@ -2,8 +2,9 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
+use fp_metrics::gallery::TemplateCache;
 use fp_metrics::identity::IdentitySummary;
-use fp_train::{Evaluation, Subset, TemplateCache, TrainedModel};
+use fp_train::{Evaluation, Subset, TrainedModel};
 
 use crate::shared::{ModelArgs, load_run_data, progress};
 
@@ -52,7 +53,7 @@ pub fn run(args: EvaluateArgs) -> anyhow::Result<ExitCode> {
     let evaluation = evaluate(&model, args.data.as_deref(), args.split.into(), args.model.batch, !args.no_identity)?;
     let json = serde_json::to_string_pretty(&evaluation).expect("the evaluation serializes");
     if let Some(out) = &args.out {
-        fp_model::write_file_atomically(out, format!("{json}\n"))
+        fp_io::write_file_atomically(out, format!("{json}\n"))
             .with_context(|| format!("cannot write {}", out.display()))?;
     }
     if args.json {
@@ -100,7 +101,7 @@ pub fn evaluate(
     let cache = if model.config.data.cache { TemplateCache::default_location() } else { None };
     let bar = progress(data.len() + 2 * indices.len(), "prints");
     bar.set_message("minutiae");
-    let report = fp_train::assess_identity(&data, &indices, &recon, cache.as_ref(), &|| bar.inc(1))?;
+    let report = fp_metrics::gallery::assess_identity(&data, &indices, &recon, cache.as_ref(), &|| bar.inc(1))?;
     bar.finish_and_clear();
     Ok(evaluation.with_identity(report))
 }

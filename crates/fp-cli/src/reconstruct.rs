@@ -109,7 +109,7 @@ fn minutiae_tiles(
     score: &fp_train::ImageScore,
 ) -> anyhow::Result<(Tile, Tile)> {
     let source = &data.items[i].source;
-    let views = fp_train::NativeViews::of(data, i, values)?;
+    let views = fp_metrics::gallery::NativeViews::of(data, i, values)?;
     let (w, h) = views.size;
     let detect = |pixels: &[u8]| {
         Template::detect_with_kinds(pixels, w as usize, h as usize, source.ppi)

@@ -90,7 +90,7 @@ pub fn write_gray_png(path: &Path, image: &GrayImage) -> anyhow::Result<()> {
     image
         .write_to(&mut std::io::Cursor::new(&mut bytes), image::ImageFormat::Png)
         .with_context(|| format!("cannot encode {}", path.display()))?;
-    fp_model::write_file_atomically(path, bytes)?;
+    fp_io::write_file_atomically(path, bytes)?;
     Ok(())
 }
 
@@ -100,6 +100,6 @@ pub fn write_figure(path: &Path, image: &image::RgbImage) -> anyhow::Result<Path
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     }
     let bytes = fp_figures::encode_png(image).with_context(|| format!("cannot encode {}", path.display()))?;
-    fp_model::write_file_atomically(path, bytes)?;
+    fp_io::write_file_atomically(path, bytes)?;
     Ok(path.to_owned())
 }

@@ -311,7 +311,7 @@ fn data_prints_the_tutorials_summary_and_a_preview() {
     let stdout = text(&out.stdout);
     assert!(stdout.contains("shape: (16, 16, 16, 1)"), "{stdout}");
     assert!(stdout.contains("min: 0") && stdout.contains("max: 1"), "{stdout}");
-    assert!(stdout.contains("DB1_B             8       4  20x20"), "{stdout}");
+    assert!(stdout.contains("DB1_B             8       4   500  20x20"), "{stdout}");
     assert_eq!(last_line(&out), "preview.png");
     let preview = image::open(dir.path().join("preview.png")).unwrap().to_rgb8();
     assert_eq!(tiles_in_band(&preview, 46..62), vec![18; 5]);

@@ -130,20 +130,17 @@ pub fn write(path: &Path, header: &CacheHeader, pixels: &[f32]) -> Result<()> {
     std::fs::create_dir_all(dir).map_err(DataError::io(dir))?;
     let header_bytes = serde_json::to_vec(header).expect("the header serializes");
     let padding = data_offset(header_bytes.len()) - (MAGIC.len() + 8 + header_bytes.len());
-    let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
-    let result = (|| {
-        let mut file = std::io::BufWriter::new(std::fs::File::create(&tmp)?);
-        file.write_all(MAGIC)?;
-        file.write_all(&(header_bytes.len() as u64).to_le_bytes())?;
-        file.write_all(&header_bytes)?;
-        file.write_all(&vec![0u8; padding])?;
-        file.write_all(bytemuck::cast_slice(pixels))?;
-        file.into_inner().map_err(|e| e.into_error())?.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    result.map_err(|source| {
-        let _ = std::fs::remove_file(&tmp);
-        DataError::Io { path: path.to_owned(), source }
+    fp_io::write_atomically(path, |tmp| {
+        let write = || -> std::io::Result<()> {
+            let mut file = std::io::BufWriter::new(std::fs::File::create(tmp)?);
+            file.write_all(MAGIC)?;
+            file.write_all(&(header_bytes.len() as u64).to_le_bytes())?;
+            file.write_all(&header_bytes)?;
+            file.write_all(&vec![0u8; padding])?;
+            file.write_all(bytemuck::cast_slice(pixels))?;
+            file.flush()
+        };
+        write().map_err(|source| DataError::Io { path: path.to_owned(), source })
     })
 }
 

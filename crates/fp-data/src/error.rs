@@ -110,3 +110,9 @@ impl DataError {
 
 /// Shorthand for results in this crate.
 pub type Result<T, E = DataError> = std::result::Result<T, E>;
+
+impl From<fp_io::AtomicWriteError> for DataError {
+    fn from(e: fp_io::AtomicWriteError) -> Self {
+        Self::Io { path: e.path, source: e.source }
+    }
+}

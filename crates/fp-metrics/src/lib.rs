@@ -7,8 +7,10 @@
 //!
 //! [`minutiae`] detects minutiae (NIST MINDTCT) and compares two sets of them;
 //! [`identity`] asks whether reconstructions still match their finger with
-//! NIST's BOZORTH3 matcher.
+//! NIST's BOZORTH3 matcher; [`gallery`] does that for a whole dataset's
+//! outputs, caching the originals' minutiae.
 
+pub mod gallery;
 pub mod identity;
 pub mod minutiae;
 mod ssim;

@@ -95,3 +95,9 @@ pub enum ModelError {
 
 /// Shorthand for results in this crate.
 pub type Result<T, E = ModelError> = std::result::Result<T, E>;
+
+impl From<fp_io::AtomicWriteError> for ModelError {
+    fn from(e: fp_io::AtomicWriteError) -> Self {
+        Self::Io { path: e.path, source: e.source }
+    }
+}

@@ -26,7 +26,6 @@ pub use model::Autoencoder;
 pub use precision::{Compute, Precision, to_channels_last};
 pub use store::{
     MODEL_CONFIG_FILE, MODEL_WEIGHTS_FILE, SavedModel, load, load_weights, read_tensors, save, save_tensors,
-    write_atomically, write_file_atomically,
 };
 pub use summary::{LayerRow, Summary};
 

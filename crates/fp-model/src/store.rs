@@ -38,51 +38,20 @@ pub struct SavedModel {
     pub input: InputSize,
 }
 
-/// Replaces `path` atomically with what `write` writes: `write` receives a
-/// temporary path in the same folder (ending in `path`'s file name, so its
-/// extension is kept), which is then synced and renamed over `path`.
-pub fn write_atomically(path: &Path, write: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let tmp = dir.join(format!(".{}.tmp-{}-{name}", std::process::id(), unique()));
-    let result = write(&tmp).and_then(|()| {
-        let io = |source| ModelError::Io { path: path.to_owned(), source };
-        std::fs::File::open(&tmp).and_then(|f| f.sync_all()).map_err(io)?;
-        std::fs::rename(&tmp, path).map_err(io)
-    });
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
-}
-
-/// Replaces `path` atomically with `contents`.
-pub fn write_file_atomically(path: &Path, contents: impl AsRef<[u8]>) -> Result<()> {
-    write_atomically(path, |tmp| {
-        std::fs::write(tmp, contents).map_err(|source| ModelError::Io { path: path.to_owned(), source })
-    })
-}
-
-fn unique() -> u64 {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static NEXT: AtomicU64 = AtomicU64::new(0);
-    NEXT.fetch_add(1, Ordering::Relaxed)
-}
-
 /// Saves a model into `dir` (created if needed) as `model.safetensors` and
 /// `model.toml`, each written atomically. The weights are every variable of
 /// `vars`, batch normalisation's running statistics included.
 pub fn save(dir: &Path, vars: &nn::VarStore, config: &ModelConfig, input: InputSize) -> Result<()> {
     std::fs::create_dir_all(dir).map_err(|source| ModelError::Io { path: dir.to_owned(), source })?;
     let weights = dir.join(MODEL_WEIGHTS_FILE);
-    write_atomically(&weights, |tmp| {
+    fp_io::write_atomically(&weights, |tmp| {
         // Weights may be in channels-last layout; files hold them contiguous.
         let named: Vec<(String, Tensor)> = vars.variables().into_iter().map(|(n, t)| (n, t.contiguous())).collect();
         Tensor::write_safetensors(&named, tmp)
             .map_err(|source| ModelError::Torch { context: format!("cannot write {}", weights.display()), source })
     })?;
     let text = toml::to_string(&ModelFile { input, model: config.clone() }).expect("model config serializes");
-    write_file_atomically(&dir.join(MODEL_CONFIG_FILE), text)
+    Ok(fp_io::write_file_atomically(&dir.join(MODEL_CONFIG_FILE), text)?)
 }
 
 /// Loads the model saved in `dir` onto `device`, of whatever kind `model.toml` says.
@@ -141,7 +110,7 @@ pub fn load_weights(vars: &mut nn::VarStore, path: &Path) -> Result<()> {
 /// Saves named tensors (e.g. optimizer state) to a safetensors file atomically.
 pub fn save_tensors(path: &Path, tensors: &[(String, Tensor)]) -> Result<()> {
     let contiguous: Vec<(&str, Tensor)> = tensors.iter().map(|(n, t)| (n.as_str(), t.contiguous())).collect();
-    write_atomically(path, |tmp| {
+    fp_io::write_atomically(path, |tmp| {
         Tensor::write_safetensors(&contiguous, tmp)
             .map_err(|source| ModelError::Torch { context: format!("cannot write {}", path.display()), source })
     })

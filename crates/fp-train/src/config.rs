@@ -292,7 +292,7 @@ mod tests {
             c.model,
             ModelConfig::TutorialCae(fp_model::TutorialCaeConfig { filters: vec![8, 16], kernel_size: 3 })
         );
-        assert_eq!(c.data.root, PathBuf::from("some/dir"));
+        assert_eq!(c.data.root, PathBuf::from("some/dir").into());
         assert!(err("", &["train.epochs"]).contains("expected KEY=VALUE"));
     }
 

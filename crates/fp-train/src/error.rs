@@ -82,6 +82,9 @@ pub enum TrainError {
         #[source]
         source: fp_metrics::MetricsError,
     },
+    /// The identity of the outputs could not be measured.
+    #[error(transparent)]
+    Identity(#[from] fp_metrics::gallery::GalleryError),
     /// The chosen subset of images is empty.
     #[error("no images to evaluate")]
     NothingToEvaluate,
@@ -99,3 +102,9 @@ impl TrainError {
 
 /// Shorthand for results in this crate.
 pub type Result<T, E = TrainError> = std::result::Result<T, E>;
+
+impl From<fp_io::AtomicWriteError> for TrainError {
+    fn from(e: fp_io::AtomicWriteError) -> Self {
+        Self::Io { path: e.path, source: e.source }
+    }
+}

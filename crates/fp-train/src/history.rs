@@ -70,8 +70,8 @@ pub fn rewrite(dir: &Path, records: &[EpochRecord]) -> Result<()> {
         csv.push('\n');
         jsonl.push_str(&(serde_json::to_string(r).expect("a record serializes") + "\n"));
     }
-    fp_model::write_file_atomically(&dir.join(HISTORY_CSV), csv)?;
-    fp_model::write_file_atomically(&dir.join(HISTORY_JSONL), jsonl)?;
+    fp_io::write_file_atomically(&dir.join(HISTORY_CSV), csv)?;
+    fp_io::write_file_atomically(&dir.join(HISTORY_JSONL), jsonl)?;
     Ok(())
 }
 

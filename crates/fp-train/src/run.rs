@@ -104,7 +104,7 @@ impl RunDir {
         let checkpoints = path.join("checkpoints");
         std::fs::create_dir_all(&checkpoints).map_err(TrainError::io(&checkpoints))?;
         let run = Self { path: path.to_owned() };
-        fp_model::write_file_atomically(&path.join(CONFIG_FILE), config.to_toml())?;
+        fp_io::write_file_atomically(&path.join(CONFIG_FILE), config.to_toml())?;
         Ok(run)
     }
 
@@ -154,7 +154,7 @@ impl RunDir {
         }
         config.validate()?;
         if config != original {
-            fp_model::write_file_atomically(&path.join(CONFIG_FILE), config.to_toml())?;
+            fp_io::write_file_atomically(&path.join(CONFIG_FILE), config.to_toml())?;
         }
         Ok((run, config))
     }
@@ -208,13 +208,13 @@ impl RunDir {
         fp_model::save(&tmp, vars, model, input)?;
         fp_model::save_tensors(&tmp.join(OPTIMIZER_FILE), &optimizer.state_tensors())?;
         let json = serde_json::to_string_pretty(state).expect("the state serializes");
-        fp_model::write_file_atomically(&tmp.join(STATE_FILE), json)?;
+        fp_io::write_file_atomically(&tmp.join(STATE_FILE), json)?;
         if final_dir.exists() {
             // Same step saved again (e.g. interrupted right after an epoch's checkpoint).
             std::fs::remove_dir_all(&final_dir).map_err(TrainError::io(&final_dir))?;
         }
         std::fs::rename(&tmp, &final_dir).map_err(TrainError::io(&final_dir))?;
-        sync_dir(&dir);
+        fp_io::sync_dir(&dir);
         point_link(&dir, "last", &name)?;
         if is_best {
             point_link(&dir, "best", &name)?;
@@ -251,7 +251,7 @@ fn point_link(dir: &Path, link: &str, target: &str) -> Result<()> {
     symlink(Path::new(target), &tmp).map_err(TrainError::io(&tmp))?;
     let path = dir.join(link);
     std::fs::rename(&tmp, &path).map_err(TrainError::io(&path))?;
-    sync_dir(dir);
+    fp_io::sync_dir(dir);
     Ok(())
 }
 
@@ -263,11 +263,4 @@ fn symlink(target: &Path, link: &Path) -> std::io::Result<()> {
 #[cfg(not(unix))]
 fn symlink(_target: &Path, _link: &Path) -> std::io::Result<()> {
     Err(std::io::Error::other("checkpoint links need a Unix file system"))
-}
-
-/// Makes renames in `dir` durable; best effort (not every platform can open a directory).
-fn sync_dir(dir: &Path) {
-    if let Ok(f) = std::fs::File::open(dir) {
-        let _ = f.sync_all();
-    }
 }

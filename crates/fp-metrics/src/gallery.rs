@@ -1,17 +1,46 @@
-//! Identity measures of reconstructions against a dataset's original prints
-//! (see [`fp_metrics::identity`]), with the originals' minutiae cached on disk.
+//! Identity measures of a dataset's reconstructions against its original
+//! prints (see [`crate::identity`]), with the originals' minutiae cached on disk
+//! by file content, and the native-size views the minutiae are found in.
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use fp_data::{Dataset, ImageSource, Preprocess, ResizeFilter};
-use fp_metrics::MetricsError;
-use fp_metrics::identity::{GalleryPrint, IdentityReport, PrintKey, Probe, assess};
-use fp_metrics::minutiae::{Template, Tolerance};
 use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 
-use crate::error::{Result, TrainError};
+use crate::MetricsError;
+use crate::identity::{GalleryPrint, IdentityReport, PrintKey, Probe, assess};
+use crate::minutiae::{Template, Tolerance};
+
+/// What can go wrong while assessing a dataset's reconstructions. Every variant
+/// names the file.
+#[derive(Debug, thiserror::Error)]
+pub enum GalleryError {
+    /// An original could not be read.
+    #[error("cannot access {path}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// An original could not be decoded or resized.
+    #[error(transparent)]
+    Data(#[from] fp_data::DataError),
+    /// Minutiae could not be found in an image.
+    #[error("cannot measure the reconstruction of {file}")]
+    Metrics {
+        /// The original image.
+        file: PathBuf,
+        /// What went wrong.
+        #[source]
+        source: MetricsError,
+    },
+}
+
+type Result<T, E = GalleryError> = std::result::Result<T, E>;
 
 /// Version of what a cached template depends on besides the file: the detector
 /// and the way its output is ordered. Bump it when either changes.
@@ -48,7 +77,7 @@ impl TemplateCache {
         let path = self.entry(file_hash, ppi);
         let written = path.parent().map_or(Ok(()), std::fs::create_dir_all).map_err(|e| e.to_string()).and_then(|()| {
             let json = serde_json::to_vec(template).expect("a template serializes");
-            fp_model::write_file_atomically(&path, json).map_err(|e| e.to_string())
+            fp_io::write_file_atomically(&path, json).map_err(|e| e.to_string())
         });
         if let Err(e) = written {
             tracing::warn!("cannot cache minutiae in {}: {e}", path.display());
@@ -81,7 +110,7 @@ pub fn assess_identity(
                 too_small.fetch_add(1, Ordering::Relaxed);
                 Ok(Template { width: w, height: h, minutiae: Vec::new() })
             }
-            other => other.map_err(|e| TrainError::Metrics { file: source.path.clone(), source: e }),
+            other => other.map_err(|e| GalleryError::Metrics { file: source.path.clone(), source: e }),
         };
         done();
         template
@@ -95,7 +124,7 @@ pub fn assess_identity(
         .map(|item| {
             let source = &item.source;
             let bytes =
-                std::fs::read(&source.path).map_err(|e| TrainError::Io { path: source.path.clone(), source: e })?;
+                std::fs::read(&source.path).map_err(|e| GalleryError::Io { path: source.path.clone(), source: e })?;
             let hash = hex_sha256(&bytes);
             let template = match cache.and_then(|c| c.read(&hash, source.ppi)) {
                 Some(template) => {
@@ -138,7 +167,7 @@ pub fn assess_identity(
     if small > 0 {
         tracing::warn!(
             "{small} images are under {0}x{0} pixels, too small to find minutiae; they count as not computable",
-            fp_metrics::minutiae::MIN_SIDE
+            crate::minutiae::MIN_SIDE
         );
     }
     tracing::debug!(
