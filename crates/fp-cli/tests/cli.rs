@@ -390,3 +390,41 @@ fn native_resolution_trains_on_crops_and_keeps_every_size() {
         }
     }
 }
+
+#[test]
+fn a_second_writer_of_a_run_is_refused_naming_the_first() {
+    let dir = tempfile::tempdir().unwrap();
+    project(dir.path());
+    let mut first = Command::new(env!("CARGO_BIN_EXE_fpae"))
+        .args(["train", "tiny.toml", "--run-dir", "runs/busy", "--set", "train.epochs=1000000"])
+        .current_dir(dir.path())
+        .env("XDG_CACHE_HOME", dir.path().join("cache"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Wait until the first process is training (its first epoch is in the history).
+    let history = dir.path().join("runs/busy/history.csv");
+    let started = std::time::Instant::now();
+    while std::fs::read_to_string(&history).map_or(0, |t| t.lines().count()) < 2 {
+        assert!(started.elapsed().as_secs() < 120, "the first run did not start");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let out = fpae(&["train", "--resume", "runs/busy"], dir.path());
+    let stderr = text(&out.stderr);
+    first.kill().unwrap();
+    first.wait().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains(&format!("runs/busy: is in use by process {}", first.id())), "{stderr}");
+
+    // Killed, the first writer leaves no stale lock: the run resumes, and every
+    // epoch is in the history once.
+    let done = std::fs::read_to_string(&history).unwrap().lines().count() - 1;
+    let epochs = format!("train.epochs={}", done + 1);
+    let out = fpae(&["train", "--resume", "runs/busy", "--set", &epochs], dir.path());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let csv = std::fs::read_to_string(&history).unwrap();
+    let epochs: Vec<&str> = csv.lines().skip(1).map(|l| l.split(',').next().unwrap()).collect();
+    let expected: Vec<String> = (1..=epochs.len()).map(|e| e.to_string()).collect();
+    assert_eq!(epochs, expected, "{csv}");
+}

@@ -22,6 +22,6 @@ pub use evaluate::{Evaluation, GroupScore, ImageScore, Subset, TrainedModel, sco
 pub use history::EpochRecord;
 pub use loss::{LossKind, mean_ssim};
 pub use optim::Optimizer;
-pub use run::{CONFIG_FILE, OPTIMIZER_FILE, RunDir, STATE_FILE, TrainState};
+pub use run::{CONFIG_FILE, LOCK_FILE, OPTIMIZER_FILE, RunDir, STATE_FILE, TrainState};
 pub use task::{Batch, Pairs, TaskConfig, TaskKind, same_size_runs};
 pub use trainer::{Observer, Outcome, Silent, mean_loss, train, train_step};

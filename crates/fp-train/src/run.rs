@@ -36,10 +36,22 @@ pub const OPTIMIZER_FILE: &str = "optimizer.safetensors";
 /// File name of the training state in a checkpoint.
 pub const STATE_FILE: &str = "state.json";
 
+/// File in a run directory that the process writing the run holds locked.
+pub const LOCK_FILE: &str = ".lock";
+
 /// Where a training run keeps everything it writes.
+///
+/// A `RunDir` made by [`create`](Self::create) or [`open_for_resume`](Self::open_for_resume)
+/// is the run's only writer: it holds an exclusive lock on `.lock` in the
+/// directory (an OS file lock, released by the kernel when the process ends,
+/// however it ends, so a killed run never leaves a stale lock). A second writer is
+/// refused with an error naming the process that holds it. [`open`](Self::open)
+/// only reads and takes no lock.
 #[derive(Debug, Clone)]
 pub struct RunDir {
     path: PathBuf,
+    /// The locked file, held for as long as any clone of this value lives.
+    lock: Option<std::sync::Arc<std::fs::File>>,
 }
 
 /// Everything besides weights that resuming needs, saved in each checkpoint.
@@ -95,15 +107,21 @@ impl RunDir {
     /// Creates a new run directory and writes the resolved config into it. A
     /// directory that already holds a run is refused (resume it instead).
     pub fn create(path: &Path, config: &Config) -> Result<Self> {
+        let already = || TrainError::RunDir {
+            path: path.to_owned(),
+            reason: "already holds a run; continue it with `--resume`, or choose another directory".into(),
+        };
         if path.join(CONFIG_FILE).exists() {
-            return Err(TrainError::RunDir {
-                path: path.to_owned(),
-                reason: "already holds a run; continue it with `--resume`, or choose another directory".into(),
-            });
+            return Err(already());
         }
         let checkpoints = path.join("checkpoints");
         std::fs::create_dir_all(&checkpoints).map_err(TrainError::io(&checkpoints))?;
-        let run = Self { path: path.to_owned() };
+        let lock = lock(path)?;
+        // Checked again under the lock: another process may have created it meanwhile.
+        if path.join(CONFIG_FILE).exists() {
+            return Err(already());
+        }
+        let run = Self { path: path.to_owned(), lock: Some(lock) };
         fp_io::write_file_atomically(&path.join(CONFIG_FILE), config.to_toml())?;
         Ok(run)
     }
@@ -118,7 +136,7 @@ impl RunDir {
             });
         }
         let config = Config::load(&config_path, overrides)?;
-        Ok((Self { path: path.to_owned() }, config))
+        Ok((Self { path: path.to_owned(), lock: None }, config))
     }
 
     /// Opens a run to continue it. Only `train.epochs`, `train.patience`,
@@ -137,7 +155,8 @@ impl RunDir {
         overrides: &[String],
         adjust: impl FnOnce(&mut TrainConfig),
     ) -> Result<(Self, Config)> {
-        let (run, original) = Self::open(path, &[])?;
+        let (mut run, original) = Self::open(path, &[])?;
+        run.lock = Some(lock(path)?);
         let mut config = Config::load(&path.join(CONFIG_FILE), overrides)?;
         adjust(&mut config.train);
         let mut comparable = config.clone();
@@ -242,6 +261,42 @@ impl RunDir {
         let text = std::fs::read_to_string(&path).map_err(TrainError::io(&path))?;
         serde_json::from_str(&text).map_err(|source| TrainError::State { path, source })
     }
+}
+
+/// Takes the exclusive lock of the run directory `dir`, writing this process's
+/// id into the lock file so that a refused writer can say who holds it.
+fn lock(dir: &Path) -> Result<std::sync::Arc<std::fs::File>> {
+    use std::io::{Read, Seek};
+    let path = dir.join(LOCK_FILE);
+    let mut file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
+        .map_err(TrainError::io(&path))?;
+    match file.try_lock() {
+        Ok(()) => {}
+        Err(std::fs::TryLockError::WouldBlock) => {
+            let mut holder = String::new();
+            let _ = file.read_to_string(&mut holder);
+            let holder = holder.trim();
+            let who = if holder.is_empty() { "another process".to_owned() } else { format!("process {holder}") };
+            return Err(TrainError::RunDir {
+                path: dir.to_owned(),
+                reason: format!(
+                    "is in use by {who}, which is writing this run; wait for it to finish or stop it first"
+                ),
+            });
+        }
+        Err(std::fs::TryLockError::Error(e)) => return Err(TrainError::io(&path)(e)),
+    }
+    let written = file.set_len(0).and_then(|()| file.rewind()).and_then(|()| {
+        use std::io::Write;
+        writeln!(file, "{}", std::process::id())
+    });
+    written.map_err(TrainError::io(&path))?;
+    Ok(std::sync::Arc::new(file))
 }
 
 /// Atomically points `dir/link` at `target` (a name inside `dir`).

@@ -238,6 +238,28 @@ fn an_existing_run_directory_is_not_overwritten() {
 }
 
 #[test]
+fn a_run_directory_has_one_writer_at_a_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(1);
+    let first = new_run(dir.path(), &cfg);
+    fp_train::train(&first, &cfg, &dataset(), &split(), false, &mut Silent, &no_stop()).unwrap();
+    // While `first` lives, nobody else may write the run; readers may.
+    let err = RunDir::open_for_resume(dir.path(), &["train.epochs=2".into()]).unwrap_err().to_string();
+    let pid = std::process::id();
+    assert!(err.contains(&format!("is in use by process {pid}, which is writing this run")), "{err}");
+    let err = RunDir::create(dir.path(), &cfg).unwrap_err().to_string();
+    assert!(err.contains("in use by") || err.contains("already holds a run"), "{err}");
+    assert!(RunDir::open(dir.path(), &[]).is_ok());
+    let clone = first.clone();
+    drop(first);
+    assert!(RunDir::open_for_resume(dir.path(), &[]).is_err(), "a clone still holds the lock");
+    drop(clone);
+    let (resumed, cfg) = RunDir::open_for_resume(dir.path(), &["train.epochs=2".into()]).unwrap();
+    fp_train::train(&resumed, &cfg, &dataset(), &split(), true, &mut Silent, &no_stop()).unwrap();
+    assert_eq!(history(&resumed).iter().map(|r| r.epoch).collect::<Vec<_>>(), [1, 2]);
+}
+
+#[test]
 fn patience_stops_a_run_that_no_longer_improves() {
     let dir = tempfile::tempdir().unwrap();
     let mut cfg = config(6);
