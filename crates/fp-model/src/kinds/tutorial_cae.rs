@@ -62,13 +62,7 @@ impl Architecture for TutorialCaeConfig {
                 expected: format!("expected widths in 1..=4096, got {bad}"),
             });
         }
-        if !(1..=15).contains(&self.kernel_size) || self.kernel_size % 2 == 0 {
-            return Err(ModelError::InvalidConfig {
-                field: "kernel_size",
-                expected: format!("expected an odd size in 1..=15 ('same' padding), got {}", self.kernel_size),
-            });
-        }
-        Ok(())
+        super::validate_kernel_size(self.kernel_size)
     }
 
     fn downsamplings(&self) -> u32 {
