@@ -2,6 +2,7 @@
 
 mod bench;
 mod data;
+mod degrade;
 mod evaluate;
 mod minutiae;
 mod plot;
@@ -64,6 +65,8 @@ enum Command {
     Reconstruct(reconstruct::ReconstructArgs),
     /// Time training steps or inference of the tutorial's model on this machine.
     Bench(bench::BenchArgs),
+    /// Write seeded degraded copies of images, or a figure of every kind of damage at three severities.
+    Degrade(degrade::DegradeArgs),
 }
 
 fn main() -> ExitCode {
@@ -92,6 +95,7 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Plot(args) => plot::run(args),
         Command::Reconstruct(args) => reconstruct::run(args),
         Command::Bench(args) => bench::run(args),
+        Command::Degrade(args) => degrade::run(args),
     }
 }
 

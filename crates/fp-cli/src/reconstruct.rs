@@ -1,4 +1,3 @@
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -156,9 +155,9 @@ fn reconstruct_files(
     original_size: bool,
     batch: usize,
 ) -> anyhow::Result<ExitCode> {
-    let files = expand_inputs(inputs)?;
+    let files = crate::shared::expand_inputs(inputs)?;
     std::fs::create_dir_all(out_dir).with_context(|| format!("cannot create {}", out_dir.display()))?;
-    let names = output_names(&files);
+    let names: Vec<String> = crate::shared::unique_stems(&files).into_iter().map(|s| format!("{s}.png")).collect();
     let preprocess = model.config.data.preprocess();
     let bar = progress(files.len(), "images");
     bar.set_message("reconstructing");
@@ -235,65 +234,4 @@ fn reconstruct_files(
     }
     println!("{done} reconstructions in {}", out_dir.display());
     Ok(if failures > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS })
-}
-
-/// The files to reconstruct: each argument, or the images found under it if it is a folder.
-fn expand_inputs(inputs: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
-    let mut files = Vec::new();
-    for input in inputs {
-        if input.is_dir() {
-            let found = fp_data::discover(input)?;
-            if found.is_empty() {
-                bail!("{}: no images in this folder", input.display());
-            }
-            files.extend(found.into_iter().map(|s| s.path));
-        } else {
-            // Missing or unreadable files are reported one by one later.
-            files.push(input.clone());
-        }
-    }
-    Ok(files)
-}
-
-/// `<stem>.png` for each file; stems that occur more than once (`DB1_B/101_1.tif`
-/// and `DB2_B/101_1.tif`) get their folder's name in front, then a number if
-/// that is still not unique.
-fn output_names(files: &[PathBuf]) -> Vec<String> {
-    let stem = |p: &Path| p.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "image".into());
-    let mut counts: HashMap<String, usize> = HashMap::new();
-    for f in files {
-        *counts.entry(stem(f)).or_default() += 1;
-    }
-    let mut used: HashMap<String, usize> = HashMap::new();
-    files
-        .iter()
-        .map(|f| {
-            let s = stem(f);
-            let base = if counts[&s] > 1 {
-                match f.parent().and_then(|p| p.file_name()) {
-                    Some(parent) => format!("{}_{s}", parent.to_string_lossy()),
-                    None => s,
-                }
-            } else {
-                s
-            };
-            let n = used.entry(base.clone()).or_default();
-            *n += 1;
-            if *n == 1 { format!("{base}.png") } else { format!("{base}-{n}.png") }
-        })
-        .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn output_names_stay_unique() {
-        let files: Vec<PathBuf> = ["a/DB1_B/101_1.tif", "a/DB2_B/101_1.tif", "b/x.png", "c/DB1_B/101_1.png"]
-            .iter()
-            .map(PathBuf::from)
-            .collect();
-        assert_eq!(output_names(&files), ["DB1_B_101_1.png", "DB2_B_101_1.png", "x.png", "DB1_B_101_1-2.png"]);
-    }
 }

@@ -1,8 +1,9 @@
 //! Helpers the commands share: loading a run's data, progress bars, writing PNGs.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use anyhow::Context;
+use anyhow::{Context, bail};
 use fp_data::{Dataset, Split};
 use fp_model::{DeviceSpec, Precision};
 use fp_train::TrainedModel;
@@ -102,4 +103,61 @@ pub fn write_figure(path: &Path, image: &image::RgbImage) -> anyhow::Result<Path
     let bytes = fp_figures::encode_png(image).with_context(|| format!("cannot encode {}", path.display()))?;
     fp_io::write_file_atomically(path, bytes)?;
     Ok(path.to_owned())
+}
+
+/// The files a command works on: each argument, or the images found under it if it is a folder.
+pub fn expand_inputs(inputs: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    for input in inputs {
+        if input.is_dir() {
+            let found = fp_data::discover(input)?;
+            if found.is_empty() {
+                bail!("{}: no images in this folder", input.display());
+            }
+            files.extend(found.into_iter().map(|s| s.path));
+        } else {
+            // Missing or unreadable files are reported one by one later.
+            files.push(input.clone());
+        }
+    }
+    Ok(files)
+}
+
+/// Each file's stem; stems that occur more than once (`DB1_B/101_1.tif` and
+/// `DB2_B/101_1.tif`) get their folder's name in front, then a number if that
+/// is still not unique.
+pub fn unique_stems(files: &[PathBuf]) -> Vec<String> {
+    let stem = |p: &Path| p.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "image".into());
+    let mut counts: HashMap<String, usize> = HashMap::new();
+    for f in files {
+        *counts.entry(stem(f)).or_default() += 1;
+    }
+    let mut used: HashMap<String, usize> = HashMap::new();
+    files
+        .iter()
+        .map(|f| {
+            let s = stem(f);
+            let base = match f.parent().and_then(|p| p.file_name()) {
+                Some(parent) if counts[&s] > 1 => format!("{}_{s}", parent.to_string_lossy()),
+                _ => s,
+            };
+            let n = used.entry(base.clone()).or_default();
+            *n += 1;
+            if *n == 1 { base } else { format!("{base}-{n}") }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stems_stay_unique() {
+        let files: Vec<PathBuf> = ["a/DB1_B/101_1.tif", "a/DB2_B/101_1.tif", "b/x.png", "c/DB1_B/101_1.png"]
+            .iter()
+            .map(PathBuf::from)
+            .collect();
+        assert_eq!(unique_stems(&files), ["DB1_B_101_1", "DB2_B_101_1", "x", "DB1_B_101_1-2"]);
+    }
 }

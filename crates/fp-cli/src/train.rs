@@ -75,7 +75,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
         ctrlc::set_handler(move || {
             if stop.swap(true, Ordering::SeqCst) {
                 eprintln!("\nsecond interrupt: exiting now (the last checkpoint is intact)");
-                std::process::exit(130);
+                exit_at_once(130);
             }
             eprintln!("\ninterrupt: finishing the current batch and writing a checkpoint (again to quit at once)");
         })
@@ -105,6 +105,21 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::from(130))
         }
     }
+}
+
+/// Ends the process without running exit handlers. `std::process::exit` would
+/// tear down LibTorch's global state while the training thread is still inside
+/// a LibTorch call, which then fails with a confusing error. Nothing is lost:
+/// every file is written to a temporary name and renamed.
+fn exit_at_once(code: i32) -> ! {
+    #[cfg(unix)]
+    #[allow(unsafe_code)]
+    // SAFETY: `_exit` only ends the process; it touches no state of this one.
+    unsafe {
+        libc::_exit(code)
+    }
+    #[cfg(not(unix))]
+    std::process::exit(code)
 }
 
 /// Images in the reconstruction grid written at the end of training (the tutorial shows 5).
