@@ -144,6 +144,7 @@ fn two_epochs_plus_resumed_two_equal_four_straight() {
 
     let r2 = new_run(resumed.path(), &config(2));
     fp_train::train(&r2, &config(2), &dataset(), &split(), false, &mut Silent, &no_stop()).unwrap();
+    drop(r2); // the first process ends, and with it its hold on the run
     let err = RunDir::open_for_resume(resumed.path(), &["train.learning_rate=0.1".into()]).unwrap_err();
     assert!(
         err.to_string()
@@ -194,6 +195,7 @@ fn an_interrupted_run_checkpoints_mid_epoch_and_resumes_exactly() {
     assert_eq!((state.epochs_done, state.batches_done, state.steps), (1, 2, 5));
     assert_eq!(history(&s).len(), 1);
 
+    drop(s);
     let (s, cfg) = RunDir::open_for_resume(stopped.path(), &[]).unwrap();
     let outcome = fp_train::train(&s, &cfg, &dataset(), &split(), true, &mut Silent, &no_stop()).unwrap();
     assert_eq!(outcome, Outcome::Completed { epochs: 3 });
@@ -215,6 +217,7 @@ fn a_nan_loss_stops_with_a_clear_error_and_keeps_the_last_checkpoint() {
     let mut values = clean.images.to_vec();
     values[3 * SIDE * SIDE + 7] = f32::NAN;
     let poisoned = Dataset::new(clean.items.clone(), values, clean.scaling, clean.preprocess).unwrap();
+    drop(run);
     let (run, cfg) = RunDir::open_for_resume(dir.path(), &["train.epochs=2".into()]).unwrap();
     let err = fp_train::train(&run, &cfg, &poisoned, &split(), true, &mut Silent, &no_stop()).unwrap_err();
     assert!(matches!(err, TrainError::NonFiniteLoss { epoch: 2, .. }), "{err:?}");
@@ -357,6 +360,7 @@ fn a_native_restore_run_learns_and_resumes_exactly() {
     let mut observer = StopAfter { batches: 20, seen: 0, stop: &stop };
     let outcome = fp_train::train(&r, &cfg, &data, &split(), false, &mut observer, &stop).unwrap();
     assert_eq!(outcome, Outcome::Interrupted { epochs: 2, batches: 6 });
+    drop(r);
     let (r, cfg) = RunDir::open_for_resume(resumed.path(), &[]).unwrap();
     fp_train::train(&r, &cfg, &data, &split(), true, &mut Silent, &no_stop()).unwrap();
     let h = history(&r);
