@@ -167,14 +167,9 @@ fn reconstruct_files(
         let loaded: Vec<anyhow::Result<Prepared>> = chunk
             .par_iter()
             .map(|(input, name)| {
-                let gray = fp_data::decode_gray(input)?;
-                let pixels = fp_data::resize_gray(&gray, &preprocess, input)?;
-                let size = match preprocess.resize {
-                    fp_data::ResizeMode::None => gray.dimensions(),
-                    _ => (preprocess.width, preprocess.height),
-                };
-                let output = out_dir.join(name);
-                Ok(Prepared { input: (*input).clone(), output, pixels, size, original: gray.dimensions() })
+                let (pixels, original) = fp_data::load_one(input, &preprocess)?;
+                let size = preprocess.output_size(original);
+                Ok(Prepared { input: (*input).clone(), output: out_dir.join(name), pixels, size, original })
             })
             .collect();
         let mut ready = Vec::new();
