@@ -126,7 +126,7 @@ fn degrade_file(
 }
 
 /// The image as values in [0, 1], with its width and height.
-fn read_values(file: &Path) -> anyhow::Result<(Vec<f32>, usize, usize)> {
+pub(crate) fn read_values(file: &Path) -> anyhow::Result<(Vec<f32>, usize, usize)> {
     let gray = fp_data::decode_gray(file)?;
     let (w, h) = (gray.width() as usize, gray.height() as usize);
     Ok((gray.pixels().map(|p| f32::from(p.0[0]) / 255.0).collect(), w, h))
@@ -143,7 +143,7 @@ fn damage_seed(seed: u64, stem: &str, kind: Degradation) -> u64 {
 
 /// 64-bit FNV-1a: a hash that is the same on every platform and Rust release
 /// (std's hasher promises neither).
-fn fnv1a(bytes: &[u8]) -> u64 {
+pub(crate) fn fnv1a(bytes: &[u8]) -> u64 {
     bytes.iter().fold(0xCBF2_9CE4_8422_2325, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01B3))
 }
 

@@ -25,8 +25,18 @@ pub struct EvaluateArgs {
     #[arg(long, value_name = "FILE")]
     out: Option<PathBuf>,
     /// Skip the minutiae and matcher measures (MSE, PSNR and SSIM only).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "benchmark")]
     no_identity: bool,
+    /// Instead of the run's data: a restoration benchmark folder (`fpae benchmark make`). Its
+    /// degraded prints are restored into RUN/restored/<benchmark> (finished ones are kept), and
+    /// each kind and severity gets three rows: the degraded input, the restoration and, with
+    /// --classical, classical enhancement.
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["data", "split"])]
+    benchmark: Option<PathBuf>,
+    /// With --benchmark: classical enhancements of its degraded prints, in the same layout
+    /// (as `cargo xtask bench restore` writes them with pyfing).
+    #[arg(long, value_name = "DIR", requires = "benchmark")]
+    classical: Option<PathBuf>,
     #[command(flatten)]
     model: ModelArgs,
 }
@@ -49,6 +59,16 @@ impl From<SplitArg> for Subset {
 }
 
 pub fn run(args: EvaluateArgs) -> anyhow::Result<ExitCode> {
+    if let Some(benchmark) = &args.benchmark {
+        return crate::benchmark::evaluate(
+            &args.run_dir,
+            benchmark,
+            args.classical.as_deref(),
+            &args.model,
+            args.json,
+            args.out.as_deref(),
+        );
+    }
     let model = args.model.load(&args.run_dir)?;
     let evaluation = evaluate(&model, args.data.as_deref(), args.split.into(), args.model.batch, !args.no_identity)?;
     let json = serde_json::to_string_pretty(&evaluation).expect("the evaluation serializes");

@@ -1,12 +1,17 @@
 //! `fpae`: train, evaluate and apply convolutional fingerprint autoencoders.
 
+mod apply;
 mod bench;
+mod benchmark;
 mod data;
 mod degrade;
 mod evaluate;
+mod export;
 mod minutiae;
 mod plot;
 mod reconstruct;
+mod restore;
+mod score;
 mod shared;
 mod summary;
 mod train;
@@ -67,6 +72,14 @@ enum Command {
     Bench(bench::BenchArgs),
     /// Write seeded degraded copies of images, or a figure of every kind of damage at three severities.
     Degrade(degrade::DegradeArgs),
+    /// Make the fixed restoration benchmark of a dataset (every kind of damage at three severities).
+    Benchmark(benchmark::BenchmarkArgs),
+    /// Restore degraded prints with a trained model, at their own size; resumable and shardable.
+    Restore(restore::RestoreArgs),
+    /// Write one checkpoint of a run as a self-contained model folder (no optimiser state).
+    Export(export::ExportArgs),
+    /// Score any folder of processed prints against their clean originals: pixels, minutiae, matcher.
+    Score(score::ScoreArgs),
 }
 
 fn main() -> ExitCode {
@@ -96,6 +109,10 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Reconstruct(args) => reconstruct::run(args),
         Command::Bench(args) => bench::run(args),
         Command::Degrade(args) => degrade::run(args),
+        Command::Benchmark(args) => benchmark::run(args),
+        Command::Restore(args) => restore::run(args),
+        Command::Score(args) => score::run(args),
+        Command::Export(args) => export::run(args),
     }
 }
 

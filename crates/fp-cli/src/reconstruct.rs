@@ -8,8 +8,9 @@ use fp_train::{Subset, TrainedModel};
 use image::GrayImage;
 use rayon::prelude::*;
 
+use crate::apply::{ApplyOptions, Job, apply_to_files};
 use crate::minutiae::marks;
-use crate::shared::{ModelArgs, load_run_data, progress, to_gray, write_figure, write_gray_png};
+use crate::shared::{ModelArgs, load_run_data, to_gray, write_figure};
 
 /// File name of the reconstruction grid in a run directory.
 pub const GRID_FILE: &str = "reconstructions.png";
@@ -136,18 +137,8 @@ fn minutiae_tiles(
     ))
 }
 
-/// One input image, prepared for the model.
-struct Prepared {
-    input: PathBuf,
-    output: PathBuf,
-    pixels: Vec<u8>,
-    size: (u32, u32),
-    original: (u32, u32),
-}
-
-/// Reconstructs user images into `out_dir` as PNGs, batch by batch; at native
-/// resolution, each at its own size. A file that cannot be read is reported
-/// and skipped; the exit code is then 1.
+/// Reconstructs user images into `out_dir` as PNGs named after their stems;
+/// a file that cannot be read is reported and skipped, and the exit code is then 1.
 fn reconstruct_files(
     model: &TrainedModel,
     inputs: &[PathBuf],
@@ -157,76 +148,12 @@ fn reconstruct_files(
 ) -> anyhow::Result<ExitCode> {
     let files = crate::shared::expand_inputs(inputs)?;
     std::fs::create_dir_all(out_dir).with_context(|| format!("cannot create {}", out_dir.display()))?;
-    let names: Vec<String> = crate::shared::unique_stems(&files).into_iter().map(|s| format!("{s}.png")).collect();
-    let preprocess = model.config.data.preprocess();
-    let bar = progress(files.len(), "images");
-    bar.set_message("reconstructing");
-    let mut failures = 0usize;
-    let report = |path: &Path, err: &anyhow::Error| bar.suspend(|| eprintln!("error: {}: {err:#}", path.display()));
-    for chunk in files.iter().zip(&names).collect::<Vec<_>>().chunks(batch.max(1)) {
-        let loaded: Vec<anyhow::Result<Prepared>> = chunk
-            .par_iter()
-            .map(|(input, name)| {
-                let (pixels, original) = fp_data::load_one(input, &preprocess)?;
-                let size = preprocess.output_size(original);
-                Ok(Prepared { input: (*input).clone(), output: out_dir.join(name), pixels, size, original })
-            })
-            .collect();
-        let mut ready = Vec::new();
-        for (result, (input, _)) in loaded.into_iter().zip(chunk) {
-            match result {
-                Ok(p) => ready.push(p),
-                Err(e) => {
-                    report(input, &e);
-                    failures += 1;
-                }
-            }
-        }
-        let scaling = model.scaling;
-        let mut recon: Vec<Vec<f32>> = vec![Vec::new(); ready.len()];
-        // Images of one size go through the model together.
-        let mut by_size: std::collections::BTreeMap<(u32, u32), Vec<usize>> = Default::default();
-        for (k, p) in ready.iter().enumerate() {
-            by_size.entry(p.size).or_default().push(k);
-        }
-        for ((w, h), members) in by_size {
-            let (w, h) = (w as usize, h as usize);
-            let mut values = vec![0f32; members.len() * w * h];
-            for (&k, out) in members.iter().zip(values.chunks_mut(w * h)) {
-                scaling.apply(&ready[k].pixels, out);
-            }
-            let outputs = model.apply(&values, w, h, batch);
-            for (&k, out) in members.iter().zip(outputs.chunks(w * h)) {
-                recon[k] = out.to_vec();
-            }
-        }
-        let written: Vec<anyhow::Result<()>> = ready
-            .par_iter()
-            .zip(recon.par_iter())
-            .map(|(p, r)| {
-                let mut pixels = scaling.invert(r, &p.pixels);
-                let (mut ow, mut oh) = p.size;
-                if original_size {
-                    pixels = fp_data::restore_size(&pixels, &preprocess, p.original, &p.input)?;
-                    (ow, oh) = p.original;
-                }
-                let image = GrayImage::from_raw(ow, oh, pixels).expect("one value per pixel");
-                write_gray_png(&p.output, &image)
-            })
-            .collect();
-        for (result, p) in written.into_iter().zip(&ready) {
-            if let Err(e) = result {
-                report(&p.input, &e);
-                failures += 1;
-            }
-        }
-        bar.inc(chunk.len() as u64);
-    }
-    bar.finish_and_clear();
-    let done = files.len() - failures;
-    if failures > 0 {
-        eprintln!("error: {failures} of {} images could not be reconstructed", files.len());
-    }
-    println!("{done} reconstructions in {}", out_dir.display());
-    Ok(if failures > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+    let jobs: Vec<Job> = crate::shared::unique_stems(&files)
+        .into_iter()
+        .zip(files)
+        .map(|(stem, input)| Job { input, output: out_dir.join(format!("{stem}.png")) })
+        .collect();
+    let outcome = apply_to_files(model, &jobs, ApplyOptions { original_size, batch, verb: "reconstructing" });
+    println!("{} reconstructions in {}", outcome.written, out_dir.display());
+    Ok(outcome.exit_code(jobs.len(), "reconstructed"))
 }

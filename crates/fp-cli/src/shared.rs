@@ -85,8 +85,11 @@ pub fn to_gray(values: &[f32], width: usize, height: usize) -> GrayImage {
     GrayImage::from_raw(width as u32, height as u32, pixels).expect("width * height values")
 }
 
-/// Encodes a grayscale image as PNG and writes it atomically.
+/// Encodes a grayscale image as PNG and writes it atomically, creating its folder.
 pub fn write_gray_png(path: &Path, image: &GrayImage) -> anyhow::Result<()> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
     let mut bytes = Vec::new();
     image
         .write_to(&mut std::io::Cursor::new(&mut bytes), image::ImageFormat::Png)

@@ -96,18 +96,8 @@ impl Dataset {
     /// # Panics
     /// If `out` is not `side * side` long, `i` is out of range or image `i` has no pixels.
     pub fn crop(&self, i: usize, x: usize, y: usize, side: usize, out: &mut [f32]) {
-        assert_eq!(out.len(), side * side, "a crop of side {side} needs {} values", side * side);
         let (w, h) = self.size(i);
-        let image = self.image(i);
-        for (row, line) in out.chunks_exact_mut(side).enumerate() {
-            let sy = (y + row).min(h - 1);
-            let src = &image[sy * w..(sy + 1) * w];
-            // Columns inside the image are copied; the rest repeat the last column.
-            let sx = x.min(w - 1);
-            let inside = (w - sx).min(side);
-            line[..inside].copy_from_slice(&src[sx..sx + inside]);
-            line[inside..].fill(src[w - 1]);
-        }
+        crop_square(self.image(i), (w, h), (x, y), side, out);
     }
 
     /// A top-left corner for a random `side x side` crop of image `i`, uniform over
@@ -306,6 +296,22 @@ pub fn scale(set: Preprocessed, scaling: Scaling) -> Dataset {
     }
     chunks.into_par_iter().for_each(|(out, px)| applied.apply(px, out));
     Dataset::new(set.items, images, applied, set.preprocess).expect("sizes checked above")
+}
+
+/// Copies the `side x side` square at (`x`, `y`) of a `w x h` image into `out`;
+/// rows and columns past the image's edge repeat its last row and column.
+pub fn crop_square(image: &[f32], (w, h): (usize, usize), (x, y): (usize, usize), side: usize, out: &mut [f32]) {
+    assert_eq!(out.len(), side * side, "a crop of side {side} needs {} values", side * side);
+    assert_eq!(image.len(), w * h, "a {w}x{h} image has {} values", w * h);
+    for (row, line) in out.chunks_exact_mut(side).enumerate() {
+        let sy = (y + row).min(h - 1);
+        let src = &image[sy * w..(sy + 1) * w];
+        // Columns inside the image are copied; the rest repeat the last column.
+        let sx = x.min(w - 1);
+        let inside = (w - sx).min(side);
+        line[..inside].copy_from_slice(&src[sx..sx + inside]);
+        line[inside..].fill(src[w - 1]);
+    }
 }
 
 #[cfg(test)]

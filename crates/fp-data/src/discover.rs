@@ -172,6 +172,23 @@ fn discover_with(root: &Path, manifest: &DatasetManifest) -> Result<Vec<ImageSou
     Ok(sources)
 }
 
+/// The image files under `root`, recursively (following links, skipping hidden
+/// names), as `/`-separated paths relative to `root`, sorted. No manifest is
+/// read: for folders of outputs rather than datasets.
+pub fn list_images(root: &Path) -> Result<Vec<String>> {
+    let mut paths = Vec::new();
+    walk(root, &mut paths)?;
+    let mut relative: Vec<String> = paths
+        .iter()
+        .map(|path| {
+            let rel = path.strip_prefix(root).expect("walked under root");
+            rel.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/")
+        })
+        .collect();
+    relative.sort();
+    Ok(relative)
+}
+
 fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
     let entries = std::fs::read_dir(dir).map_err(DataError::io(dir))?;
     for entry in entries {

@@ -21,9 +21,13 @@ mod scaling;
 mod split;
 
 pub use config::{DataConfig, Preprocess, ResizeFilter, ResizeMode, Roots, Scaling, SplitKind};
-pub use dataset::{Dataset, LoadSource, Preprocessed, load, load_one, load_with_source, preprocess_parallel, scale};
+pub use dataset::{
+    Dataset, LoadSource, Preprocessed, crop_square, load, load_one, load_with_source, preprocess_parallel, scale,
+};
 pub use decode::{decode_gray, resize_gray, restore_size};
-pub use discover::{Catalog, FingerId, IMAGE_EXTENSIONS, ImageSource, discover, discover_roots, is_image_path};
+pub use discover::{
+    Catalog, FingerId, IMAGE_EXTENSIONS, ImageSource, discover, discover_roots, is_image_path, list_images,
+};
 pub use error::{DataError, Result};
 pub use manifest::{DEFAULT_PPI, DatasetManifest, MANIFEST_FILE, Naming, SubsetInfo};
 pub use meta::ImageMeta;

@@ -103,26 +103,89 @@ pub fn assess_identity(
     done: &(dyn Fn() + Sync),
 ) -> Result<IdentityReport> {
     assert_eq!(recon.len(), indices.len(), "one reconstruction per index");
-    let too_small = AtomicUsize::new(0);
-    let detect = |pixels: &[u8], (w, h): (u32, u32), source: &ImageSource| -> Result<Template> {
+    let sources: Vec<ImageSource> = data.items.iter().map(|item| item.source.clone()).collect();
+    let detector = Detector::default();
+    let started = std::time::Instant::now();
+    let gallery = gallery_prints(&sources, cache, &detector, done)?;
+    let probes: Vec<Probe> = indices
+        .par_iter()
+        .zip(recon.par_iter())
+        .map(|(&i, values)| {
+            let views = NativeViews::of(data, i, values)?;
+            let source = &data.items[i].source;
+            Ok(Probe {
+                original: i,
+                reconstruction: detector.detect(&views.reconstruction, views.size, source, done)?,
+                round_trip: detector.detect(&views.round_trip, views.size, source, done)?,
+            })
+        })
+        .collect::<Result<_>>()?;
+    detector.warn_too_small();
+    tracing::debug!(
+        "minutiae of {} originals and {} reconstructions and round trips in {:.1} s",
+        gallery.len(),
+        2 * probes.len(),
+        started.elapsed().as_secs_f64()
+    );
+    let started = std::time::Instant::now();
+    let report = assess(&gallery, &probes, Tolerance::default());
+    tracing::debug!("BOZORTH3 comparisons in {:.1} s", started.elapsed().as_secs_f64());
+    Ok(report)
+}
+
+/// Finds minutiae for the identity measures: an image too small for MINDTCT
+/// gets an empty template (its comparisons are not computable), and is counted.
+#[derive(Debug, Default)]
+pub struct Detector {
+    too_small: AtomicUsize,
+}
+
+impl Detector {
+    /// The minutiae of an 8-bit image of `size` that stands for `source` (whose
+    /// resolution it has; errors name its file). `done` hears each template.
+    pub fn detect(
+        &self,
+        pixels: &[u8],
+        (w, h): (u32, u32),
+        source: &ImageSource,
+        done: &(dyn Fn() + Sync),
+    ) -> Result<Template> {
         let template = match Template::detect(pixels, w as usize, h as usize, source.ppi) {
             Err(MetricsError::TooSmallForMinutiae { .. }) => {
-                too_small.fetch_add(1, Ordering::Relaxed);
+                self.too_small.fetch_add(1, Ordering::Relaxed);
                 Ok(Template { width: w, height: h, minutiae: Vec::new() })
             }
             other => other.map_err(|e| GalleryError::Metrics { file: source.path.clone(), source: e }),
         };
         done();
         template
-    };
+    }
 
-    let started = std::time::Instant::now();
+    /// Logs how many images were too small to find minutiae in, if any.
+    pub fn warn_too_small(&self) {
+        let small = self.too_small.load(Ordering::Relaxed);
+        if small > 0 {
+            tracing::warn!(
+                "{small} images are under {0}x{0} pixels, too small to find minutiae; they count as not computable",
+                crate::minutiae::MIN_SIDE
+            );
+        }
+    }
+}
+
+/// The original prints `sources` as a matcher's gallery: each file's minutiae,
+/// read from `cache` when this content was seen before (keyed by the file's
+/// SHA-256 and resolution), else detected and cached. `done` hears each print.
+pub fn gallery_prints(
+    sources: &[ImageSource],
+    cache: Option<&TemplateCache>,
+    detector: &Detector,
+    done: &(dyn Fn() + Sync),
+) -> Result<Vec<GalleryPrint>> {
     let cached = AtomicUsize::new(0);
-    let gallery: Vec<GalleryPrint> = data
-        .items
+    let gallery = sources
         .par_iter()
-        .map(|item| {
-            let source = &item.source;
+        .map(|source| {
             let bytes =
                 std::fs::read(&source.path).map_err(|e| GalleryError::Io { path: source.path.clone(), source: e })?;
             let hash = hex_sha256(&bytes);
@@ -134,7 +197,7 @@ pub fn assess_identity(
                 }
                 None => {
                     let image = fp_data::decode_gray(&source.path)?;
-                    let template = detect(image.as_raw(), image.dimensions(), source)?;
+                    let template = detector.detect(image.as_raw(), image.dimensions(), source, done)?;
                     if let Some(cache) = cache {
                         cache.write(&hash, source.ppi, &template);
                     }
@@ -147,40 +210,9 @@ pub fn assess_identity(
             };
             Ok(GalleryPrint { key, template })
         })
-        .collect::<Result<_>>()?;
-
-    let probes: Vec<Probe> = indices
-        .par_iter()
-        .zip(recon.par_iter())
-        .map(|(&i, values)| {
-            let views = NativeViews::of(data, i, values)?;
-            let source = &data.items[i].source;
-            Ok(Probe {
-                original: i,
-                reconstruction: detect(&views.reconstruction, views.size, source)?,
-                round_trip: detect(&views.round_trip, views.size, source)?,
-            })
-        })
-        .collect::<Result<_>>()?;
-
-    let small = too_small.into_inner();
-    if small > 0 {
-        tracing::warn!(
-            "{small} images are under {0}x{0} pixels, too small to find minutiae; they count as not computable",
-            crate::minutiae::MIN_SIDE
-        );
-    }
-    tracing::debug!(
-        "minutiae of {} originals ({} cached) and {} reconstructions and round trips in {:.1} s",
-        gallery.len(),
-        cached.into_inner(),
-        2 * probes.len(),
-        started.elapsed().as_secs_f64()
-    );
-    let started = std::time::Instant::now();
-    let report = assess(&gallery, &probes, Tolerance::default());
-    tracing::debug!("BOZORTH3 comparisons in {:.1} s", started.elapsed().as_secs_f64());
-    Ok(report)
+        .collect::<Result<Vec<_>>>()?;
+    tracing::debug!("{} of {} gallery templates from the cache", cached.into_inner(), sources.len());
+    Ok(gallery)
 }
 
 /// An evaluated image at its original size, as its minutiae are found: the

@@ -8,8 +8,10 @@
 //! [`minutiae`] detects minutiae (NIST MINDTCT) and compares two sets of them;
 //! [`identity`] asks whether reconstructions still match their finger with
 //! NIST's BOZORTH3 matcher; [`gallery`] does that for a whole dataset's
-//! outputs, caching the originals' minutiae.
+//! outputs, caching the originals' minutiae; [`folders`] scores any folder of
+//! processed prints against a folder of clean originals, whatever made them.
 
+pub mod folders;
 pub mod gallery;
 pub mod identity;
 pub mod minutiae;
@@ -107,6 +109,36 @@ impl Quality {
             sum.ssim += q.ssim;
         }
         (n > 0).then(|| Quality { mse: sum.mse / n as f64, psnr: sum.psnr / n as f64, ssim: sum.ssim / n as f64 })
+    }
+}
+
+/// Mean quality over a group of images, with the group's identity measures when measured.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GroupScore {
+    /// Number of images.
+    pub images: usize,
+    /// Mean MSE.
+    pub mse: f64,
+    /// Mean PSNR in dB.
+    pub psnr: f64,
+    /// Mean SSIM.
+    pub ssim: f64,
+    /// Identity measures of the group, when measured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity: Option<identity::IdentitySummary>,
+}
+
+impl GroupScore {
+    /// The means of `qualities`, without identity measures (`None` when empty).
+    pub fn of<'a>(qualities: impl IntoIterator<Item = &'a Quality>) -> Option<Self> {
+        let qualities: Vec<&Quality> = qualities.into_iter().collect();
+        Quality::mean(qualities.iter().copied()).map(|q| Self {
+            images: qualities.len(),
+            mse: q.mse,
+            psnr: q.psnr,
+            ssim: q.ssim,
+            identity: None,
+        })
     }
 }
 

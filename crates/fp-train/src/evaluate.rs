@@ -4,8 +4,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use fp_data::{AppliedScaling, Dataset, ResizeMode, Split};
-use fp_metrics::Quality;
 use fp_metrics::identity::{IdentityReport, IdentitySummary, ImageIdentity};
+use fp_metrics::{GroupScore, Quality};
 use fp_model::{Autoencoder, InputSize, Precision};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -39,9 +39,12 @@ pub struct TrainedModel {
 impl TrainedModel {
     /// Loads checkpoint `which` (`"best"` or `"last"`) of the run in `dir` onto
     /// `device`, to compute in `precision`.
+    /// `dir` may also be a model folder written by [`export_model`], whose one
+    /// checkpoint is used whatever `which` says.
     pub fn load(dir: &Path, which: &str, device: Device, precision: Precision) -> Result<Self> {
         let (run, config) = RunDir::open(dir, &[])?;
-        let checkpoint = run.checkpoint(which);
+        let is_model_folder = dir.join(fp_model::MODEL_WEIGHTS_FILE).is_file();
+        let checkpoint = if is_model_folder { dir.to_owned() } else { run.checkpoint(which) };
         if !checkpoint.join(crate::STATE_FILE).is_file() {
             return Err(TrainError::RunDir {
                 path: dir.to_owned(),
@@ -58,7 +61,10 @@ impl TrainedModel {
             scaling: state.scaling,
             config,
             checkpoint,
-            epoch: state.best.filter(|_| which == "best").map_or(state.epochs_done, |(_, epoch)| epoch),
+            epoch: state
+                .best
+                .filter(|_| which == "best" || is_model_folder)
+                .map_or(state.epochs_done, |(_, epoch)| epoch),
             device,
             _vars: saved.vars,
         })
@@ -130,6 +136,50 @@ impl TrainedModel {
     }
 }
 
+/// Writes checkpoint `which` of the run in `run_dir` as a self-contained model
+/// folder at `out`: the run's `config.toml` and the checkpoint's model, weights
+/// and state, without the optimiser. The folder is assembled beside `out` and
+/// renamed into place, so `out` is either absent or whole; it must not exist.
+pub fn export_model(run_dir: &Path, which: &str, out: &Path) -> Result<()> {
+    let (run, _) = RunDir::open(run_dir, &[])?;
+    let checkpoint = run.checkpoint(which);
+    if !checkpoint.join(crate::STATE_FILE).is_file() {
+        return Err(TrainError::RunDir {
+            path: run_dir.to_owned(),
+            reason: format!("has no `{which}` checkpoint yet (no epoch has finished)"),
+        });
+    }
+    if out.exists() {
+        return Err(TrainError::RunDir {
+            path: out.to_owned(),
+            reason: "already exists; choose another folder".into(),
+        });
+    }
+    let parent = out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    std::fs::create_dir_all(parent).map_err(TrainError::io(parent))?;
+    let name = out.file_name().map_or("model".into(), |n| n.to_string_lossy().into_owned());
+    let staging = parent.join(format!(".{name}.partial-{}", std::process::id()));
+    let copy_all = || -> Result<()> {
+        std::fs::create_dir_all(&staging).map_err(TrainError::io(&staging))?;
+        let files = [
+            (run_dir.join(crate::CONFIG_FILE), crate::CONFIG_FILE),
+            (checkpoint.join(fp_model::MODEL_CONFIG_FILE), fp_model::MODEL_CONFIG_FILE),
+            (checkpoint.join(fp_model::MODEL_WEIGHTS_FILE), fp_model::MODEL_WEIGHTS_FILE),
+            (checkpoint.join(crate::STATE_FILE), crate::STATE_FILE),
+        ];
+        for (from, name) in files {
+            let bytes = std::fs::read(&from).map_err(TrainError::io(&from))?;
+            fp_io::write_file_atomically(&staging.join(name), bytes)?;
+        }
+        std::fs::rename(&staging, out).map_err(TrainError::io(out))?;
+        fp_io::sync_dir(parent);
+        Ok(())
+    };
+    copy_all().inspect_err(|_| {
+        let _ = std::fs::remove_dir_all(&staging);
+    })
+}
+
 /// Copies a float tensor's values to the host.
 fn tensor_values(t: &Tensor) -> Vec<f32> {
     let t = t.to_device(Device::Cpu).to_kind(Kind::Float).contiguous().view([-1]);
@@ -177,33 +227,9 @@ pub struct ImageScore {
     pub identity: Option<ImageIdentity>,
 }
 
-/// Mean quality over a group of images.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct GroupScore {
-    /// Number of images.
-    pub images: usize,
-    /// Mean MSE.
-    pub mse: f64,
-    /// Mean PSNR in dB.
-    pub psnr: f64,
-    /// Mean SSIM.
-    pub ssim: f64,
-    /// Identity measures of the group, when measured.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub identity: Option<IdentitySummary>,
-}
-
-impl GroupScore {
-    fn of<'a>(scores: impl IntoIterator<Item = &'a ImageScore>) -> Option<Self> {
-        let qualities: Vec<Quality> =
-            scores.into_iter().map(|s| Quality { mse: s.mse, psnr: s.psnr, ssim: s.ssim }).collect();
-        Quality::mean(&qualities).map(|q| Self {
-            images: qualities.len(),
-            mse: q.mse,
-            psnr: q.psnr,
-            ssim: q.ssim,
-            identity: None,
-        })
+impl ImageScore {
+    fn quality(&self) -> Quality {
+        Quality { mse: self.mse, psnr: self.psnr, ssim: self.ssim }
     }
 }
 
@@ -266,12 +292,19 @@ pub fn score(data: &Dataset, indices: &[usize], recon: &[Vec<f32>]) -> Result<Ev
             })
         })
         .collect::<Result<_>>()?;
-    let all = GroupScore::of(&per_image).ok_or(TrainError::NothingToEvaluate)?;
+    let qualities: Vec<Quality> = per_image.iter().map(ImageScore::quality).collect();
+    let all = GroupScore::of(&qualities).ok_or(TrainError::NothingToEvaluate)?;
     let mut groups: BTreeMap<String, Vec<&ImageScore>> = BTreeMap::new();
     for s in &per_image {
         groups.entry(s.database.clone()).or_default().push(s);
     }
-    let per_database = groups.into_iter().filter_map(|(db, scores)| Some((db, GroupScore::of(scores)?))).collect();
+    let per_database = groups
+        .into_iter()
+        .filter_map(|(db, scores)| {
+            let qualities: Vec<Quality> = scores.into_iter().map(ImageScore::quality).collect();
+            Some((db, GroupScore::of(&qualities)?))
+        })
+        .collect();
     Ok(Evaluation {
         images: all.images,
         mse: all.mse,

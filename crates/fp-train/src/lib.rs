@@ -18,7 +18,8 @@ mod trainer;
 
 pub use config::{Config, OptimizerKind, OutputConfig, TrainConfig, configs_dir};
 pub use error::{Result, TrainError};
-pub use evaluate::{Evaluation, GroupScore, ImageScore, Subset, TrainedModel, score};
+pub use evaluate::{Evaluation, ImageScore, Subset, TrainedModel, export_model, score};
+pub use fp_metrics::GroupScore;
 pub use history::EpochRecord;
 pub use loss::{LossKind, mean_ssim};
 pub use optim::Optimizer;

@@ -120,23 +120,32 @@ impl<'a> Pairs<'a> {
             None => self.data.size(picks[0].0),
         };
         let mut target = vec![0f32; picks.len() * w * h];
-        for (out, &(image, crop)) in target.chunks_mut(w * h).zip(&picks) {
-            match self.crops {
-                Some((side, _)) => {
-                    let mut rng = ChaCha8Rng::seed_from_u64(sample_seed(&[
-                        self.seed,
-                        epoch as u64,
-                        image as u64,
-                        crop as u64,
-                        CROP,
-                    ]));
-                    let (x, y) = self.data.random_crop_origin(image, side, &mut rng);
-                    self.data.crop(image, x, y, side, out);
-                }
-                None => out.copy_from_slice(self.data.image(image)),
+        let Some((side, _)) = self.crops else {
+            for (out, &(image, _)) in target.chunks_mut(w * h).zip(&picks) {
+                out.copy_from_slice(self.data.image(image));
+            }
+            let input = self.damaged(&target, &picks, epoch as u64, (w, h));
+            return self.batch(input, target, picks.len(), (w, h), device);
+        };
+        let restore = self.task.kind == TaskKind::Restore;
+        let mut input = restore.then(|| vec![0f32; picks.len() * w * h]);
+        for (k, &(image, crop)) in picks.iter().enumerate() {
+            let mut rng =
+                ChaCha8Rng::seed_from_u64(sample_seed(&[self.seed, epoch as u64, image as u64, crop as u64, CROP]));
+            let origin = self.data.random_crop_origin(image, side, &mut rng);
+            let range = k * side * side..(k + 1) * side * side;
+            self.data.crop(image, origin.0, origin.1, side, &mut target[range.clone()]);
+            if let Some(input) = input.as_mut() {
+                // The whole print is damaged before cropping, so that damage
+                // sized by the print (stains, occlusions, scratches) looks as
+                // it does on whole prints at evaluation.
+                let size = self.data.size(image);
+                let mut damaged = self.data.image(image).to_vec();
+                let seed = sample_seed(&[self.seed, epoch as u64, image as u64, crop as u64, DAMAGE]);
+                self.task.degradations.apply(&mut damaged, size.0, size.1, seed);
+                fp_data::crop_square(&damaged, size, origin, side, &mut input[range]);
             }
         }
-        let input = self.damaged(&target, &picks, epoch as u64, (w, h));
         self.batch(input, target, picks.len(), (w, h), device)
     }
 

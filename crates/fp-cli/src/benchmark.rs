@@ -1,0 +1,411 @@
+//! `fpae benchmark make`: a fixed restoration benchmark, so that numbers from
+//! different models and tools compare.
+//!
+//! A benchmark is a folder:
+//!
+//! ```text
+//! benchmark.toml                          what it is made of, and a digest of its files
+//! clean/dataset.toml                      the source dataset's manifest (resolutions, naming)
+//! clean/<DB>/<finger>_<impression>.png    every clean print, the matcher's gallery
+//! degraded/<kind>/<severity>/<DB>/<stem>.png
+//!                                         the validation prints, each kind at each severity
+//! ```
+//!
+//! The validation prints are those of the by-finger split that
+//! `configs/restore.toml` trains with (seed 13, a fifth of each database's
+//! fingers), so a model trained that way has never seen their fingers. Every
+//! damaged file's seed is mixed from the benchmark's seed, the file's relative
+//! path, the kind's name and the severity: the same source gives the same bytes
+//! on every machine, which `digest` (over paths and pixels) records. A change to a degradation's code
+//! changes the bytes, so it needs a new version of the benchmark.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use fp_data::{DatasetManifest, ImageSource, SplitKind};
+use fp_degrade::{Degradation, sample_seed};
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use fp_metrics::folders::{FolderScores, Progress, score_folders};
+use fp_metrics::gallery::TemplateCache;
+
+use crate::degrade::{fnv1a, read_values};
+use crate::shared::{progress, to_gray, write_gray_png};
+
+/// The description file of a benchmark folder.
+pub const BENCHMARK_FILE: &str = "benchmark.toml";
+/// Its folder of clean prints.
+pub const CLEAN_DIR: &str = "clean";
+/// Its folder of degraded prints.
+pub const DEGRADED_DIR: &str = "degraded";
+
+/// What a benchmark is made of. Version 1: every kind at 0.3, 0.6 and 0.9.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BenchmarkSpec {
+    /// `<dataset>-restore-v<version>`.
+    pub name: String,
+    /// The source dataset's name.
+    pub dataset: String,
+    /// How validation fingers are chosen: by finger, with this fraction and seed.
+    pub val_fraction: f64,
+    /// Seed of the split.
+    pub split_seed: u64,
+    /// Seed of the damage.
+    pub seed: u64,
+    /// The kinds, by name.
+    pub kinds: Vec<String>,
+    /// The severities.
+    pub severities: Vec<f32>,
+    /// Clean prints (all of the dataset's).
+    pub clean: usize,
+    /// Degraded prints: validation prints x kinds x severities.
+    pub degraded: usize,
+    /// SHA-256 over every degraded file's relative path and pixels, in path order.
+    pub digest: String,
+}
+
+/// The kinds of version 1, by name: a kind added later is not in it.
+const V1_KINDS: [&str; 13] = [
+    "noise",
+    "salt-pepper",
+    "blur",
+    "motion-blur",
+    "contrast",
+    "dry",
+    "wet",
+    "stain",
+    "scratch",
+    "occlusion",
+    "background",
+    "low-resolution",
+    "elastic",
+];
+const V1_SEVERITIES: [f32; 3] = [0.3, 0.6, 0.9];
+const V1_SEED: u64 = 2018;
+/// The split of `configs/restore.toml`.
+const V1_SPLIT_SEED: u64 = 13;
+const V1_VAL_FRACTION: f64 = 0.2;
+
+#[derive(Debug, clap::Args)]
+pub struct BenchmarkArgs {
+    #[command(subcommand)]
+    command: BenchmarkCommand,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum BenchmarkCommand {
+    /// Make the restoration benchmark of a dataset: its validation prints with every kind of damage at
+    /// severities 0.3, 0.6 and 0.9, next to every clean print.
+    Make(MakeArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct MakeArgs {
+    /// The dataset root (with its dataset.toml).
+    #[arg(long, value_name = "DIR", default_value = "data/fvc2002")]
+    data: PathBuf,
+    /// The benchmark folder to create; it must not exist yet.
+    #[arg(long, value_name = "DIR")]
+    out: PathBuf,
+}
+
+pub fn run(args: BenchmarkArgs) -> anyhow::Result<ExitCode> {
+    match args.command {
+        BenchmarkCommand::Make(args) => {
+            let spec = make(&args.data, &args.out)?;
+            println!(
+                "{}: {} clean and {} degraded prints in {} (digest {})",
+                spec.name,
+                spec.clean,
+                spec.degraded,
+                args.out.display(),
+                &spec.digest[..16]
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// Writes the benchmark of the dataset at `data` into `out`: into a temporary
+/// sibling folder first, renamed into place when complete, so that `out` is
+/// either absent or whole.
+pub fn make(data: &Path, out: &Path) -> anyhow::Result<BenchmarkSpec> {
+    if out.exists() {
+        bail!("--out {}: already exists; remove it or choose another folder", out.display());
+    }
+    let manifest =
+        DatasetManifest::load(data).with_context(|| format!("cannot read the dataset at {}", data.display()))?;
+    let sources = fp_data::discover(data)?;
+    if sources.is_empty() {
+        bail!("{}: no images in this folder", data.display());
+    }
+    let split = fp_data::split(&sources, SplitKind::ByFinger, V1_VAL_FRACTION, V1_SPLIT_SEED, &[])?;
+    let kinds: Vec<Degradation> = V1_KINDS.iter().map(|k| k.parse().expect("version 1 names existing kinds")).collect();
+
+    let parent = out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    std::fs::create_dir_all(parent).with_context(|| format!("cannot create {}", parent.display()))?;
+    let name = out.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "benchmark".into());
+    let staging = parent.join(format!(".{name}.partial-{}", std::process::id()));
+    let result = write_into(&staging, &manifest, &sources, &split.val, &kinds);
+    let spec = match result {
+        Ok(spec) => spec,
+        Err(e) => {
+            let _ = std::fs::remove_dir_all(&staging);
+            return Err(e);
+        }
+    };
+    std::fs::rename(&staging, out)
+        .with_context(|| format!("cannot move {} to {}", staging.display(), out.display()))?;
+    fp_io::sync_dir(parent);
+    Ok(spec)
+}
+
+/// Writes the clean prints, the degraded ones and the description into `dir`.
+fn write_into(
+    dir: &Path,
+    manifest: &DatasetManifest,
+    sources: &[ImageSource],
+    val: &[usize],
+    kinds: &[Degradation],
+) -> anyhow::Result<BenchmarkSpec> {
+    let clean_dir = dir.join(CLEAN_DIR);
+    std::fs::create_dir_all(&clean_dir).with_context(|| format!("cannot create {}", clean_dir.display()))?;
+    let manifest_text = toml::to_string(manifest).expect("a manifest serializes");
+    fp_io::write_file_atomically(&clean_dir.join(fp_data::MANIFEST_FILE), manifest_text)?;
+
+    let jobs = sources.len() + val.len() * kinds.len() * V1_SEVERITIES.len();
+    let bar = progress(jobs, "prints");
+    bar.set_message("making the benchmark");
+    sources.par_iter().try_for_each(|source| -> anyhow::Result<()> {
+        let (values, w, h) = read_values(&source.path)?;
+        write_gray_png(&clean_dir.join(png_name(&source.relative)), &to_gray(&values, w, h))?;
+        bar.inc(1);
+        Ok(())
+    })?;
+    let mut degraded: Vec<(String, [u8; 32])> = val
+        .par_iter()
+        .map(|&i| -> anyhow::Result<Vec<(String, [u8; 32])>> {
+            let source = &sources[i];
+            let (clean, w, h) = read_values(&source.path)?;
+            let mut written = Vec::new();
+            for (&kind, kind_name) in kinds.iter().zip(V1_KINDS) {
+                for severity in V1_SEVERITIES {
+                    let mut pixels = clean.clone();
+                    let seed = sample_seed(&[
+                        V1_SEED,
+                        fnv1a(source.relative.as_bytes()),
+                        fnv1a(kind_name.as_bytes()),
+                        u64::from((severity * 1000.0).round() as u32),
+                    ]);
+                    kind.apply_seeded(&mut pixels, w, h, severity, seed);
+                    let relative = format!("{DEGRADED_DIR}/{kind_name}/{severity:.1}/{}", png_name(&source.relative));
+                    let image = to_gray(&pixels, w, h);
+                    write_gray_png(&dir.join(&relative), &image)?;
+                    let hash = file_hash(&relative, image.as_raw());
+                    written.push((relative, hash));
+                    bar.inc(1);
+                }
+            }
+            Ok(written)
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?
+        .into_iter()
+        .flatten()
+        .collect();
+    bar.finish_and_clear();
+    degraded.sort_by(|a, b| a.0.cmp(&b.0));
+
+    let spec = BenchmarkSpec {
+        name: format!("{}-restore-v1", manifest.name),
+        dataset: manifest.name.clone(),
+        val_fraction: V1_VAL_FRACTION,
+        split_seed: V1_SPLIT_SEED,
+        seed: V1_SEED,
+        kinds: V1_KINDS.iter().map(|k| k.to_string()).collect(),
+        severities: V1_SEVERITIES.to_vec(),
+        clean: sources.len(),
+        degraded: degraded.len(),
+        digest: digest(&degraded),
+    };
+    let text = format!(
+        "# A restoration benchmark made by `fpae benchmark make`; see docs/restoration.md.\n{}",
+        toml::to_string(&spec).expect("the spec serializes")
+    );
+    fp_io::write_file_atomically(&dir.join(BENCHMARK_FILE), text)?;
+    Ok(spec)
+}
+
+/// Reads a benchmark folder's description, naming the folder when it is not one.
+pub fn read_spec(dir: &Path) -> anyhow::Result<BenchmarkSpec> {
+    let path = dir.join(BENCHMARK_FILE);
+    let text = std::fs::read_to_string(&path).with_context(|| {
+        format!("{}: not a benchmark folder (no {BENCHMARK_FILE}; make one with `fpae benchmark make`)", dir.display())
+    })?;
+    toml::from_str(&text).with_context(|| format!("cannot read {}", path.display()))
+}
+
+/// A model's evaluation on a benchmark: the degraded inputs, the model's
+/// restorations and, when given, classical enhancements, each scored against
+/// the clean prints.
+#[derive(Debug, Clone, Serialize)]
+pub struct BenchmarkEvaluation {
+    /// The benchmark.
+    pub benchmark: BenchmarkSpec,
+    /// The model (run or model folder) and its checkpoint's epoch.
+    pub model: PathBuf,
+    /// Epochs trained when the checkpoint was written.
+    pub epoch: usize,
+    /// Seconds per restored print (only prints restored by this evaluation count).
+    pub restore_seconds_per_image: Option<f64>,
+    /// The degraded prints as they are.
+    pub degraded: FolderScores,
+    /// The model's restorations.
+    pub restored: FolderScores,
+    /// Classical enhancement, when given.
+    pub classical: Option<FolderScores>,
+}
+
+/// `fpae evaluate RUN --benchmark DIR [--classical DIR]`.
+pub fn evaluate(
+    run_dir: &Path,
+    bench_dir: &Path,
+    classical: Option<&Path>,
+    model_args: &crate::shared::ModelArgs,
+    json: bool,
+    out: Option<&Path>,
+) -> anyhow::Result<ExitCode> {
+    let spec = read_spec(bench_dir)?;
+    let model = model_args.load(run_dir)?;
+    let restored_dir = run_dir.join("restored").join(&spec.name);
+    let degraded_dir = bench_dir.join(DEGRADED_DIR);
+    let clean_dir = bench_dir.join(CLEAN_DIR);
+    let jobs: Vec<crate::apply::Job> = crate::restore::jobs(std::slice::from_ref(&degraded_dir), &restored_dir)?
+        .into_iter()
+        .filter(|j| !j.output.exists())
+        .collect();
+    let mut seconds_per_image = None;
+    if !jobs.is_empty() {
+        let started = std::time::Instant::now();
+        let options = crate::apply::ApplyOptions { original_size: true, batch: model_args.batch, verb: "restoring" };
+        let outcome = crate::apply::apply_to_files(&model, &jobs, options);
+        if outcome.failed > 0 {
+            bail!("{} of {} benchmark prints could not be restored", outcome.failed, jobs.len());
+        }
+        seconds_per_image = Some(started.elapsed().as_secs_f64() / jobs.len() as f64);
+    }
+    let cache = TemplateCache::default_location();
+    let score = |candidates: &Path, what: &str| -> anyhow::Result<FolderScores> {
+        let bar = progress(0, "prints");
+        bar.set_message(format!("scoring {what}"));
+        let on_progress = |p: Progress| match p {
+            Progress::Total(n) => bar.set_length(n as u64),
+            Progress::Done => bar.inc(1),
+        };
+        let scores = score_folders(&clean_dir, candidates, cache.as_ref(), &on_progress)
+            .with_context(|| format!("cannot score {}", candidates.display()))?;
+        bar.finish_and_clear();
+        Ok(scores)
+    };
+    let evaluation = BenchmarkEvaluation {
+        degraded: score(&degraded_dir, "degraded prints")?,
+        restored: score(&restored_dir, "restorations")?,
+        classical: classical.map(|dir| score(dir, "classical enhancements")).transpose()?,
+        benchmark: spec,
+        model: run_dir.to_owned(),
+        epoch: model.epoch,
+        restore_seconds_per_image: seconds_per_image,
+    };
+    if let Some(out) = out {
+        let text = serde_json::to_string_pretty(&evaluation).expect("the evaluation serializes");
+        fp_io::write_file_atomically(out, format!("{text}\n"))
+            .with_context(|| format!("cannot write {}", out.display()))?;
+    }
+    if json {
+        println!("{}", serde_json::to_string(&evaluation).expect("the evaluation serializes"));
+    } else {
+        print!("{}", benchmark_table(&evaluation));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Per kind and severity, a row for the degraded input, the restoration and
+/// classical enhancement; then the same over all kinds per severity.
+fn benchmark_table(e: &BenchmarkEvaluation) -> String {
+    let mut out = format!(
+        "{} on {} (epoch {}); rates in % at BOZORTH3 score >= 40\n",
+        e.model.display(),
+        e.benchmark.name,
+        e.epoch
+    );
+    out += &crate::score::header();
+    let methods: Vec<(&str, &FolderScores)> =
+        [("degraded", Some(&e.degraded)), ("restored", Some(&e.restored)), ("classical", e.classical.as_ref())]
+            .into_iter()
+            .filter_map(|(name, s)| Some((name, s?)))
+            .collect();
+    for group in e.degraded.groups.keys() {
+        for (name, scores) in &methods {
+            if let Some(g) = scores.groups.get(group) {
+                out += &crate::score::row(&format!("{group} {name}"), g);
+            }
+        }
+    }
+    for (name, scores) in &methods {
+        out += &crate::score::row(&format!("all {name}"), &scores.all);
+    }
+    out
+}
+
+/// `DB1_B/101_1.tif` -> `DB1_B/101_1.png`.
+fn png_name(relative: &str) -> String {
+    let stem = match relative.rsplit_once('.') {
+        Some((stem, ext)) if !ext.contains('/') => stem,
+        _ => relative,
+    };
+    format!("{stem}.png")
+}
+
+/// SHA-256 of a file's relative path, a zero byte and its pixels (not its
+/// PNG bytes, which depend on the encoder's version).
+fn file_hash(relative: &str, pixels: &[u8]) -> [u8; 32] {
+    let mut hasher = Sha256::new();
+    hasher.update(relative.as_bytes());
+    hasher.update([0]);
+    hasher.update(pixels);
+    hasher.finalize().into()
+}
+
+/// SHA-256 over the files' hashes, in path order, as hex.
+fn digest(files: &[(String, [u8; 32])]) -> String {
+    let mut hasher = Sha256::new();
+    for (_, hash) in files {
+        hasher.update(hash);
+    }
+    hasher.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn version_one_names_only_existing_kinds_once() {
+        for name in V1_KINDS {
+            assert!(name.parse::<Degradation>().is_ok(), "{name}");
+        }
+        let mut sorted = V1_KINDS.to_vec();
+        sorted.sort_unstable();
+        sorted.dedup();
+        assert_eq!(sorted.len(), V1_KINDS.len());
+    }
+
+    #[test]
+    fn png_names_keep_folders() {
+        assert_eq!(png_name("DB1_B/101_1.tif"), "DB1_B/101_1.png");
+        assert_eq!(png_name("a.b/c"), "a.b/c.png");
+    }
+}

@@ -1,0 +1,171 @@
+//! `fpae restore`: a restoration model applied to a collection of prints at
+//! their own size, resumable and splittable across the tasks of a cluster job.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::str::FromStr;
+
+use anyhow::{Context, bail};
+use fp_train::TaskKind;
+
+use crate::apply::{ApplyOptions, Job, apply_to_files};
+use crate::shared::ModelArgs;
+
+#[derive(Debug, clap::Args)]
+pub struct RestoreArgs {
+    /// The model: a run directory, or a model folder written by `fpae export`.
+    model: PathBuf,
+    /// Images (any size or format) or folders of images to restore.
+    #[arg(value_name = "IMAGE|DIR", required = true)]
+    inputs: Vec<PathBuf>,
+    /// The folder to write into: a folder's images keep their paths below it
+    /// (`DIR/noise/0.6/DB1_B/101_1.tif` -> `OUT/noise/0.6/DB1_B/101_1.png`), a file given
+    /// alone is written as `OUT/<stem>.png`.
+    #[arg(long, value_name = "OUT")]
+    out: PathBuf,
+    /// Restore only shard K of N (0 <= K < N): every N-th image of the sorted list,
+    /// starting at the K-th; e.g. `--shard $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT`.
+    #[arg(long, value_name = "K/N")]
+    shard: Option<Shard>,
+    /// Restore again images whose output already exists (by default they are skipped,
+    /// so an interrupted job continues where it stopped).
+    #[arg(long)]
+    force: bool,
+    #[command(flatten)]
+    model_args: ModelArgs,
+}
+
+/// One of N equal parts of a collection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    /// This part, from 0.
+    pub index: usize,
+    /// How many parts.
+    pub count: usize,
+}
+
+impl FromStr for Shard {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        let parsed = text.split_once('/').and_then(|(k, n)| Some((k.trim().parse().ok()?, n.trim().parse().ok()?)));
+        match parsed {
+            Some((index, count)) if index < count => Ok(Self { index, count }),
+            _ => Err(format!("expected K/N with 0 <= K < N, e.g. 0/4, got {text:?}")),
+        }
+    }
+}
+
+impl Shard {
+    /// Whether item `i` of the sorted list belongs to this shard.
+    pub fn contains(&self, i: usize) -> bool {
+        i % self.count == self.index
+    }
+}
+
+pub fn run(args: RestoreArgs) -> anyhow::Result<ExitCode> {
+    if args.out.exists() && !args.out.is_dir() {
+        bail!("--out {}: is a file, expected a folder", args.out.display());
+    }
+    let all = jobs(&args.inputs, &args.out)?;
+    let total = all.len();
+    let mine: Vec<Job> = match args.shard {
+        Some(shard) => all.into_iter().enumerate().filter(|(i, _)| shard.contains(*i)).map(|(_, j)| j).collect(),
+        None => all,
+    };
+    let in_shard = mine.len();
+    let todo: Vec<Job> = if args.force { mine } else { mine.into_iter().filter(|j| !j.output.exists()).collect() };
+    let skipped = in_shard - todo.len();
+    if let Some(shard) = args.shard {
+        tracing::info!("shard {}/{}: {in_shard} of {total} images", shard.index, shard.count);
+    }
+    if skipped > 0 {
+        tracing::info!("{skipped} images already restored in {} (--force restores them again)", args.out.display());
+    }
+    if todo.is_empty() {
+        println!("0 restored, {skipped} already in {}", args.out.display());
+        return Ok(ExitCode::SUCCESS);
+    }
+    let model = args.model_args.load(&args.model)?;
+    if model.config.task.kind != TaskKind::Restore {
+        tracing::warn!(
+            "{} was trained to reconstruct clean prints, not to restore degraded ones",
+            args.model.display()
+        );
+    }
+    std::fs::create_dir_all(&args.out).with_context(|| format!("cannot create {}", args.out.display()))?;
+    let started = std::time::Instant::now();
+    let options = ApplyOptions { original_size: true, batch: args.model_args.batch, verb: "restoring" };
+    let outcome = apply_to_files(&model, &todo, options);
+    let seconds = started.elapsed().as_secs_f64();
+    println!(
+        "{} restored, {skipped} already in {} ({:.3} s per image)",
+        outcome.written,
+        args.out.display(),
+        seconds / outcome.written.max(1) as f64
+    );
+    Ok(outcome.exit_code(todo.len(), "restored"))
+}
+
+/// Every input image and its output, sorted by input path within each
+/// argument: a folder's images keep their relative paths under `out`, files
+/// given directly are named by their (unique) stems.
+pub(crate) fn jobs(inputs: &[PathBuf], out: &Path) -> anyhow::Result<Vec<Job>> {
+    let mut jobs = Vec::new();
+    let mut loose = Vec::new();
+    for input in inputs {
+        if input.is_dir() {
+            let files = fp_data::list_images(input).with_context(|| format!("cannot list {}", input.display()))?;
+            if files.is_empty() {
+                bail!("{}: no images in this folder", input.display());
+            }
+            for relative in files {
+                let stem = relative.rsplit_once('.').map_or(relative.as_str(), |(stem, _)| stem);
+                jobs.push(Job { input: input.join(&relative), output: out.join(format!("{stem}.png")) });
+            }
+        } else {
+            // A missing or unreadable file is reported when it is read.
+            loose.push(input.clone());
+        }
+    }
+    let stems = crate::shared::unique_stems(&loose);
+    jobs.extend(
+        loose.into_iter().zip(stems).map(|(input, stem)| Job { input, output: out.join(format!("{stem}.png")) }),
+    );
+    let mut outputs: Vec<&PathBuf> = jobs.iter().map(|j| &j.output).collect();
+    outputs.sort();
+    if let Some(pair) = outputs.windows(2).find(|w| w[0] == w[1]) {
+        bail!("two inputs would both be written to {}; restore them into separate folders", pair[0].display());
+    }
+    Ok(jobs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shards_split_a_list_without_overlap() {
+        let shard: Shard = "1/3".parse().unwrap();
+        let mine: Vec<usize> = (0..8).filter(|&i| shard.contains(i)).collect();
+        assert_eq!(mine, [1, 4, 7]);
+        let all: usize = (0..3).map(|k| (0..8).filter(|&i| Shard { index: k, count: 3 }.contains(i)).count()).sum();
+        assert_eq!(all, 8);
+        for bad in ["3/3", "1", "a/2", "0/0", "-1/2"] {
+            assert!(bad.parse::<Shard>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn folder_inputs_keep_their_paths() {
+        let dir = tempfile::tempdir().unwrap();
+        let sub = dir.path().join("in/noise/0.6/DB1_B");
+        std::fs::create_dir_all(&sub).unwrap();
+        std::fs::write(sub.join("101_1.tif"), b"").unwrap();
+        std::fs::write(sub.join("notes.txt"), b"").unwrap();
+        let out = dir.path().join("out");
+        let jobs = jobs(&[dir.path().join("in"), PathBuf::from("x/a.png")], &out).unwrap();
+        let outputs: Vec<&Path> = jobs.iter().map(|j| j.output.as_path()).collect();
+        assert_eq!(outputs, [out.join("noise/0.6/DB1_B/101_1.png"), out.join("a.png")]);
+    }
+}

@@ -1,0 +1,119 @@
+//! `fpae score`: pixel and identity measures of any folder of processed prints
+//! against their clean originals, whatever made them.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use fp_metrics::GroupScore;
+use fp_metrics::folders::{FolderScores, Progress, score_folders};
+use fp_metrics::gallery::TemplateCache;
+
+use crate::shared::progress;
+
+#[derive(Debug, clap::Args)]
+pub struct ScoreArgs {
+    /// The clean prints: a dataset root (its dataset.toml gives resolutions and naming),
+    /// e.g. a benchmark's `clean` folder.
+    #[arg(long, value_name = "DIR")]
+    originals: PathBuf,
+    /// The processed prints, each named like its original, optionally below group folders
+    /// (`noise/0.6/DB1_B/101_1.png` for `DB1_B/101_1.tif`).
+    #[arg(long, value_name = "DIR")]
+    candidates: PathBuf,
+    /// Print one JSON object instead of the table.
+    #[arg(long)]
+    json: bool,
+    /// Also write the JSON report (with every candidate's scores) to FILE.
+    #[arg(long, value_name = "FILE")]
+    out: Option<PathBuf>,
+    /// Do not read or write the cache of the originals' minutiae.
+    #[arg(long)]
+    no_cache: bool,
+}
+
+pub fn run(args: ScoreArgs) -> anyhow::Result<ExitCode> {
+    let cache = if args.no_cache { None } else { TemplateCache::default_location() };
+    let bar = progress(0, "prints");
+    bar.set_message("minutiae");
+    let on_progress = |p: Progress| match p {
+        Progress::Total(n) => bar.set_length(n as u64),
+        Progress::Done => bar.inc(1),
+    };
+    let scores = score_folders(&args.originals, &args.candidates, cache.as_ref(), &on_progress)?;
+    bar.finish_and_clear();
+    if let Some(out) = &args.out {
+        let json = serde_json::to_string_pretty(&scores).expect("scores serialize");
+        fp_io::write_file_atomically(out, format!("{json}\n"))
+            .with_context(|| format!("cannot write {}", out.display()))?;
+    }
+    if args.json {
+        println!("{}", serde_json::to_string(&scores).expect("scores serialize"));
+    } else {
+        print!("{}", table(&scores));
+        if let Some(out) = &args.out {
+            println!("{}", out.display());
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// One row per group and an `all` row: pixel measures, then identity rates in
+/// percent of the computable comparisons.
+pub fn table(scores: &FolderScores) -> String {
+    let zero_fm = scores.all.identity.as_ref().and_then(|i| i.zero_fm_threshold);
+    let mut out = format!(
+        "{} against {}: BOZORTH3 match rates (%) at score >= 40 (zero-false-match threshold of the originals: {}); \
+         minutiae matched within 8 px and 30 degrees\n",
+        scores.candidates.display(),
+        scores.originals.display(),
+        zero_fm.map_or("none".to_owned(), |t| format!(">= {t}"))
+    );
+    out += &header();
+    for (name, group) in &scores.groups {
+        if scores.groups.len() > 1 || !name.is_empty() {
+            out += &row(if name.is_empty() { "." } else { name }, group);
+        }
+    }
+    out += &row("all", &scores.all);
+    if scores.originals_without_candidate > 0 {
+        out += &format!(
+            "({} originals have no candidate; they serve as the gallery only)\n",
+            scores.originals_without_candidate
+        );
+    }
+    out
+}
+
+/// The column names of [`row`].
+pub fn header() -> String {
+    row_text(["", "", "", "", "minutiae", "", "type I", "type II", "", "false", "not"])
+        + &row_text(["group", "images", "PSNR", "SSIM", "recall", "prec.", "@40", "@40", "(orig.)", "@40", "comp."])
+}
+
+/// The cells of one group, as [`table`] shows them.
+pub fn row(name: &str, g: &GroupScore) -> String {
+    let pct = |v: Option<f64>| v.map_or("-".to_owned(), |v| format!("{:.1}", 100.0 * v));
+    let id = g.identity.as_ref();
+    let cells = [
+        name.to_owned(),
+        g.images.to_string(),
+        format!("{:.2}", g.psnr),
+        format!("{:.3}", g.ssim),
+        pct(id.and_then(|i| i.minutiae_recall)),
+        pct(id.and_then(|i| i.minutiae_precision)),
+        pct(id.and_then(|i| i.type1_rate_40)),
+        pct(id.and_then(|i| i.type2_rate_40)),
+        pct(id.and_then(|i| i.type2_rate_40_originals)),
+        pct(id.and_then(|i| i.impostor_rate_40)),
+        id.map_or("-".to_owned(), |i| i.not_computable.to_string()),
+    ];
+    row_text(cells.each_ref().map(String::as_str))
+}
+
+fn row_text(c: [&str; 11]) -> String {
+    format!(
+        "{:<28} {:>6} {:>6} {:>6} | {:>6} {:>6} | {:>6} {:>7} {:>7} | {:>6} {:>5}\n",
+        c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7], c[8], c[9], c[10]
+    )
+}
