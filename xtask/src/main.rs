@@ -4,6 +4,7 @@
 //! on a machine where LibTorch is not installed yet.
 
 mod bench;
+mod bench_restore;
 mod fetch;
 mod libtorch;
 
@@ -52,6 +53,10 @@ enum Bench {
     /// Training and inference images/s in f32 and bf16, peak memory and data load times,
     /// next to PyTorch eager measured in the same run; also written to target/bench/train.json.
     Train(bench::TrainBenchArgs),
+    /// A restoration model next to pyfing's classical enhancement on the restoration benchmark
+    /// (made if missing): time per print, pixel and identity measures per kind and severity;
+    /// also written to target/bench/restore.json.
+    Restore(bench_restore::RestoreBenchArgs),
 }
 
 fn main() -> ExitCode {
@@ -80,6 +85,7 @@ fn run(cli: Cli) -> Result<()> {
         Task::FetchData(args) => fetch::run(&args),
         Task::Demo { from } => demo(from),
         Task::Bench(Bench::Train(args)) => bench::train(&args),
+        Task::Bench(Bench::Restore(args)) => bench_restore::run(&args),
         Task::Bench(Bench::Data) => {
             let data = fetch::data_dir();
             if !data.is_dir() {
