@@ -53,7 +53,10 @@ fn project(dir: &Path) {
             for imp in 1..3u32 {
                 let shift = (f64::from(imp) * 2.0, 1.0 - f64::from(imp));
                 let pixels = fp_metrics::synthetic::ridge_pattern(96, 96, u64::from(finger) + 10 * d as u64, shift);
-                GrayImage::from_raw(96, 96, pixels).unwrap().save(folder.join(format!("10{finger}_{imp}.png"))).unwrap();
+                GrayImage::from_raw(96, 96, pixels)
+                    .unwrap()
+                    .save(folder.join(format!("10{finger}_{imp}.png")))
+                    .unwrap();
             }
         }
     }
@@ -93,7 +96,10 @@ fn benchmark_restore_score_and_evaluate() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert_eq!(std::fs::read_to_string(root.join("bench2/benchmark.toml")).unwrap(), spec);
     for f in &degraded {
-        assert_eq!(std::fs::read(root.join("bench").join(f)).unwrap(), std::fs::read(root.join("bench2").join(f)).unwrap());
+        assert_eq!(
+            std::fs::read(root.join("bench").join(f)).unwrap(),
+            std::fs::read(root.join("bench2").join(f)).unwrap()
+        );
     }
     let out = fpae(&["benchmark", "make", "--data", "data", "--out", "bench"], root);
     assert!(!out.status.success());
@@ -174,7 +180,11 @@ fn benchmark_restore_score_and_evaluate() {
     std::fs::copy(root.join("bench/clean/DB1_B/101_1.png"), root.join("stray/DB1_B/999_1.png")).unwrap();
     let out = fpae(&["score", "--originals", "bench/clean", "--candidates", "stray"], root);
     assert!(!out.status.success());
-    assert!(text(&out.stderr).contains("stray/DB1_B/999_1.png: no original under bench/clean"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("stray/DB1_B/999_1.png: no original under bench/clean"),
+        "{}",
+        text(&out.stderr)
+    );
     std::fs::create_dir_all(root.join("small/DB1_B")).unwrap();
     GrayImage::new(40, 30).save(root.join("small/DB1_B/101_1.png")).unwrap();
     let out = fpae(&["score", "--originals", "bench/clean", "--candidates", "small"], root);
