@@ -277,6 +277,7 @@ pub fn evaluate(
     model_args: &crate::shared::ModelArgs,
     json: bool,
     out: Option<&Path>,
+    figure: Option<&Path>,
 ) -> anyhow::Result<ExitCode> {
     let spec = read_spec(bench_dir)?;
     let model = model_args.load(run_dir)?;
@@ -329,7 +330,87 @@ pub fn evaluate(
     } else {
         print!("{}", benchmark_table(&evaluation));
     }
+    if let Some(path) = figure {
+        let path = write_figure(bench_dir, &restored_dir, classical, path)?;
+        if !json {
+            println!("{}", path.display());
+        }
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The kinds the benchmark figure shows, one row each, at [`FIGURE_SEVERITY`].
+const FIGURE_KINDS: [&str; 4] = ["noise", "dry", "scratch", "occlusion"];
+const FIGURE_SEVERITY: &str = "0.6";
+/// Each tile shows this many pixels square around the print's centre.
+const FIGURE_TILE: u32 = 240;
+
+/// Draws, for one print per kind of [`FIGURE_KINDS`] at severity 0.6, the
+/// degraded input, the restoration, the classical enhancement (when given)
+/// and the clean print, each with its minutiae and its BOZORTH3 score against
+/// the clean print (found on the whole print; the tiles show its centre).
+fn write_figure(
+    bench_dir: &Path,
+    restored_dir: &Path,
+    classical: Option<&Path>,
+    out: &Path,
+) -> anyhow::Result<PathBuf> {
+    use fp_metrics::minutiae::{Template, match_score};
+    let clean_dir = bench_dir.join(CLEAN_DIR);
+    let manifest = DatasetManifest::load(&clean_dir)?;
+    let mut rows = Vec::new();
+    for (row, kind) in FIGURE_KINDS.iter().enumerate() {
+        let group = format!("{kind}/{FIGURE_SEVERITY}");
+        let files = fp_data::list_images(&bench_dir.join(DEGRADED_DIR).join(&group))?;
+        if files.is_empty() {
+            continue;
+        }
+        // A different print in each row.
+        let relative = &files[(row * 17) % files.len()];
+        let database = relative.split('/').next().unwrap_or_default();
+        let ppi = manifest.ppi(database);
+        let mut columns: Vec<(String, PathBuf)> = vec![
+            (format!("{kind} {FIGURE_SEVERITY}"), bench_dir.join(DEGRADED_DIR).join(&group).join(relative)),
+            ("fpae".to_owned(), restored_dir.join(&group).join(relative)),
+        ];
+        if let Some(dir) = classical {
+            columns.push(("classical".to_owned(), dir.join(&group).join(relative)));
+        }
+        columns.push((format!("clean {relative}"), clean_dir.join(relative)));
+        let detect = |path: &Path| -> anyhow::Result<(image::GrayImage, Template)> {
+            let image = fp_data::decode_gray(path)?;
+            let template =
+                Template::detect_with_kinds(image.as_raw(), image.width() as usize, image.height() as usize, ppi)
+                    .with_context(|| format!("cannot find minutiae in {}", path.display()))?;
+            Ok((image, template))
+        };
+        let found: Vec<(String, image::GrayImage, Template)> = columns
+            .par_iter()
+            .map(|(name, path)| detect(path).map(|(image, template)| (name.clone(), image, template)))
+            .collect::<anyhow::Result<_>>()?;
+        let clean_template = &found.last().expect("the clean column").2;
+        let mut tiles = Vec::new();
+        for (k, (name, image, template)) in found.iter().enumerate() {
+            let overlay = fp_figures::minutiae_overlay(image, &crate::minutiae::marks(template))?;
+            let (w, h) = (image.width().min(FIGURE_TILE), image.height().min(FIGURE_TILE));
+            let crop =
+                image::imageops::crop_imm(&overlay, (image.width() - w) / 2, (image.height() - h) / 2, w, h).to_image();
+            let score = if k + 1 == found.len() {
+                format!("{} minutiae", template.len())
+            } else {
+                let s = match_score(template, clean_template).map_or("n/c".to_owned(), |s| s.to_string());
+                format!("{} minutiae, BOZORTH3 {s}", template.len())
+            };
+            tiles.push(fp_figures::Tile { image: crop, caption: vec![name.clone(), score] });
+        }
+        rows.push(tiles);
+    }
+    let title = format!(
+        "Degraded (severity {FIGURE_SEVERITY}), restored by fpae{}, and clean; minutiae and BOZORTH3 scores against the clean print",
+        if classical.is_some() { ", classical enhancement" } else { "" }
+    );
+    let image = fp_figures::grid(&rows, Some(&title)).context("cannot draw the figure")?;
+    crate::shared::write_figure(out, &image)
 }
 
 /// Per kind and severity, a row for the degraded input, the restoration and

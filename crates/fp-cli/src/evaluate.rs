@@ -37,6 +37,10 @@ pub struct EvaluateArgs {
     /// (as `cargo xtask bench restore` writes them with pyfing).
     #[arg(long, value_name = "DIR", requires = "benchmark")]
     classical: Option<PathBuf>,
+    /// With --benchmark: also draw one print per kind (noise, dry, scratch, occlusion at 0.6)
+    /// degraded, restored, enhanced and clean, with minutiae and BOZORTH3 scores, into FILE.
+    #[arg(long, value_name = "FILE", requires = "benchmark")]
+    figure: Option<PathBuf>,
     #[command(flatten)]
     model: ModelArgs,
 }
@@ -67,6 +71,7 @@ pub fn run(args: EvaluateArgs) -> anyhow::Result<ExitCode> {
             &args.model,
             args.json,
             args.out.as_deref(),
+            args.figure.as_deref(),
         );
     }
     let model = args.model.load(&args.run_dir)?;

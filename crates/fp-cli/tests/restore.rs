@@ -192,7 +192,18 @@ fn benchmark_restore_score_and_evaluate() {
 
     // The benchmark evaluation: degraded, restored and classical rows per kind and severity.
     let out = fpae(
-        &["evaluate", "runs/r", "--benchmark", "bench", "--classical", "bench/degraded", "--out", "eval.json"],
+        &[
+            "evaluate",
+            "runs/r",
+            "--benchmark",
+            "bench",
+            "--classical",
+            "bench/degraded",
+            "--out",
+            "eval.json",
+            "--figure",
+            "figs/bench.png",
+        ],
         root,
     );
     assert!(out.status.success(), "{}", text(&out.stderr));
@@ -204,4 +215,9 @@ fn benchmark_restore_score_and_evaluate() {
     let json: serde_json::Value = serde_json::from_slice(&std::fs::read(root.join("eval.json")).unwrap()).unwrap();
     assert_eq!(json["restored"]["groups"].as_object().unwrap().len(), 39);
     assert_eq!(json["benchmark"]["degraded"], 156);
+    // The figure: 4 kinds x (degraded, restored, classical, clean) tiles of the
+    // 96x96 prints with a legend strip, under a title.
+    let figure = image::open(root.join("figs/bench.png")).unwrap().to_rgb8();
+    assert!(figure.width() >= 4 * 96, "{:?}", figure.dimensions());
+    assert!(figure.height() >= 4 * 96, "{:?}", figure.dimensions());
 }
