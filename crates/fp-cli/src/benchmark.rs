@@ -281,7 +281,7 @@ pub fn evaluate(
 ) -> anyhow::Result<ExitCode> {
     let spec = read_spec(bench_dir)?;
     let model = model_args.load(run_dir)?;
-    let restored_dir = run_dir.join("restored").join(&spec.name);
+    let restored_dir = crate::shared::resolve_model(run_dir)?.join("restored").join(&spec.name);
     let degraded_dir = bench_dir.join(DEGRADED_DIR);
     let clean_dir = bench_dir.join(CLEAN_DIR);
     let jobs: Vec<crate::apply::Job> = crate::restore::jobs(std::slice::from_ref(&degraded_dir), &restored_dir)?

@@ -46,11 +46,42 @@ pub struct ModelArgs {
 }
 
 impl ModelArgs {
-    /// The chosen checkpoint of the run in `run_dir`, on the chosen device and precision.
+    /// The chosen checkpoint of the run in `run_dir` (or the model folder there,
+    /// or the ready-made model of that name in `models/`), on the chosen device
+    /// and precision.
     pub fn load(&self, run_dir: &Path) -> anyhow::Result<TrainedModel> {
         let device = self.device.resolve()?;
-        Ok(TrainedModel::load(run_dir, self.checkpoint.name(), device, self.precision)?)
+        let dir = resolve_model(run_dir)?;
+        Ok(TrainedModel::load(&dir, self.checkpoint.name(), device, self.precision)?)
     }
+}
+
+/// Where ready-made models live, relative to the working directory (the repository root).
+pub const MODELS_DIR: &str = "models";
+
+/// A run directory or model folder as given, or else the ready-made model of
+/// that name under [`MODELS_DIR`]; an error lists the ready-made ones.
+pub fn resolve_model(given: &Path) -> anyhow::Result<PathBuf> {
+    if given.exists() {
+        return Ok(given.to_owned());
+    }
+    let named = Path::new(MODELS_DIR).join(given);
+    if given.components().count() == 1 && named.is_dir() {
+        return Ok(named);
+    }
+    let mut names: Vec<String> = std::fs::read_dir(MODELS_DIR)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| e.path().join(fp_train::CONFIG_FILE).is_file())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    let known = if names.is_empty() { "none here".to_owned() } else { names.join(", ") };
+    bail!(
+        "{}: no such run directory or model folder, and no ready-made model of that name in {MODELS_DIR}/ ({known})",
+        given.display()
+    )
 }
 
 /// The images a trained model is judged on: the run's data (or the images
