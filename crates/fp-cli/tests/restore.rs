@@ -143,6 +143,18 @@ fn benchmark_restore_score_and_evaluate() {
     let out = fpae(&["restore", "models/r", "bench/degraded/noise", "--out", "from-folder"], root);
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert_eq!(std::fs::read(root.join("from-folder").join(&restored[0])).unwrap(), first);
+    // ... and so does the ready-made model of that name in models/.
+    let out = fpae(&["restore", "r", "bench/degraded/noise/0.3", "--out", "by-name"], root);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(listing(&root.join("by-name")).len(), 4);
+    let out = fpae(&["restore", "nothing", "bench/degraded/noise/0.3", "--out", "by-name2"], root);
+    assert!(
+        text(&out.stderr).contains(
+            "nothing: no such run directory or model folder, and no ready-made model of that name in models/ (r)"
+        ),
+        "{}",
+        text(&out.stderr)
+    );
 
     // An unreadable input is named, the others written, the exit code 1; nothing half-written.
     std::fs::create_dir_all(root.join("mixed")).unwrap();
