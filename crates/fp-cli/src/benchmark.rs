@@ -29,7 +29,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use fp_metrics::folders::{FolderScores, Progress, score_folders};
+use fp_metrics::folders::{FolderScores, Progress, score_folders_where};
 use fp_metrics::gallery::TemplateCache;
 
 use crate::degrade::{fnv1a, read_values};
@@ -269,17 +269,40 @@ pub struct BenchmarkEvaluation {
     pub classical: Option<FolderScores>,
 }
 
+/// What `fpae evaluate RUN --benchmark DIR` is asked for, besides the model.
+#[derive(Debug, Clone, Copy)]
+pub struct BenchmarkRequest<'a> {
+    /// The benchmark folder.
+    pub bench_dir: &'a Path,
+    /// Classical enhancements of its degraded prints, in the same layout.
+    pub classical: Option<&'a Path>,
+    /// Only these severities (all when empty).
+    pub severities: &'a [f32],
+    /// Print JSON instead of the table.
+    pub json: bool,
+    /// Also write the JSON here.
+    pub out: Option<&'a Path>,
+    /// Draw the figure here.
+    pub figure: Option<&'a Path>,
+}
+
 /// `fpae evaluate RUN --benchmark DIR [--classical DIR]`.
 pub fn evaluate(
     run_dir: &Path,
-    bench_dir: &Path,
-    classical: Option<&Path>,
     model_args: &crate::shared::ModelArgs,
-    json: bool,
-    out: Option<&Path>,
-    figure: Option<&Path>,
+    request: BenchmarkRequest<'_>,
 ) -> anyhow::Result<ExitCode> {
+    let BenchmarkRequest { bench_dir, classical, severities, json, out, figure } = request;
     let spec = read_spec(bench_dir)?;
+    for s in severities {
+        if !spec.severities.contains(s) {
+            bail!("--severity {s}: the benchmark {} has severities {:?}", spec.name, spec.severities);
+        }
+    }
+    // Candidates are `<kind>/<severity>/...`: keep the chosen severities.
+    let wanted: Vec<String> = severities.iter().map(|s| format!("{s:.1}")).collect();
+    let keep =
+        |relative: &str| wanted.is_empty() || relative.split('/').nth(1).is_some_and(|s| wanted.iter().any(|w| w == s));
     let model = model_args.load(run_dir)?;
     let restored_dir = crate::shared::resolve_model(run_dir)?.join("restored").join(&spec.name);
     let degraded_dir = bench_dir.join(DEGRADED_DIR);
@@ -287,6 +310,7 @@ pub fn evaluate(
     let jobs: Vec<crate::apply::Job> = crate::restore::jobs(std::slice::from_ref(&degraded_dir), &restored_dir)?
         .into_iter()
         .filter(|j| !j.output.exists())
+        .filter(|j| j.input.strip_prefix(&degraded_dir).is_ok_and(|r| keep(&r.to_string_lossy())))
         .collect();
     let mut seconds_per_image = None;
     if !jobs.is_empty() {
@@ -306,7 +330,7 @@ pub fn evaluate(
             Progress::Total(n) => bar.set_length(n as u64),
             Progress::Done => bar.inc(1),
         };
-        let scores = score_folders(&clean_dir, candidates, cache.as_ref(), &on_progress)
+        let scores = score_folders_where(&clean_dir, candidates, &keep, cache.as_ref(), &on_progress)
             .with_context(|| format!("cannot score {}", candidates.display()))?;
         bar.finish_and_clear();
         Ok(scores)

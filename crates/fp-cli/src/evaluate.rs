@@ -41,6 +41,9 @@ pub struct EvaluateArgs {
     /// degraded, restored, enhanced and clean, with minutiae and BOZORTH3 scores, into FILE.
     #[arg(long, value_name = "FILE", requires = "benchmark")]
     figure: Option<PathBuf>,
+    /// With --benchmark: only this severity; repeat for several (default: all).
+    #[arg(long = "severity", value_name = "S", requires = "benchmark")]
+    severities: Vec<f32>,
     #[command(flatten)]
     model: ModelArgs,
 }
@@ -64,15 +67,15 @@ impl From<SplitArg> for Subset {
 
 pub fn run(args: EvaluateArgs) -> anyhow::Result<ExitCode> {
     if let Some(benchmark) = &args.benchmark {
-        return crate::benchmark::evaluate(
-            &args.run_dir,
-            benchmark,
-            args.classical.as_deref(),
-            &args.model,
-            args.json,
-            args.out.as_deref(),
-            args.figure.as_deref(),
-        );
+        let request = crate::benchmark::BenchmarkRequest {
+            bench_dir: benchmark,
+            classical: args.classical.as_deref(),
+            severities: &args.severities,
+            json: args.json,
+            out: args.out.as_deref(),
+            figure: args.figure.as_deref(),
+        };
+        return crate::benchmark::evaluate(&args.run_dir, &args.model, request);
     }
     let model = args.model.load(&args.run_dir)?;
     let evaluation = evaluate(&model, args.data.as_deref(), args.split.into(), args.model.batch, !args.no_identity)?;

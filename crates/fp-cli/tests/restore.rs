@@ -202,6 +202,17 @@ fn benchmark_restore_score_and_evaluate() {
     let out = fpae(&["score", "--originals", "bench/clean", "--candidates", "small"], root);
     assert!(text(&out.stderr).contains("small/DB1_B/101_1.png is 40x30, its original"), "{}", text(&out.stderr));
 
+    // The benchmark evaluation, one severity: restores and scores only those prints.
+    let out = fpae(&["evaluate", "runs/r", "--benchmark", "bench", "--severity", "0.9", "--json"], root);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let json: serde_json::Value = serde_json::from_str(&last_line(&out)).unwrap();
+    let groups: Vec<&String> = json["restored"]["groups"].as_object().unwrap().keys().collect();
+    assert_eq!(groups.len(), 13);
+    assert!(groups.iter().all(|g| g.ends_with("/0.9")), "{groups:?}");
+    assert_eq!(listing(&root.join("runs/r/restored/synthetic-restore-v1")).len(), 52);
+    let out = fpae(&["evaluate", "runs/r", "--benchmark", "bench", "--severity", "0.5"], root);
+    assert!(text(&out.stderr).contains("--severity 0.5: the benchmark synthetic-restore-v1 has severities"));
+
     // The benchmark evaluation: degraded, restored and classical rows per kind and severity.
     let out = fpae(
         &[

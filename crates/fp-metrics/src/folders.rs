@@ -118,6 +118,18 @@ pub fn score_folders(
     cache: Option<&TemplateCache>,
     progress: &(dyn Fn(Progress) + Sync),
 ) -> Result<FolderScores, FolderError> {
+    score_folders_where(originals, candidates, &|_| true, cache, progress)
+}
+
+/// Like [`score_folders`], for the candidates whose relative path (`/`-separated)
+/// `keep` accepts.
+pub fn score_folders_where(
+    originals: &Path,
+    candidates: &Path,
+    keep: &dyn Fn(&str) -> bool,
+    cache: Option<&TemplateCache>,
+    progress: &(dyn Fn(Progress) + Sync),
+) -> Result<FolderScores, FolderError> {
     let sources = fp_data::discover(originals).map_err(GalleryError::from)?;
     if sources.is_empty() {
         return Err(FolderError::Empty { path: originals.to_owned() });
@@ -128,7 +140,8 @@ pub fn score_folders(
             source: std::io::Error::new(std::io::ErrorKind::NotFound, "not a folder"),
         });
     }
-    let files = fp_data::list_images(candidates).map_err(GalleryError::from)?;
+    let mut files = fp_data::list_images(candidates).map_err(GalleryError::from)?;
+    files.retain(|f| keep(f));
     if files.is_empty() {
         return Err(FolderError::Empty { path: candidates.to_owned() });
     }
