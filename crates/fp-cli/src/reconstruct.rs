@@ -4,7 +4,7 @@ use std::process::ExitCode;
 use anyhow::{Context, bail};
 use fp_figures::Tile;
 use fp_metrics::minutiae::{Correspondence, Template, Tolerance, match_score};
-use fp_train::{Subset, TrainedModel};
+use fp_train::{Subset, TaskKind, TrainedModel};
 use image::GrayImage;
 use rayon::prelude::*;
 
@@ -87,13 +87,38 @@ pub fn write_grid(model: &TrainedModel, n: usize, out: &Path, batch: usize, minu
             })
             .collect()
     };
+    // A restoration model's grid shows what it was given above what it made.
+    let restore = model.config.task.kind == TaskKind::Restore && !minutiae;
+    let inputs: Vec<Tile> = if restore {
+        let task = fp_train::Pairs::new(&data, &model.config);
+        indices
+            .iter()
+            .map(|&i| {
+                let (w, h) = data.size(i);
+                Tile::gray(&to_gray(&task.val_input(i), w, h), vec!["degraded input".to_owned()])
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
     let mut rows = Vec::new();
-    for chunk in pairs.chunks(GRID_COLUMNS) {
-        rows.push(chunk.iter().map(|p| p.0.clone()).collect());
-        rows.push(chunk.iter().map(|p| p.1.clone()).collect());
+    for (k, chunk) in pairs.chunks(GRID_COLUMNS).enumerate() {
+        if restore {
+            rows.push(inputs[k * GRID_COLUMNS..k * GRID_COLUMNS + chunk.len()].to_vec());
+            rows.push(chunk.iter().map(|p| p.1.clone()).collect());
+            rows.push(chunk.iter().map(|p| p.0.clone()).collect());
+        } else {
+            rows.push(chunk.iter().map(|p| p.0.clone()).collect());
+            rows.push(chunk.iter().map(|p| p.1.clone()).collect());
+        }
     }
     let title = if minutiae {
         format!("Minutiae of validation images (top) and of their reconstructions (below), epoch {}", model.epoch)
+    } else if restore {
+        format!(
+            "Degraded validation inputs (top), their restorations and the clean prints (bottom), epoch {}",
+            model.epoch
+        )
     } else {
         format!("Validation images (top) and reconstructions (below), epoch {}", model.epoch)
     };

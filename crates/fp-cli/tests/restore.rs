@@ -109,6 +109,12 @@ fn benchmark_restore_score_and_evaluate() {
     let out = fpae(&["train", "restore.toml", "--run-dir", "runs/r"], root);
     assert!(out.status.success(), "{}", text(&out.stderr));
 
+    // Its grid has a row of degraded inputs above the restorations and the clean prints.
+    let out = fpae(&["reconstruct", "runs/r", "--grid", "2", "--out", "grid.png"], root);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let grid = image::open(root.join("grid.png")).unwrap();
+    assert!(grid.height() > 3 * (96 + 20), "three rows of 96-pixel prints: {}", grid.height());
+
     // Restore one kind: outputs mirror the folder, at each print's size.
     let out = fpae(&["restore", "runs/r", "bench/degraded/noise", "--out", "restored"], root);
     assert!(out.status.success(), "{}", text(&out.stderr));
