@@ -8,6 +8,7 @@ mod degrade;
 mod evaluate;
 mod export;
 mod minutiae;
+mod models;
 mod plot;
 mod reconstruct;
 mod restore;
@@ -78,6 +79,8 @@ enum Command {
     Restore(restore::RestoreArgs),
     /// Write one checkpoint of a run as a self-contained model folder (no optimiser state).
     Export(export::ExportArgs),
+    /// List the ready-made models in models/, one line each.
+    Models(models::ModelsArgs),
     /// Score any folder of processed prints against their clean originals: pixels, minutiae, matcher.
     Score(score::ScoreArgs),
 }
@@ -113,6 +116,7 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Restore(args) => restore::run(args),
         Command::Score(args) => score::run(args),
         Command::Export(args) => export::run(args),
+        Command::Models(args) => models::run(args),
     }
 }
 
