@@ -29,7 +29,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use fp_metrics::folders::{FolderScores, Progress, score_folders_where};
+use fp_metrics::folders::FolderScores;
 use fp_metrics::gallery::TemplateCache;
 
 use crate::degrade::{fnv1a, read_values};
@@ -146,22 +146,7 @@ pub fn make(data: &Path, out: &Path) -> anyhow::Result<BenchmarkSpec> {
     let split = fp_data::split(&sources, SplitKind::ByFinger, V1_VAL_FRACTION, V1_SPLIT_SEED, &[])?;
     let kinds: Vec<Degradation> = V1_KINDS.iter().map(|k| k.parse().expect("version 1 names existing kinds")).collect();
 
-    let parent = out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    std::fs::create_dir_all(parent).with_context(|| format!("cannot create {}", parent.display()))?;
-    let name = out.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "benchmark".into());
-    let staging = parent.join(format!(".{name}.partial-{}", std::process::id()));
-    let result = write_into(&staging, &manifest, &sources, &split.val, &kinds);
-    let spec = match result {
-        Ok(spec) => spec,
-        Err(e) => {
-            let _ = std::fs::remove_dir_all(&staging);
-            return Err(e);
-        }
-    };
-    std::fs::rename(&staging, out)
-        .with_context(|| format!("cannot move {} to {}", staging.display(), out.display()))?;
-    fp_io::sync_dir(parent);
-    Ok(spec)
+    fp_io::create_dir_atomically(out, |staging| write_into(staging, &manifest, &sources, &split.val, &kinds))
 }
 
 /// Writes the clean prints, the degraded ones and the description into `dir`.
@@ -303,8 +288,9 @@ pub fn evaluate(
     let wanted: Vec<String> = severities.iter().map(|s| format!("{s:.1}")).collect();
     let keep =
         |relative: &str| wanted.is_empty() || relative.split('/').nth(1).is_some_and(|s| wanted.iter().any(|w| w == s));
-    let model = model_args.load(run_dir)?;
-    let restored_dir = crate::shared::resolve_model(run_dir)?.join("restored").join(&spec.name);
+    let model_dir = crate::shared::resolve_model(run_dir)?;
+    let model = model_args.load(&model_dir)?;
+    let restored_dir = model_dir.join("restored").join(&spec.name);
     let degraded_dir = bench_dir.join(DEGRADED_DIR);
     let clean_dir = bench_dir.join(CLEAN_DIR);
     let jobs: Vec<crate::apply::Job> = crate::restore::jobs(std::slice::from_ref(&degraded_dir), &restored_dir)?
@@ -323,17 +309,9 @@ pub fn evaluate(
         seconds_per_image = Some(started.elapsed().as_secs_f64() / jobs.len() as f64);
     }
     let cache = TemplateCache::default_location();
-    let score = |candidates: &Path, what: &str| -> anyhow::Result<FolderScores> {
-        let bar = progress(0, "prints");
-        bar.set_message(format!("scoring {what}"));
-        let on_progress = |p: Progress| match p {
-            Progress::Total(n) => bar.set_length(n as u64),
-            Progress::Done => bar.inc(1),
-        };
-        let scores = score_folders_where(&clean_dir, candidates, &keep, cache.as_ref(), &on_progress)
-            .with_context(|| format!("cannot score {}", candidates.display()))?;
-        bar.finish_and_clear();
-        Ok(scores)
+    let score = |candidates: &Path, what: &str| {
+        crate::score::score_with_progress(&clean_dir, candidates, &keep, cache.as_ref(), &format!("scoring {what}"))
+            .with_context(|| format!("cannot score {}", candidates.display()))
     };
     let evaluation = BenchmarkEvaluation {
         degraded: score(&degraded_dir, "degraded prints")?,
@@ -467,11 +445,7 @@ fn benchmark_table(e: &BenchmarkEvaluation) -> String {
 
 /// `DB1_B/101_1.tif` -> `DB1_B/101_1.png`.
 fn png_name(relative: &str) -> String {
-    let stem = match relative.rsplit_once('.') {
-        Some((stem, ext)) if !ext.contains('/') => stem,
-        _ => relative,
-    };
-    format!("{stem}.png")
+    format!("{}.png", fp_data::without_extension(relative))
 }
 
 /// SHA-256 of a file's relative path, a zero byte and its pixels (not its

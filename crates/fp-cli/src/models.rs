@@ -3,7 +3,7 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use crate::shared::MODELS_DIR;
+use crate::shared::{MODELS_DIR, model_folders};
 
 #[derive(Debug, clap::Args)]
 pub struct ModelsArgs {}
@@ -24,18 +24,13 @@ pub fn run(_args: ModelsArgs) -> anyhow::Result<ExitCode> {
 /// Each model folder under `dir` (one with a config), sorted by name, with the
 /// first sentence of its `MODEL.md` card after the title.
 fn list(dir: &Path) -> Vec<(String, String)> {
-    let mut models: Vec<(String, String)> = std::fs::read_dir(dir)
+    model_folders(dir)
         .into_iter()
-        .flatten()
-        .flatten()
-        .filter(|e| e.path().join(fp_train::CONFIG_FILE).is_file())
-        .map(|e| {
-            let card = std::fs::read_to_string(e.path().join("MODEL.md")).unwrap_or_default();
-            (e.file_name().to_string_lossy().into_owned(), first_sentence(&card))
+        .map(|(name, path)| {
+            let card = std::fs::read_to_string(path.join("MODEL.md")).unwrap_or_default();
+            (name, first_sentence(&card))
         })
-        .collect();
-    models.sort();
-    models
+        .collect()
 }
 
 /// The first sentence of the first paragraph that is not a heading.

@@ -120,8 +120,8 @@ pub(crate) fn jobs(inputs: &[PathBuf], out: &Path) -> anyhow::Result<Vec<Job>> {
                 bail!("{}: no images in this folder", input.display());
             }
             for relative in files {
-                let stem = relative.rsplit_once('.').map_or(relative.as_str(), |(stem, _)| stem);
-                jobs.push(Job { input: input.join(&relative), output: out.join(format!("{stem}.png")) });
+                let output = out.join(format!("{}.png", fp_data::without_extension(&relative)));
+                jobs.push(Job { input: input.join(&relative), output });
             }
         } else {
             // A missing or unreadable file is reported when it is read.

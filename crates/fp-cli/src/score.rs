@@ -1,12 +1,12 @@
 //! `fpae score`: pixel and identity measures of any folder of processed prints
 //! against their clean originals, whatever made them.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
 use fp_metrics::GroupScore;
-use fp_metrics::folders::{FolderScores, Progress, score_folders};
+use fp_metrics::folders::{FolderScores, Progress, score_folders_where};
 use fp_metrics::gallery::TemplateCache;
 
 use crate::shared::progress;
@@ -34,14 +34,7 @@ pub struct ScoreArgs {
 
 pub fn run(args: ScoreArgs) -> anyhow::Result<ExitCode> {
     let cache = if args.no_cache { None } else { TemplateCache::default_location() };
-    let bar = progress(0, "prints");
-    bar.set_message("minutiae");
-    let on_progress = |p: Progress| match p {
-        Progress::Total(n) => bar.set_length(n as u64),
-        Progress::Done => bar.inc(1),
-    };
-    let scores = score_folders(&args.originals, &args.candidates, cache.as_ref(), &on_progress)?;
-    bar.finish_and_clear();
+    let scores = score_with_progress(&args.originals, &args.candidates, &|_| true, cache.as_ref(), "minutiae")?;
     if let Some(out) = &args.out {
         let json = serde_json::to_string_pretty(&scores).expect("scores serialize");
         fp_io::write_file_atomically(out, format!("{json}\n"))
@@ -56,6 +49,26 @@ pub fn run(args: ScoreArgs) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Scores the candidates `keep` accepts (see [`score_folders_where`]) with a
+/// progress bar saying `message`.
+pub fn score_with_progress(
+    originals: &Path,
+    candidates: &Path,
+    keep: &dyn Fn(&str) -> bool,
+    cache: Option<&TemplateCache>,
+    message: &str,
+) -> anyhow::Result<FolderScores> {
+    let bar = progress(0, "prints");
+    bar.set_message(message.to_owned());
+    let on_progress = |p: Progress| match p {
+        Progress::Total(n) => bar.set_length(n as u64),
+        Progress::Done => bar.inc(1),
+    };
+    let scores = score_folders_where(originals, candidates, keep, cache, &on_progress)?;
+    bar.finish_and_clear();
+    Ok(scores)
 }
 
 /// One row per group and an `all` row: pixel measures, then identity rates in

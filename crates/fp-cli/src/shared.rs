@@ -59,6 +59,19 @@ impl ModelArgs {
 /// Where ready-made models live, relative to the working directory (the repository root).
 pub const MODELS_DIR: &str = "models";
 
+/// The model folders under `dir` (those with a config), by name, sorted.
+pub fn model_folders(dir: &Path) -> Vec<(String, PathBuf)> {
+    let mut folders: Vec<(String, PathBuf)> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| e.path().join(fp_train::CONFIG_FILE).is_file())
+        .map(|e| (e.file_name().to_string_lossy().into_owned(), e.path()))
+        .collect();
+    folders.sort();
+    folders
+}
+
 /// A run directory or model folder as given, or else the ready-made model of
 /// that name under [`MODELS_DIR`]; an error lists the ready-made ones.
 pub fn resolve_model(given: &Path) -> anyhow::Result<PathBuf> {
@@ -69,14 +82,7 @@ pub fn resolve_model(given: &Path) -> anyhow::Result<PathBuf> {
     if given.components().count() == 1 && named.is_dir() {
         return Ok(named);
     }
-    let mut names: Vec<String> = std::fs::read_dir(MODELS_DIR)
-        .into_iter()
-        .flatten()
-        .flatten()
-        .filter(|e| e.path().join(fp_train::CONFIG_FILE).is_file())
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
+    let names: Vec<String> = model_folders(Path::new(MODELS_DIR)).into_iter().map(|(name, _)| name).collect();
     let known = if names.is_empty() { "none here".to_owned() } else { names.join(", ") };
     bail!(
         "{}: no such run directory or model folder, and no ready-made model of that name in {MODELS_DIR}/ ({known})",

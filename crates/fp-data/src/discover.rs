@@ -155,21 +155,21 @@ pub fn discover_roots(roots: &[PathBuf]) -> Result<Catalog> {
 
 /// The images under `root` described by `manifest`, sorted by relative path.
 fn discover_with(root: &Path, manifest: &DatasetManifest) -> Result<Vec<ImageSource>> {
-    let mut paths = Vec::new();
-    walk(root, &mut paths)?;
-    let mut sources: Vec<ImageSource> = paths
-        .into_iter()
-        .map(|path| {
-            let rel = path.strip_prefix(root).expect("walked under root");
-            let relative = rel.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/");
-            ImageSource::new(root, relative, manifest)
-        })
-        .collect();
-    sources.sort_by(|a, b| a.relative.cmp(&b.relative));
+    let sources: Vec<ImageSource> =
+        list_images(root)?.into_iter().map(|relative| ImageSource::new(root, relative, manifest)).collect();
     if sources.is_empty() {
         return Err(DataError::NoImages { root: root.to_owned() });
     }
     Ok(sources)
+}
+
+/// A `/`-separated relative path without its file extension:
+/// `DB1_B/101_1.tif` -> `DB1_B/101_1`; a dot in a folder name is not an extension.
+pub fn without_extension(relative: &str) -> &str {
+    match relative.rsplit_once('.') {
+        Some((stem, ext)) if !ext.contains('/') => stem,
+        _ => relative,
+    }
 }
 
 /// The image files under `root`, recursively (following links, skipping hidden
@@ -212,6 +212,13 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn extensions_are_taken_from_the_file_name_only() {
+        assert_eq!(without_extension("DB1_B/101_1.tif"), "DB1_B/101_1");
+        assert_eq!(without_extension("a.b/c"), "a.b/c");
+        assert_eq!(without_extension("a.b/c.d.png"), "a.b/c.d");
+    }
 
     #[test]
     fn parses_fvc_names() {

@@ -39,6 +39,30 @@ pub fn write_file_atomically(path: &Path, contents: impl AsRef<[u8]>) -> Result<
     })
 }
 
+/// Creates the folder `path` whole or not at all: `fill` writes its contents
+/// into a staging folder beside it (`.<name>.partial-<pid>`), which is renamed
+/// to `path` when `fill` succeeds and removed when it fails. `path` must not
+/// exist yet (the caller says so in its own words).
+pub fn create_dir_atomically<T, E>(path: &Path, fill: impl FnOnce(&Path) -> Result<T, E>) -> Result<T, E>
+where
+    E: From<AtomicWriteError>,
+{
+    let fail = |source| AtomicWriteError { path: path.to_owned(), source };
+    let parent = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let staging = parent.join(format!(".{name}.partial-{}", std::process::id()));
+    std::fs::create_dir_all(&staging).map_err(fail)?;
+    let result = fill(&staging).and_then(|value| {
+        std::fs::rename(&staging, path).map_err(fail)?;
+        sync_dir(parent);
+        Ok(value)
+    });
+    if result.is_err() {
+        let _ = std::fs::remove_dir_all(&staging);
+    }
+    result
+}
+
 /// A file could not be written.
 #[derive(Debug, thiserror::Error)]
 #[error("cannot write {path}")]
@@ -70,6 +94,28 @@ pub fn sync_dir(dir: &Path) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_folder_appears_whole_or_not_at_all() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("nested/made");
+        let n = create_dir_atomically(&out, |staging| {
+            write_file_atomically(&staging.join("a.txt"), "a")?;
+            Ok::<_, AtomicWriteError>(1)
+        })
+        .unwrap();
+        assert_eq!((n, std::fs::read_to_string(out.join("a.txt")).unwrap().as_str()), (1, "a"));
+        assert_eq!(std::fs::read_dir(dir.path().join("nested")).unwrap().count(), 1, "no staging folder left");
+
+        let failed = dir.path().join("nested/failed");
+        let err: Result<(), AtomicWriteError> = create_dir_atomically(&failed, |staging| {
+            write_file_atomically(&staging.join("a.txt"), "a")?;
+            Err(AtomicWriteError { path: staging.join("b.txt"), source: io::Error::other("disk full") })
+        });
+        assert!(err.is_err());
+        assert!(!failed.exists());
+        assert_eq!(std::fs::read_dir(dir.path().join("nested")).unwrap().count(), 1, "the staging folder is removed");
+    }
 
     #[test]
     fn a_write_replaces_the_file_and_leaves_no_temporary() {

@@ -252,18 +252,12 @@ fn pair_up(
     originals: &Path,
     candidates: &Path,
 ) -> Result<Vec<Pair>, FolderError> {
-    let without_extension = |relative: &str| -> String {
-        match relative.rsplit_once('.') {
-            Some((stem, ext)) if !ext.contains('/') => stem.to_owned(),
-            _ => relative.to_owned(),
-        }
-    };
     let by_name: HashMap<String, usize> =
-        sources.iter().enumerate().map(|(i, s)| (without_extension(&s.relative), i)).collect();
+        sources.iter().enumerate().map(|(i, s)| (fp_data::without_extension(&s.relative).to_owned(), i)).collect();
     let mut pairs = Vec::with_capacity(files.len());
     let mut unmatched = Vec::new();
     for file in files {
-        let name = without_extension(file);
+        let name = fp_data::without_extension(file);
         let parts: Vec<&str> = name.split('/').collect();
         let found = (0..parts.len()).find_map(|k| {
             by_name.get(&parts[k..].join("/")).map(|&i| Pair {

@@ -155,12 +155,7 @@ pub fn export_model(run_dir: &Path, which: &str, out: &Path) -> Result<()> {
             reason: "already exists; choose another folder".into(),
         });
     }
-    let parent = out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    std::fs::create_dir_all(parent).map_err(TrainError::io(parent))?;
-    let name = out.file_name().map_or("model".into(), |n| n.to_string_lossy().into_owned());
-    let staging = parent.join(format!(".{name}.partial-{}", std::process::id()));
-    let copy_all = || -> Result<()> {
-        std::fs::create_dir_all(&staging).map_err(TrainError::io(&staging))?;
+    fp_io::create_dir_atomically(out, |staging| -> Result<()> {
         let files = [
             (run_dir.join(crate::CONFIG_FILE), crate::CONFIG_FILE),
             (checkpoint.join(fp_model::MODEL_CONFIG_FILE), fp_model::MODEL_CONFIG_FILE),
@@ -171,12 +166,7 @@ pub fn export_model(run_dir: &Path, which: &str, out: &Path) -> Result<()> {
             let bytes = std::fs::read(&from).map_err(TrainError::io(&from))?;
             fp_io::write_file_atomically(&staging.join(name), bytes)?;
         }
-        std::fs::rename(&staging, out).map_err(TrainError::io(out))?;
-        fp_io::sync_dir(parent);
         Ok(())
-    };
-    copy_all().inspect_err(|_| {
-        let _ = std::fs::remove_dir_all(&staging);
     })
 }
 
