@@ -1,23 +1,12 @@
 //! The `fpae` binary end to end on tiny synthetic data.
 
+mod common;
+
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
 
+use common::{fpae, last_line, text};
 use image::{GrayImage, Luma};
-
-fn fpae(args: &[&str], cwd: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_fpae"))
-        .args(args)
-        .current_dir(cwd)
-        .env("XDG_CACHE_HOME", cwd.join("cache"))
-        .env_remove("RUST_LOG")
-        .output()
-        .expect("fpae runs")
-}
-
-fn text(out: &[u8]) -> String {
-    String::from_utf8_lossy(out).into_owned()
-}
 
 /// 2 databases x 4 fingers x 2 impressions of 20x20 ridge-like images, and a tiny config.
 fn project(dir: &Path) {
@@ -87,10 +76,6 @@ fn summary_of_the_default_config_totals_314625() {
     let stdout = text(&out.stdout);
     assert_eq!(stdout.lines().last(), Some("Total params: 314,625"));
     assert!(stdout.contains("dec3 (Conv2D)"), "{stdout}");
-}
-
-fn last_line(out: &Output) -> String {
-    text(&out.stdout).lines().last().unwrap_or_default().to_owned()
 }
 
 /// Runs of columns holding a non-white pixel in rows `ys`: the tiles side by side.

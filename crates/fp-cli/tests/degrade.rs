@@ -1,22 +1,11 @@
 //! `fpae degrade` end to end on small synthetic prints.
 
+mod common;
+
 use std::path::Path;
-use std::process::{Command, Output};
 
+use common::{fpae, text};
 use image::{GrayImage, Luma};
-
-fn fpae(args: &[&str], cwd: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_fpae"))
-        .args(args)
-        .current_dir(cwd)
-        .env_remove("RUST_LOG")
-        .output()
-        .expect("fpae runs")
-}
-
-fn text(out: &[u8]) -> String {
-    String::from_utf8_lossy(out).into_owned()
-}
 
 /// A `w x h` print of diagonal ridges 9 pixels apart, grey from 25 to 225 (never white).
 fn write_print(path: &Path, w: u32, h: u32) {

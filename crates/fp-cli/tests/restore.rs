@@ -2,28 +2,12 @@
 //! make`, `train` a tiny restoration U-Net, `restore` (resumable, sharded),
 //! `export`, `score` and `evaluate --benchmark`.
 
+mod common;
+
 use std::path::Path;
-use std::process::{Command, Output};
 
+use common::{fpae, last_line, text};
 use image::GrayImage;
-
-fn fpae(args: &[&str], cwd: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_fpae"))
-        .args(args)
-        .current_dir(cwd)
-        .env("XDG_CACHE_HOME", cwd.join("cache"))
-        .env_remove("RUST_LOG")
-        .output()
-        .expect("fpae runs")
-}
-
-fn text(out: &[u8]) -> String {
-    String::from_utf8_lossy(out).into_owned()
-}
-
-fn last_line(out: &Output) -> String {
-    text(&out.stdout).lines().last().unwrap_or_default().to_owned()
-}
 
 /// Every file under `dir`, relative, sorted.
 fn listing(dir: &Path) -> Vec<String> {
