@@ -112,7 +112,7 @@ fn json_line(cmd: &mut Command) -> Result<Value> {
 
 /// Cold and cached load times of data/fvc2002, when the data is there.
 fn data_load_times() -> Result<Option<Value>> {
-    let data = fetch::data_dir();
+    let data = fetch::Dataset::Fvc2002.data_dir();
     if !data.is_dir() {
         eprintln!("{} is missing: data load times skipped (run `cargo xtask fetch-data`)", data.display());
         return Ok(None);

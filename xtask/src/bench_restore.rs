@@ -290,7 +290,7 @@ fn make_benchmark(fpae: &Path, bench_dir: &Path) -> Result<()> {
             bench_dir.display()
         );
     }
-    let data = fetch::data_dir();
+    let data = fetch::Dataset::Fvc2002.data_dir();
     if !data.is_dir() {
         bail!("{} is missing; run `cargo xtask fetch-data` first", data.display());
     }

@@ -1,7 +1,8 @@
-//! `cargo xtask fetch-data`: download, verify and install the FVC2002 B sets.
+//! `cargo xtask fetch-data [fvc2002|fvc2000]`: download, verify and install the
+//! FVC2002 or FVC2000 B sets.
 //!
 //! Every image is checked against the SHA-256 manifest committed in
-//! `data/fvc2002.sha256`. Everything is extracted into a staging directory beside
+//! `data/<dataset>.sha256`. Everything is extracted into a staging directory beside
 //! the destination, verified there, and renamed into place only when all of it
 //! verified, so a failed run never damages a good copy.
 
@@ -17,30 +18,74 @@ use sha2::{Digest, Sha256};
 
 use crate::project_root;
 
-/// The official FVC2002 download directory.
-pub const OFFICIAL_URL: &str = "http://bias.csr.unibo.it/fvc2002/Downloads";
-
-/// The four free B sets.
+/// The four free B sets of each competition.
 pub const DATABASES: [&str; 4] = ["DB1_B", "DB2_B", "DB3_B", "DB4_B"];
+
+/// The datasets `fetch-data` knows: each has a committed SHA-256 manifest
+/// (`data/<name>.sha256`) and description (`data/<name>.dataset.toml`), and is
+/// installed into `data/<name>`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Dataset {
+    /// FVC2002 B sets (the tutorial's data; 388x374, 296x560, 300x300, 288x384).
+    Fvc2002,
+    /// FVC2000 B sets (300x300, 256x364, 448x478, 240x320; all about 500 ppi).
+    Fvc2000,
+}
+
+impl Dataset {
+    /// The folder and file-name stem: `fvc2002`, `fvc2000`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Fvc2002 => "fvc2002",
+            Self::Fvc2000 => "fvc2000",
+        }
+    }
+
+    /// The competition's download directory (`<URL>/DB1_B.zip` ...).
+    pub fn official_url(self) -> &'static str {
+        match self {
+            Self::Fvc2002 => "http://bias.csr.unibo.it/fvc2002/Downloads",
+            Self::Fvc2000 => "http://bias.csr.unibo.it/fvc2000/Downloads",
+        }
+    }
+
+    /// Where the dataset is installed: `<repo>/data/<name>`.
+    pub fn data_dir(self) -> PathBuf {
+        project_root().join("data").join(self.name())
+    }
+
+    /// The committed SHA-256 manifest of its images.
+    pub fn manifest(self) -> PathBuf {
+        project_root().join("data").join(format!("{}.sha256", self.name()))
+    }
+
+    /// The committed description (name, sensors, resolutions).
+    pub fn description(self) -> PathBuf {
+        project_root().join("data").join(format!("{}.dataset.toml", self.name()))
+    }
+}
 
 #[derive(Debug, clap::Args)]
 pub struct FetchArgs {
+    /// Which dataset to install into data/<DATASET>.
+    #[arg(value_enum, default_value = "fvc2002")]
+    dataset: Dataset,
     /// Import from a local folder instead of downloading: either a folder laid out
     /// like `DB1_B/*.tif ... DB4_B/*.tif` or a folder holding `DB1_B.zip ... DB4_B.zip`.
     #[arg(long, value_name = "PATH")]
     from: Option<PathBuf>,
-    /// Fetch again even if data/fvc2002 already verifies.
+    /// Fetch again even if the installed copy already verifies.
     #[arg(long)]
     force: bool,
-    /// Base URL of the archives (`<URL>/DB1_B.zip` ...).
-    #[arg(long, value_name = "URL", default_value = OFFICIAL_URL, hide = true)]
-    url: String,
+    /// Base URL of the archives (`<URL>/DB1_B.zip` ...) [default: the competition's site].
+    #[arg(long, value_name = "URL", hide = true)]
+    url: Option<String>,
 }
 
 impl FetchArgs {
-    /// Fetch arguments for a plain fetch, optionally from a local folder.
-    pub fn new(from: Option<PathBuf>) -> Self {
-        Self { from, force: false, url: OFFICIAL_URL.to_owned() }
+    /// Fetch arguments for a plain fetch of `dataset`, optionally from a local folder.
+    pub fn new(dataset: Dataset, from: Option<PathBuf>) -> Self {
+        Self { dataset, from, force: false, url: None }
     }
 }
 
@@ -77,18 +122,14 @@ pub enum Outcome {
     Installed(usize),
 }
 
-/// Where the FVC2002 B sets are installed: `<repo>/data/fvc2002`.
-pub fn data_dir() -> PathBuf {
-    project_root().join("data").join("fvc2002")
-}
-
 pub fn run(args: &FetchArgs) -> Result<()> {
+    let dataset = args.dataset;
     let options = FetchOptions {
-        dest: data_dir(),
-        manifest: project_root().join("data").join("fvc2002.sha256"),
-        description: Some(project_root().join("data").join("fvc2002.dataset.toml")),
+        dest: dataset.data_dir(),
+        manifest: dataset.manifest(),
+        description: Some(dataset.description()),
         from: args.from.clone(),
-        url: args.url.clone(),
+        url: args.url.clone().unwrap_or_else(|| dataset.official_url().to_owned()),
         databases: DATABASES.iter().map(|s| s.to_string()).collect(),
         force: args.force,
         attempts: 3,
@@ -225,7 +266,7 @@ fn download(agent: &ureq::Agent, url: &str, dest: &Path, attempts: u32) -> Resul
     }
     Err(last_error.expect("at least one attempt").context(format!(
         "cannot download {url}; on a machine without access to it, get the archives elsewhere and run \
-         `cargo xtask fetch-data --from PATH` with PATH a folder of DB1_B.zip ... DB4_B.zip \
+         `cargo xtask fetch-data <DATASET> --from PATH` with PATH a folder of DB1_B.zip ... DB4_B.zip \
          or of DB1_B/ ... DB4_B/ image folders"
     )))
 }

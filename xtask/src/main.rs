@@ -31,7 +31,7 @@ enum Task {
         #[arg(last = true)]
         args: Vec<String>,
     },
-    /// Download the FVC2002 B sets into data/fvc2002 and verify them against data/fvc2002.sha256.
+    /// Download the FVC2002 (default) or FVC2000 B sets into data/<dataset> and verify them against data/<dataset>.sha256.
     FetchData(fetch::FetchArgs),
     /// The tutorial end to end: set up LibTorch, fetch the data if missing, train configs/quick.toml,
     /// evaluate it, plot the losses and draw validation images over their reconstructions,
@@ -87,7 +87,7 @@ fn run(cli: Cli) -> Result<()> {
         Task::Bench(Bench::Train(args)) => bench::train(&args),
         Task::Bench(Bench::Restore(args)) => bench_restore::run(&args),
         Task::Bench(Bench::Data) => {
-            let data = fetch::data_dir();
+            let data = fetch::Dataset::Fvc2002.data_dir();
             if !data.is_dir() {
                 bail!("{} is missing; run `cargo xtask fetch-data` first", data.display());
             }
@@ -100,7 +100,7 @@ fn run(cli: Cli) -> Result<()> {
 fn demo(from: Option<PathBuf>) -> Result<()> {
     let started = std::time::Instant::now();
     libtorch::setup()?;
-    fetch::run(&fetch::FetchArgs::new(from))?;
+    fetch::run(&fetch::FetchArgs::new(fetch::Dataset::Fvc2002, from))?;
     let stamp = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
     let run_dir = project_root().join("runs").join(format!("demo-{stamp}"));
     let run = run_dir.to_string_lossy().into_owned();

@@ -321,21 +321,21 @@ fn safe_relative_path_rejects_escapes() {
     }
 }
 
-/// Imports the real FVC2002 B sets from `../shared/data/fvc2002` when present.
-#[test]
-fn imports_real_fvc2002_from_shared() {
-    let shared = project_root().join("..").join("shared").join("data").join("fvc2002");
+/// Imports a real dataset from `../shared/data/<name>` when present, through
+/// the same options `cargo xtask fetch-data <name>` uses, into a temporary folder.
+fn imports_real_dataset_from_shared(dataset: Dataset) -> Option<String> {
+    let shared = project_root().join("..").join("shared").join("data").join(dataset.name());
     if !shared.is_dir() {
         eprintln!("skipped: {} not present", shared.display());
-        return;
+        return None;
     }
     let dir = tempfile::tempdir().unwrap();
     let options = FetchOptions {
-        dest: dir.path().join("fvc2002"),
-        manifest: project_root().join("data").join("fvc2002.sha256"),
-        description: Some(project_root().join("data").join("fvc2002.dataset.toml")),
+        dest: dir.path().join(dataset.name()),
+        manifest: dataset.manifest(),
+        description: Some(dataset.description()),
         from: Some(shared),
-        url: OFFICIAL_URL.to_owned(),
+        url: dataset.official_url().to_owned(),
         databases: DATABASES.iter().map(|s| s.to_string()).collect(),
         force: false,
         attempts: 1,
@@ -343,6 +343,33 @@ fn imports_real_fvc2002_from_shared() {
     };
     assert_eq!(fetch(&options).unwrap(), Outcome::Installed(320));
     assert_eq!(fetch(&options).unwrap(), Outcome::UpToDate);
-    let description = fs::read_to_string(dir.path().join("fvc2002").join(DESCRIPTION_FILE)).unwrap();
-    assert!(description.contains("[subsets.DB2_B]\nppi = 569"), "{description}");
+    Some(fs::read_to_string(dir.path().join(dataset.name()).join(DESCRIPTION_FILE)).unwrap())
+}
+
+#[test]
+fn imports_real_fvc2002_from_shared() {
+    if let Some(description) = imports_real_dataset_from_shared(Dataset::Fvc2002) {
+        assert!(description.contains("name = \"fvc2002\""), "{description}");
+        assert!(description.contains("[subsets.DB2_B]\nppi = 569"), "{description}");
+    }
+}
+
+#[test]
+fn imports_real_fvc2000_from_shared() {
+    if let Some(description) = imports_real_dataset_from_shared(Dataset::Fvc2000) {
+        assert!(description.contains("name = \"fvc2000\""), "{description}");
+        // Unlike FVC2002's DB2 (569 ppi), FVC2000's DB2 is a 500 ppi sensor.
+        assert!(description.contains("[subsets.DB2_B]\nppi = 500"), "{description}");
+    }
+}
+
+#[test]
+fn every_dataset_has_its_committed_manifest_and_description() {
+    for dataset in [Dataset::Fvc2002, Dataset::Fvc2000] {
+        let manifest = Manifest::read(&dataset.manifest()).unwrap();
+        assert_eq!(manifest.entries.len(), 320, "{}", dataset.name());
+        assert!(manifest.entries.keys().all(|k| DATABASES.iter().any(|db| k.starts_with(&format!("{db}/")))));
+        assert!(dataset.description().is_file(), "{}", dataset.description().display());
+        assert!(dataset.official_url().contains(dataset.name()));
+    }
 }
