@@ -180,13 +180,7 @@ fn write_into(
             for (&kind, kind_name) in kinds.iter().zip(V1_KINDS) {
                 for severity in V1_SEVERITIES {
                     let mut pixels = clean.clone();
-                    let seed = sample_seed(&[
-                        V1_SEED,
-                        fnv1a(source.relative.as_bytes()),
-                        fnv1a(kind_name.as_bytes()),
-                        u64::from((severity * 1000.0).round() as u32),
-                    ]);
-                    kind.apply_seeded(&mut pixels, w, h, severity, seed);
+                    kind.apply_seeded(&mut pixels, w, h, severity, damage_seed(&source.relative, kind_name, severity));
                     let relative = format!("{DEGRADED_DIR}/{kind_name}/{severity:.1}/{}", png_name(&source.relative));
                     let image = to_gray(&pixels, w, h);
                     write_gray_png(&dir.join(&relative), &image)?;
@@ -222,6 +216,18 @@ fn write_into(
     );
     fp_io::write_file_atomically(&dir.join(BENCHMARK_FILE), text)?;
     Ok(spec)
+}
+
+/// The seed of the damage of `kind` (by name) at `severity` to the print at
+/// `relative` (its path in the dataset, `DB1_B/105_1.tif`), mixed from the
+/// version-1 seed, that path, the kind and the severity.
+pub fn damage_seed(relative: &str, kind: &str, severity: f32) -> u64 {
+    sample_seed(&[
+        V1_SEED,
+        fnv1a(relative.as_bytes()),
+        fnv1a(kind.as_bytes()),
+        u64::from((severity * 1000.0).round() as u32),
+    ])
 }
 
 /// Reads a benchmark folder's description, naming the folder when it is not one.
@@ -416,7 +422,7 @@ fn write_figure(
 }
 
 /// Per kind and severity, a row for the degraded input, the restoration and
-/// classical enhancement; then the same over all kinds per severity.
+/// classical enhancement; then the same per database (sensor) and over all.
 fn benchmark_table(e: &BenchmarkEvaluation) -> String {
     let mut out = format!(
         "{} on {} (epoch {}); rates in % at BOZORTH3 score >= 40\n",
@@ -434,6 +440,13 @@ fn benchmark_table(e: &BenchmarkEvaluation) -> String {
         for (name, scores) in &methods {
             if let Some(g) = scores.groups.get(group) {
                 out += &crate::score::row(&format!("{group} {name}"), g);
+            }
+        }
+    }
+    for database in e.degraded.databases.keys() {
+        for (name, scores) in &methods {
+            if let Some(d) = scores.databases.get(database) {
+                out += &crate::score::row(&format!("{database} {name}"), d);
             }
         }
     }

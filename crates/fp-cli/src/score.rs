@@ -71,7 +71,8 @@ pub fn score_with_progress(
     Ok(scores)
 }
 
-/// One row per group and an `all` row: pixel measures, then identity rates in
+/// One row per group, one per database (sensor) when there are several, and
+/// an `all` row: pixel measures, then identity rates in
 /// percent of the computable comparisons.
 pub fn table(scores: &FolderScores) -> String {
     let zero_fm = scores.all.identity.as_ref().and_then(|i| i.zero_fm_threshold);
@@ -86,6 +87,11 @@ pub fn table(scores: &FolderScores) -> String {
     for (name, group) in &scores.groups {
         if scores.groups.len() > 1 || !name.is_empty() {
             out += &row(if name.is_empty() { "." } else { name }, group);
+        }
+    }
+    if scores.databases.len() > 1 {
+        for (name, database) in &scores.databases {
+            out += &row(name, database);
         }
     }
     out += &row("all", &scores.all);

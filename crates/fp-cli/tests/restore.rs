@@ -174,6 +174,14 @@ fn benchmark_restore_score_and_evaluate() {
     let json: serde_json::Value = serde_json::from_str(&last_line(&out)).unwrap();
     assert_eq!(json["groups"].as_object().unwrap().len(), 39);
     assert_eq!(json["groups"]["blur/0.3"]["images"], 4);
+    // Per database (sensor): every candidate counted once, under its original's database.
+    let databases = json["databases"].as_object().unwrap();
+    let mut expected: Vec<String> =
+        listing(&root.join("bench/clean")).iter().filter_map(|f| Some(f.split_once('/')?.0.to_owned())).collect();
+    expected.dedup();
+    assert_eq!(databases.keys().cloned().collect::<Vec<_>>(), expected);
+    let per_database: u64 = databases.values().map(|d| d["images"].as_u64().unwrap()).sum();
+    assert_eq!(per_database, json["all"]["images"].as_u64().unwrap());
     let ssim = |g: &str| json["groups"][g]["ssim"].as_f64().unwrap();
     assert!(ssim("noise/0.9") < ssim("noise/0.3"), "{} vs {}", ssim("noise/0.9"), ssim("noise/0.3"));
 

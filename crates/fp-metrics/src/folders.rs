@@ -103,6 +103,8 @@ pub struct FolderScores {
     pub all: GroupScore,
     /// Per group, by name (a single `""` group when the candidates mirror the originals).
     pub groups: BTreeMap<String, GroupScore>,
+    /// Per database (sensor) of the originals, over every candidate of it.
+    pub databases: BTreeMap<String, GroupScore>,
     /// Originals without any candidate (they still serve as the matcher's gallery).
     pub originals_without_candidate: usize,
     /// Every candidate, sorted by path.
@@ -209,8 +211,10 @@ pub fn score_folders_where(
         group
     };
     let mut members: BTreeMap<String, Vec<usize>> = BTreeMap::new();
-    for (k, pair) in pairs.iter().enumerate() {
+    let mut databases: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    for (k, (pair, scored)) in pairs.iter().zip(&per_image).enumerate() {
         members.entry(pair.group.clone()).or_default().push(k);
+        databases.entry(scored.database.clone()).or_default().push(k);
     }
     let all: Vec<usize> = (0..pairs.len()).collect();
     let used: std::collections::HashSet<usize> = pairs.iter().map(|p| p.original).collect();
@@ -219,6 +223,7 @@ pub fn score_folders_where(
         candidates: candidates.to_owned(),
         all: summarise(&all),
         groups: members.iter().map(|(name, m)| (name.clone(), summarise(m))).collect(),
+        databases: databases.iter().map(|(name, m)| (name.clone(), summarise(m))).collect(),
         originals_without_candidate: sources.len() - used.len(),
         per_image,
     })
