@@ -31,7 +31,10 @@ pub struct Split {
 ///   fingers)` whole fingers (at least one) go to validation, so no finger, that is
 ///   no (dataset, subset, finger), is on both sides and every database is
 ///   represented on both. Images without an FVC identity count as fingers of
-///   their own.
+///   their own. Each dataset draws from its own generator seeded with `seed`,
+///   so a dataset's validation fingers are the same whether it is loaded alone
+///   or combined with others (a model trained on both never sees the fingers
+///   held out from either one alone).
 /// - `ByDatabase`: the databases named in `val_databases` are validation.
 pub fn split(
     sources: &[ImageSource],
@@ -63,13 +66,15 @@ pub fn split(
                 };
                 groups.entry((&s.dataset, &s.database)).or_default().entry(finger).or_default().push(i);
             }
-            for fingers in groups.values() {
+            let mut rngs: BTreeMap<&str, ChaCha8Rng> = BTreeMap::new();
+            for ((dataset, _), fingers) in &groups {
+                let rng = rngs.entry(dataset).or_insert_with(|| ChaCha8Rng::seed_from_u64(seed));
                 let mut fingers: Vec<&Vec<usize>> = fingers.values().collect();
                 if fingers.len() < 2 {
                     continue; // a single finger cannot be on both sides
                 }
                 let n_val = ((val_fraction * fingers.len() as f64).round() as usize).clamp(1, fingers.len() - 1);
-                fingers.shuffle(&mut rng);
+                fingers.shuffle(rng);
                 for images in &fingers[..n_val] {
                     for &i in *images {
                         is_val[i] = true;
@@ -185,6 +190,13 @@ mod tests {
             for db in ["DB1_B", "DB2_B"] {
                 assert_eq!(val.iter().filter(|(d, s, _)| d == dataset && s == db).count(), 1, "{dataset}/{db}");
             }
+        }
+        // Each dataset keeps the validation fingers it has alone.
+        for (offset, dataset) in [(0, "fvc2002"), (40, "fvc2000")] {
+            let alone = split(&fvc_named(dataset, 2, 5, 4), SplitKind::ByFinger, 0.2, 13, &[]).unwrap();
+            let combined: Vec<usize> =
+                s.val.iter().filter(|&&i| (offset..offset + 40).contains(&i)).map(|&i| i - offset).collect();
+            assert_eq!(combined, alone.val, "{dataset}");
         }
         // The by-database split uses the qualified names.
         let s = split(&sources, SplitKind::ByDatabase, 0.2, 13, &["fvc2000/DB2_B".into()]).unwrap();
