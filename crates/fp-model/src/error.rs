@@ -64,6 +64,14 @@ pub enum ModelError {
         /// The tensor's name.
         name: String,
     },
+    /// A weights file is not a readable safetensors file.
+    #[error("{path}: not a valid safetensors file ({problem}); export or copy the model again")]
+    CorruptWeights {
+        /// The weights file.
+        path: PathBuf,
+        /// What is wrong with it, in words.
+        problem: String,
+    },
     /// A model config file could not be parsed.
     #[error("{path}: invalid model config")]
     ConfigFile {

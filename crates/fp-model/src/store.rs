@@ -118,6 +118,39 @@ pub fn save_tensors(path: &Path, tensors: &[(String, Tensor)]) -> Result<()> {
 
 /// Reads every tensor of a safetensors file.
 pub fn read_tensors(path: &Path) -> Result<Vec<(String, Tensor)>> {
+    let bytes = std::fs::read(path).map_err(|source| ModelError::Io { path: path.to_owned(), source })?;
+    if let Some(problem) = safetensors_problem(&bytes) {
+        return Err(ModelError::CorruptWeights { path: path.to_owned(), problem });
+    }
     Tensor::read_safetensors(path)
         .map_err(|source| ModelError::Torch { context: format!("cannot read {}", path.display()), source })
+}
+
+/// What makes `bytes` unreadable as a safetensors file, in words, if anything:
+/// an 8-byte little-endian header length, a JSON header of that length, then
+/// every tensor's bytes at the offsets the header gives.
+fn safetensors_problem(bytes: &[u8]) -> Option<String> {
+    let Some(length) = bytes.get(..8) else {
+        return Some(format!("{} bytes, shorter than the 8-byte header length", bytes.len()));
+    };
+    let length = u64::from_le_bytes(length.try_into().expect("8 bytes"));
+    let available = bytes.len() as u64 - 8;
+    if length > available {
+        return Some(format!("the header claims {length} bytes but only {available} follow: truncated"));
+    }
+    let header: serde_json::Value = match serde_json::from_slice(&bytes[8..8 + length as usize]) {
+        Ok(header) => header,
+        Err(e) => return Some(format!("the header is not valid JSON: {e}")),
+    };
+    let Some(entries) = header.as_object() else { return Some("the header is not a JSON object".to_owned()) };
+    let data = available - length;
+    let mut needed = 0u64;
+    for (name, entry) in entries.iter().filter(|(name, _)| name.as_str() != "__metadata__") {
+        let end = entry.get("data_offsets").and_then(|o| o.get(1)).and_then(serde_json::Value::as_u64);
+        match end {
+            Some(end) => needed = needed.max(end),
+            None => return Some(format!("tensor {name:?} has no data_offsets")),
+        }
+    }
+    (needed > data).then(|| format!("the tensors need {needed} bytes of data but only {data} are there: truncated"))
 }

@@ -365,6 +365,34 @@ fn loading_weights_of_another_shape_is_a_clear_error() {
 }
 
 #[test]
+fn a_damaged_weights_file_is_a_clear_error_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let vs = nn::VarStore::new(Device::Cpu);
+    Autoencoder::new(&vs.root(), &tiny(), 7).unwrap();
+    fp_model::save(dir.path(), &vs, &tiny(), InputSize { height: 16, width: 16 }).unwrap();
+    let weights = dir.path().join("model.safetensors");
+    let good = std::fs::read(&weights).unwrap();
+    assert!(fp_model::load(dir.path(), Device::Cpu).is_ok());
+    let header = u64::from_le_bytes(good[..8].try_into().unwrap()) as usize;
+    let mut bad_json = good.clone();
+    bad_json[8] = b'#';
+    let cases: [(&str, Vec<u8>, &str); 4] = [
+        ("empty", Vec::new(), "0 bytes, shorter than the 8-byte header length"),
+        ("header cut", good[..8 + header / 2].to_vec(), "only"),
+        ("data cut", good[..good.len() - 10].to_vec(), "but only"),
+        ("garbage header", bad_json, "the header is not valid JSON"),
+    ];
+    for (what, bytes, expected) in cases {
+        std::fs::write(&weights, bytes).unwrap();
+        let err = fp_model::load(dir.path(), Device::Cpu).unwrap_err();
+        assert!(matches!(err, ModelError::CorruptWeights { .. }), "{what}: {err:?}");
+        let text = err.to_string();
+        assert!(text.starts_with(&format!("{}: not a valid safetensors file (", weights.display())), "{what}: {text}");
+        assert!(text.contains(expected), "{what}: {text}");
+    }
+}
+
+#[test]
 fn the_seed_alone_decides_the_initial_weights() {
     for config in [tiny(), unet(2, Norm::Group, Upsampling::Transposed)] {
         let build = |seed| {
