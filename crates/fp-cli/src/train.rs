@@ -1,3 +1,6 @@
+//! `fpae train`: trains the model of a config file into a run directory, or
+//! continues a run, and ends with the loss plot and the reconstruction grid.
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -18,6 +21,11 @@ pub struct TrainArgs {
     /// Write the run here instead of `<runs_dir>/<name>-<timestamp>`.
     #[arg(long, value_name = "DIR", conflicts_with = "resume")]
     run_dir: Option<PathBuf>,
+    /// Start from the weights of MODEL instead of random ones (sets train.init): a run
+    /// directory (its best checkpoint), a checkpoint, an exported model folder, or the
+    /// name of a ready-made model in models/. The config's [model] must be its network.
+    #[arg(long, value_name = "MODEL", conflicts_with = "resume")]
+    init: Option<PathBuf>,
     /// Continue the run in RUN_DIR from its last checkpoint.
     #[arg(long, value_name = "RUN_DIR")]
     resume: Option<PathBuf>,
@@ -46,6 +54,15 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
         (None, Some(file)) => {
             let mut config = Config::load(file, &args.set)?;
             command_line(&mut config.train);
+            if let Some(model) = &args.init {
+                config.train.init = Some(model.clone());
+            }
+            if let Some(given) = &config.train.init {
+                let source = crate::shared::resolve_model(given).context("train.init")?;
+                // Checked before the run directory exists, so a mismatch leaves nothing behind.
+                fp_train::InitWeights::find(&source, &config.model)?;
+                config.train.init = Some(source);
+            }
             let path = args.run_dir.clone().unwrap_or_else(|| RunDir::default_path(&config, file));
             let run = RunDir::create(&path, &config)?;
             (run, config, false)

@@ -56,16 +56,23 @@ pub fn save(dir: &Path, vars: &nn::VarStore, config: &ModelConfig, input: InputS
 
 /// Loads the model saved in `dir` onto `device`, of whatever kind `model.toml` says.
 pub fn load(dir: &Path, device: Device) -> Result<SavedModel> {
+    let (model_config, input) = read_model_config(dir)?;
+    let mut vars = nn::VarStore::new(device);
+    let model = Autoencoder::new(&vars.root(), &model_config, 0)?;
+    load_weights(&mut vars, &dir.join(MODEL_WEIGHTS_FILE))?;
+    Ok(SavedModel { vars, model, input })
+}
+
+/// Reads and checks `model.toml` of the model saved in `dir`: the network it
+/// describes and the input size it was trained at.
+pub fn read_model_config(dir: &Path) -> Result<(ModelConfig, InputSize)> {
     let config_path = dir.join(MODEL_CONFIG_FILE);
     let text =
         std::fs::read_to_string(&config_path).map_err(|source| ModelError::Io { path: config_path.clone(), source })?;
     let file: ModelFile =
         toml::from_str(&text).map_err(|source| ModelError::ConfigFile { path: config_path, source })?;
     file.model.validate_input(file.input)?;
-    let mut vars = nn::VarStore::new(device);
-    let model = Autoencoder::new(&vars.root(), &file.model, 0)?;
-    load_weights(&mut vars, &dir.join(MODEL_WEIGHTS_FILE))?;
-    Ok(SavedModel { vars, model, input: file.input })
+    Ok((file.model, file.input))
 }
 
 /// Copies the tensors of a safetensors file into `vars`, checking first that the

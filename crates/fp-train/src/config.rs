@@ -48,6 +48,12 @@ pub struct TrainConfig {
     pub epsilon: f64,
     /// Seed of the weight initialisation and of the per-epoch shuffles.
     pub seed: u64,
+    /// Start from these trained weights instead of random ones: a model folder
+    /// (`fpae export`'s output), a checkpoint (`RUN/checkpoints/last`) or a run
+    /// directory (its best checkpoint). `[model]` must describe the same network.
+    /// The optimiser, epochs and history start afresh.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub init: Option<PathBuf>,
     /// Stop when the validation loss has not improved for this many epochs.
     pub patience: Option<usize>,
     /// Where to train.
@@ -72,6 +78,7 @@ impl Default for TrainConfig {
             beta2: 0.999,
             epsilon: 1e-7,
             seed: 13,
+            init: None,
             patience: None,
             device: DeviceSpec::Auto,
             precision: Precision::Auto,
@@ -156,6 +163,9 @@ impl Config {
         if !(t.epsilon.is_finite() && t.epsilon > 0.0 && t.epsilon <= 1.0) {
             return bad("train.epsilon", format!("expected a number in (0, 1], got {}", t.epsilon));
         }
+        if t.init.as_ref().is_some_and(|p| p.as_os_str().is_empty()) {
+            return bad("train.init", "expected a model folder, checkpoint or run directory, got \"\"".into());
+        }
         if t.patience == Some(0) {
             return bad("train.patience", "expected at least 1 epoch (leave it out to disable)".into());
         }
@@ -200,7 +210,9 @@ fn check_kind(table: &toml::Table, section: &'static str, allowed: &[&str]) -> R
 }
 
 /// Sets `section.key = value` in `table`; the value is read as TOML (`5`, `0.1`,
-/// `true`, `[8, 16]`, `"text"`), or as a plain string when it is not valid TOML.
+/// `true`, `[8, 16]`, `"text"`), else a bracketed list that is not TOML as a list
+/// of plain strings (`[data/a, data/b]`, what a shell leaves of `["data/a","data/b"]`
+/// unquoted), else as a plain string.
 fn apply_override(table: &mut toml::Table, item: &str) -> Result<()> {
     let (key, raw) = item
         .split_once('=')
@@ -213,6 +225,7 @@ fn apply_override(table: &mut toml::Table, item: &str) -> Result<()> {
     let value = toml::from_str::<toml::Table>(&format!("v = {}", raw.trim()))
         .ok()
         .and_then(|mut t| t.remove("v"))
+        .or_else(|| plain_list(raw.trim()))
         .unwrap_or_else(|| toml::Value::String(raw.trim().to_owned()));
     let mut node = table;
     for part in &path[..path.len() - 1] {
@@ -222,6 +235,13 @@ fn apply_override(table: &mut toml::Table, item: &str) -> Result<()> {
     }
     node.insert(path[path.len() - 1].to_owned(), value);
     Ok(())
+}
+
+/// `[a, b]` as a TOML array of the strings `a` and `b`; `None` unless `raw` is bracketed.
+fn plain_list(raw: &str) -> Option<toml::Value> {
+    let items = raw.strip_prefix('[')?.strip_suffix(']')?;
+    let items = items.split(',').map(str::trim).filter(|s| !s.is_empty());
+    Some(toml::Value::Array(items.map(|s| toml::Value::String(s.to_owned())).collect()))
 }
 
 /// Where the config files shipped with the project live, for tests.
@@ -294,6 +314,23 @@ mod tests {
         );
         assert_eq!(c.data.root, PathBuf::from("some/dir").into());
         assert!(err("", &["train.epochs"]).contains("expected KEY=VALUE"));
+    }
+
+    #[test]
+    fn lists_of_folders_can_be_set_quoted_as_toml_or_bare() {
+        let two: fp_data::Roots = vec![PathBuf::from("data/fvc2002"), PathBuf::from("data/fvc2000")].into();
+        let quoted = parse("", &[r#"data.root=["data/fvc2002", "data/fvc2000"]"#]).unwrap();
+        assert_eq!(quoted.data.root, two);
+        let bare = parse("", &["data.root=[data/fvc2002,data/fvc2000]"]).unwrap();
+        assert_eq!(bare.data.root, two);
+        let init = parse("", &["train.init=models/restore-fvc2002"]).unwrap();
+        assert_eq!(init.train.init, Some(PathBuf::from("models/restore-fvc2002")));
+        assert!(init.to_toml().contains("init = \"models/restore-fvc2002\""));
+        assert!(!Config::default().to_toml().contains("init"), "no init, no key");
+        assert_eq!(
+            err("", &["train.init="]),
+            "train.init: expected a model folder, checkpoint or run directory, got \"\""
+        );
     }
 
     #[test]

@@ -67,6 +67,37 @@ pub enum TrainError {
         #[source]
         source: std::io::Error,
     },
+    /// `train.init` names no model folder, checkpoint or run directory.
+    #[error(
+        "train.init: {path}: neither a model folder ({} beside {}) nor a run directory with a `best` checkpoint",
+        fp_model::MODEL_CONFIG_FILE,
+        fp_model::MODEL_WEIGHTS_FILE
+    )]
+    InitNotFound {
+        /// What `train.init` says.
+        path: PathBuf,
+    },
+    /// The weights `train.init` names are another network than the configuration's `[model]`.
+    #[error("train.init: {model_file} describes another network than the config's [model]: {differences}")]
+    InitMismatch {
+        /// The `model.toml` beside the weights.
+        model_file: PathBuf,
+        /// Each differing setting, with its value there and in the config.
+        differences: String,
+        /// The first tensor of the weights that the configured network has not
+        /// (by name or shape), if any.
+        #[source]
+        weights: Option<Box<fp_model::ModelError>>,
+    },
+    /// The weights `train.init` names could not be read, or do not fit the configured network.
+    #[error("train.init: cannot start from {}", path.display())]
+    Init {
+        /// What `train.init` says.
+        path: PathBuf,
+        /// What is wrong with the weights.
+        #[source]
+        error: Box<fp_model::ModelError>,
+    },
     /// The data could not be loaded or split.
     #[error(transparent)]
     Data(#[from] fp_data::DataError),

@@ -27,6 +27,7 @@ use tch::nn;
 use crate::config::{Config, TrainConfig};
 use crate::error::{Result, TrainError};
 use crate::history::EpochRecord;
+use crate::init::InitWeights;
 use crate::optim::Optimizer;
 
 /// File name of the resolved configuration in a run directory.
@@ -73,6 +74,10 @@ pub struct TrainState {
     pub history: Vec<EpochRecord>,
     /// How the training images were scaled, to scale new images the same way.
     pub scaling: AppliedScaling,
+    /// The trained weights the run started from (`train.init`), with their digest;
+    /// `None` for random initialisation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub init: Option<InitWeights>,
 }
 
 impl TrainState {
@@ -87,6 +92,7 @@ impl TrainState {
             best: None,
             history: Vec::new(),
             scaling,
+            init: None,
         }
     }
 }

@@ -16,6 +16,7 @@ use tch::{Device, Tensor};
 use crate::config::Config;
 use crate::error::{Result, TrainError};
 use crate::history::{self, EpochRecord};
+use crate::init::{InitWeights, StartingModel};
 use crate::loss::LossKind;
 use crate::optim::Optimizer;
 use crate::run::{OPTIMIZER_FILE, RunDir, TrainState};
@@ -169,13 +170,25 @@ impl<'a> Session<'a> {
         let t = &config.train;
         let device = t.device.resolve()?;
         config.model.validate_input(config.training_input())?;
-        let mut vars = nn::VarStore::new(device);
-        let mut model = Autoencoder::new(&vars.root(), &config.model, t.seed)?;
+        // A resumed run takes its weights from its own checkpoint, never again from `train.init`.
+        let start = if resume { StartingModel::random(config, device)? } else { StartingModel::new(config, device)? };
+        let StartingModel { mut vars, mut model, init } = start;
         model.set_compute(t.precision.resolve(device));
         tracing::info!("computing in {} (precision = \"{}\")", model.compute(), t.precision);
         let params = vars.variables().into_iter().filter(|(_, v)| v.requires_grad()).collect();
         let mut optimizer = Optimizer::new(params, t);
         let mut state = TrainState::new(data.scaling);
+        if let Some(source) = init.as_ref().and_then(InitWeights::state)
+            && source.scaling != data.scaling
+        {
+            let line = format!(
+                "warning: the initial weights were trained on pixels scaled as {:?}, this run's data is scaled as {:?}",
+                source.scaling, data.scaling
+            );
+            tracing::warn!("{line}");
+            run.log(&line);
+        }
+        state.init = init;
         let mut last_checkpoint = None;
         if resume {
             let Some(checkpoint) = run.last_checkpoint() else {
@@ -207,11 +220,23 @@ impl<'a> Session<'a> {
                 self.state.epochs_done,
                 self.state.batches_done
             )),
-            _ => self.run.log(&format!(
-                "training on {device:?} in {compute}: {} train / {} validation images",
-                split.train.len(),
-                split.val.len()
-            )),
+            _ => {
+                if let Some(init) = &self.state.init {
+                    let line = format!(
+                        "starting from the weights of {} ({}, sha256 {})",
+                        init.source.display(),
+                        init.weights_file().display(),
+                        init.sha256
+                    );
+                    tracing::info!("{line}");
+                    self.run.log(&line);
+                }
+                self.run.log(&format!(
+                    "training on {device:?} in {compute}: {} train / {} validation images",
+                    split.train.len(),
+                    split.val.len()
+                ))
+            }
         }
     }
 

@@ -368,3 +368,132 @@ fn a_native_restore_run_learns_and_resumes_exactly() {
     assert_eq!(losses(&h), losses(&h4), "the resumed run's history is the uninterrupted one's");
     assert_eq!(max_diff(&weights(&r4), &weights(&r)), 0.0);
 }
+
+/// A tiny run trained for one epoch and exported, in `dir/source` and `dir/model`.
+fn exported_source(dir: &std::path::Path, cfg: &Config) -> (RunDir, std::path::PathBuf) {
+    let run = new_run(&dir.join("source"), cfg);
+    fp_train::train(&run, cfg, &dataset(), &split(), false, &mut Silent, &no_stop()).unwrap();
+    let model = dir.join("model");
+    fp_train::export_model(run.path(), "best", &model).unwrap();
+    (run, model)
+}
+
+fn read_sorted(file: &std::path::Path) -> Vec<(String, Tensor)> {
+    let mut w = fp_model::read_tensors(file).unwrap();
+    w.sort_by(|a, b| a.0.cmp(&b.0));
+    w
+}
+
+fn sha256_hex(file: &std::path::Path) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(std::fs::read(file).unwrap()).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[test]
+fn a_run_started_from_exported_weights_begins_with_them_and_records_their_digest() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = config(1);
+    cfg.train.precision = fp_model::Precision::F32;
+    let (source, model) = exported_source(dir.path(), &cfg);
+    let exported = read_sorted(&model.join("model.safetensors"));
+
+    let mut tuned = cfg.clone();
+    tuned.train.init = Some(model.clone());
+    tuned.train.seed = 99;
+    let start = fp_train::StartingModel::new(&tuned, tch::Device::Cpu).unwrap();
+    let mut before: Vec<(String, Tensor)> = start.vars.variables().into_iter().collect();
+    before.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(max_diff(&before, &exported), 0.0, "the weights before the first step are the exported ones");
+    // ... so the validation loss before any step is the one the source ended its epoch with.
+    let val = Pairs::new(&dataset(), &tuned).val_batches(&split().val, 8, tch::Device::Cpu);
+    assert_eq!(fp_train::mean_loss(&start.model, tuned.train.loss, &val), history(&source)[0].val_loss);
+    let init = start.init.unwrap();
+    assert_eq!(init.source, model);
+    assert_eq!(init.sha256, sha256_hex(&model.join("model.safetensors")));
+
+    // A run directory stands for its best checkpoint.
+    let mut from_run = tuned.clone();
+    from_run.train.init = Some(source.path().to_owned());
+    let start = fp_train::StartingModel::new(&from_run, tch::Device::Cpu).unwrap();
+    assert_eq!(start.init.unwrap().sha256, init.sha256);
+
+    // Training records where the weights came from, in the config, the state and the log.
+    let run = new_run(&dir.path().join("tuned"), &tuned);
+    fp_train::train(&run, &tuned, &dataset(), &split(), false, &mut Silent, &no_stop()).unwrap();
+    assert_eq!(Config::load(&run.path().join("config.toml"), &[]).unwrap().train.init, Some(model.clone()));
+    let state = RunDir::read_state(&run.checkpoint("last")).unwrap();
+    assert_eq!(state.init.as_ref(), Some(&init));
+    assert_eq!((state.epochs_done, state.steps, state.history.len()), (1, 3, 1), "a fresh epoch counter");
+    let log = std::fs::read_to_string(run.path().join("train.log")).unwrap();
+    assert!(log.contains(&format!("starting from the weights of {}", model.display())), "{log}");
+    assert!(log.contains(&format!("sha256 {}", init.sha256)), "{log}");
+    assert!(max_diff(&weights(&run), &exported) > 0.0, "and then it trains");
+}
+
+#[test]
+fn initial_weights_of_another_network_are_refused_naming_what_differs() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, model) = exported_source(dir.path(), &config(1));
+
+    let mut wider = config(1);
+    wider.model = ModelConfig::TutorialCae(TutorialCaeConfig { filters: vec![4, 16], kernel_size: 3 });
+    wider.train.init = Some(model.clone());
+    let run = new_run(&dir.path().join("wider"), &wider);
+    let err = fp_train::train(&run, &wider, &dataset(), &split(), false, &mut Silent, &no_stop()).unwrap_err();
+    let cause = std::error::Error::source(&err).map(ToString::to_string).unwrap_or_default();
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "train.init: {} describes another network than the config's [model]: filters = [4, 8] there, [4, 16] in the config",
+            model.join("model.toml").display()
+        )
+    );
+    let weights_file = model.join("model.safetensors");
+    let expected = "tensor \"dec1.bias\" has shape [8], but the model config expects [16]";
+    assert_eq!(cause, format!("{}: {expected}", weights_file.display()));
+    assert!(run.last_checkpoint().is_none() && !run.path().join("history.csv").exists(), "nothing was trained");
+
+    let mut unet = config(1);
+    unet.model = toml::from_str("kind = \"unet\"\ndepth = 1\nbase_width = 4\n").unwrap();
+    unet.train.init = Some(model.clone());
+    let err = fp_train::StartingModel::new(&unet, tch::Device::Cpu).unwrap_err().to_string();
+    assert!(err.ends_with("kind = \"tutorial-cae\" there, \"unet\" in the config"), "{err}");
+
+    let mut nowhere = config(1);
+    nowhere.train.init = Some(dir.path().join("nothing"));
+    let err = fp_train::StartingModel::new(&nowhere, tch::Device::Cpu).unwrap_err().to_string();
+    assert!(err.ends_with("nothing: neither a model folder (model.toml beside model.safetensors) nor a run directory with a `best` checkpoint"), "{err}");
+}
+
+#[test]
+fn a_run_started_from_trained_weights_resumes_exactly_without_reading_them_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, model) = exported_source(dir.path(), &config(1));
+    let mut cfg = config(3);
+    cfg.train.init = Some(model.clone());
+
+    let straight = new_run(&dir.path().join("straight"), &cfg);
+    fp_train::train(&straight, &cfg, &dataset(), &split(), false, &mut Silent, &no_stop()).unwrap();
+
+    // 3 batches per epoch: stop in the middle of epoch 2.
+    let stopped = new_run(&dir.path().join("stopped"), &cfg);
+    let stop = AtomicBool::new(false);
+    let mut observer = StopAfter { batches: 5, seen: 0, stop: &stop };
+    let outcome = fp_train::train(&stopped, &cfg, &dataset(), &split(), false, &mut observer, &stop).unwrap();
+    assert_eq!(outcome, Outcome::Interrupted { epochs: 1, batches: 2 });
+    drop(stopped);
+    // The resumed run continues from its own checkpoint: the initial weights are not needed any more.
+    let init = RunDir::read_state(&dir.path().join("stopped/checkpoints/last")).unwrap().init.unwrap();
+    std::fs::remove_dir_all(&model).unwrap();
+    let (resumed, cfg) = RunDir::open_for_resume(&dir.path().join("stopped"), &[]).unwrap();
+    let outcome = fp_train::train(&resumed, &cfg, &dataset(), &split(), true, &mut Silent, &no_stop()).unwrap();
+    assert_eq!(outcome, Outcome::Completed { epochs: 3 });
+    assert_eq!(max_diff(&weights(&straight), &weights(&resumed)), 0.0);
+    let losses = |r: &RunDir| history(r).iter().map(|e| (e.train_loss, e.val_loss)).collect::<Vec<_>>();
+    assert_eq!(losses(&straight), losses(&resumed));
+    assert_eq!(RunDir::read_state(&resumed.checkpoint("last")).unwrap().init, Some(init));
+    drop(resumed);
+    let err =
+        RunDir::open_for_resume(&dir.path().join("stopped"), &["train.init=elsewhere".into()]).unwrap_err().to_string();
+    assert!(err.ends_with("can change when resuming"), "{err}");
+}
