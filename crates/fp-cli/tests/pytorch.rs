@@ -1,0 +1,303 @@
+//! fpae's models in plain PyTorch (`docs/pytorch/fpae_torch.py`) against fpae
+//! itself. For every model kind and every option of it, a tiny model is trained
+//! and exported with `fpae`, and both sides apply it to the same prints: the
+//! Python module, run in the Python of the LibTorch venv, and fpae (its library
+//! for the float32 outputs, `fpae restore` for the 8-bit images). The float32
+//! outputs must agree to 1e-4 and the images to one grey level. Between them
+//! the cases use every resize mode and filter, every scaling, every U-Net
+//! normalisation and upsampling, and every ready-made model in `models/`.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use common::{fpae, text};
+use fp_model::Precision;
+use fp_train::TrainedModel;
+use image::GrayImage;
+use tch::Device;
+
+/// The largest difference allowed between the two sides' float32 outputs.
+const TOLERANCE: f32 = 1e-4;
+
+/// The repository root.
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("the repository root exists")
+}
+
+/// The Python that has the torch LibTorch comes from: the one on `PATH` when
+/// `LIBTORCH_USE_PYTORCH` builds against it, else `bin/python` of the venv that
+/// `cargo xtask setup` installed and linked as `.libtorch`.
+fn python() -> PathBuf {
+    if std::env::var_os("LIBTORCH_USE_PYTORCH").is_some() {
+        return PathBuf::from("python3");
+    }
+    let link = repo().join(".libtorch");
+    let venv = link
+        .canonicalize()
+        .ok()
+        .and_then(|site| site.ancestors().find(|d| d.join("pyvenv.cfg").is_file()).map(Path::to_owned));
+    match venv.map(|v| v.join("bin/python")).filter(|p| p.is_file()) {
+        Some(python) => python,
+        None => panic!(
+            "no Python with torch found: {} does not lead into the LibTorch venv. \
+             Run `cargo xtask setup`, which installs torch in a venv and links it there \
+             (or set LIBTORCH_USE_PYTORCH=1 to use the python3 on PATH)",
+            link.display()
+        ),
+    }
+}
+
+/// Runs `docs/pytorch/fpae_torch.py` with `args` in `cwd`.
+fn fpae_torch(args: &[&str], cwd: &Path) -> Output {
+    let python = python();
+    Command::new(&python)
+        .arg(repo().join("docs/pytorch/fpae_torch.py"))
+        .args(args)
+        .current_dir(cwd)
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}; `cargo xtask setup` installs it", python.display()))
+}
+
+/// A print of `width x height` with ridges drawn from `seed`, written as a PNG.
+fn write_print(path: &Path, width: u32, height: u32, seed: u64) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let pixels = fp_metrics::synthetic::ridge_pattern(width as usize, height as usize, seed, (0.5, 1.5));
+    GrayImage::from_raw(width, height, pixels).unwrap().save(path).unwrap();
+}
+
+/// Prints of sizes that are neither the models' nor multiples of their strides,
+/// with aspect ratios on both sides of theirs, for the models to be applied to.
+fn prints(dir: &Path) -> Vec<PathBuf> {
+    [(50, 38, 71), (29, 45, 72), (64, 64, 73)]
+        .into_iter()
+        .map(|(w, h, seed)| {
+            let path = dir.join(format!("prints/p{seed}.png"));
+            write_print(&path, w, h, seed);
+            path
+        })
+        .collect()
+}
+
+/// Trains a tiny model of `sections` (TOML with `[data]` settings and a
+/// `[model]` table) for two epochs on synthetic prints in `dir` and exports it
+/// as `dir/model`. The learning rate is high so that biases, normalisation
+/// scales and running statistics move well away from their initial values.
+fn train_and_export(dir: &Path, sections: &str) -> PathBuf {
+    for db in 1..=2u32 {
+        for finger in 1..=3u32 {
+            for imp in 1..=2u32 {
+                let path = dir.join(format!("data/DB{db}_B/10{finger}_{imp}.png"));
+                write_print(&path, 36 + 7 * finger + db, 40 + 5 * imp, u64::from(db * 100 + finger * 10 + imp));
+            }
+        }
+    }
+    let config = format!(
+        "{sections}\n\n[train]\nepochs = 2\nbatch_size = 4\nlearning_rate = 0.01\ndevice = \"cpu\"\nprecision = \"f32\"\n"
+    );
+    let config = config.replacen("[data]\n", "[data]\nroot = \"data\"\ncrop = 32\ncrops_per_image = 2\n", 1);
+    std::fs::write(dir.join("tiny.toml"), config).unwrap();
+    let out = fpae(&["--threads", "1", "train", "tiny.toml", "--run-dir", "runs/tiny"], dir);
+    assert!(out.status.success(), "training failed: {}", text(&out.stderr));
+    let out = fpae(&["export", "runs/tiny", "--out", "model"], dir);
+    assert!(out.status.success(), "export failed: {}", text(&out.stderr));
+    dir.join("model")
+}
+
+/// A float32 array of a `.npy` file, with its shape.
+fn read_npy(path: &Path) -> (Vec<usize>, Vec<f32>) {
+    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    assert_eq!(&bytes[..8], b"\x93NUMPY\x01\x00", "{}: not a version 1 .npy file", path.display());
+    let len = usize::from(u16::from_le_bytes([bytes[8], bytes[9]]));
+    let header = std::str::from_utf8(&bytes[10..10 + len]).unwrap();
+    assert!(header.contains("'descr': '<f4'") && header.contains("'fortran_order': False"), "{header}");
+    let dims = header.split("'shape': (").nth(1).and_then(|s| s.split(')').next()).expect("a shape");
+    let shape: Vec<usize> =
+        dims.split(',').filter(|d| !d.trim().is_empty()).map(|d| d.trim().parse().unwrap()).collect();
+    let values: Vec<f32> =
+        bytes[10 + len..].chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect();
+    assert_eq!(values.len(), shape.iter().product::<usize>(), "{}", path.display());
+    (shape, values)
+}
+
+/// fpae's float32 outputs for `prints`, each with its `(width, height)`, computed
+/// as `fpae restore` computes them: decoded, preprocessed and scaled by fp-data,
+/// then `forward_any_size` in f32 on the CPU.
+fn fpae_outputs(model_dir: &Path, prints: &[PathBuf]) -> Vec<((usize, usize), Vec<f32>)> {
+    let model = TrainedModel::load(model_dir, "best", Device::Cpu, Precision::F32).expect("the model loads");
+    let preprocess = model.config.data.preprocess();
+    prints
+        .iter()
+        .map(|path| {
+            let (pixels, original) = fp_data::load_one(path, &preprocess).unwrap();
+            let (w, h) = preprocess.output_size(original);
+            let (w, h) = (w as usize, h as usize);
+            let mut values = vec![0f32; pixels.len()];
+            model.scaling.apply(&pixels, &mut values);
+            ((w, h), model.apply(&values, w, h, 1))
+        })
+        .collect()
+}
+
+/// Applies the model in `model_dir` to `prints` on both sides and checks that
+/// they agree; returns the largest float32 difference.
+fn compare(name: &str, dir: &Path, model_dir: &Path, prints: &[PathBuf]) -> f32 {
+    let model = model_dir.to_str().unwrap();
+    let mut args = vec![model];
+    args.extend(prints.iter().map(|p| p.to_str().unwrap()));
+    let out = fpae_torch(&[&args[..], &["--out", "py", "--npy", "--threads", "1"]].concat(), dir);
+    assert!(out.status.success(), "{name}: fpae_torch.py failed:\n{}{}", text(&out.stdout), text(&out.stderr));
+    let out = fpae(&[&["--threads", "1", "restore"], &args[..], &["--out", "rs", "--precision", "f32"]].concat(), dir);
+    assert!(out.status.success(), "{name}: fpae restore failed: {}", text(&out.stderr));
+
+    let mut worst = 0f32;
+    for (path, ((w, h), expected)) in prints.iter().zip(fpae_outputs(model_dir, prints)) {
+        let stem = path.file_stem().unwrap().to_str().unwrap();
+        let (shape, got) = read_npy(&dir.join(format!("py/{stem}.npy")));
+        assert_eq!(shape, [h, w], "{name} {stem}: PyTorch's output has another size than fpae's");
+        let (low, high) = expected.iter().fold((f32::MAX, f32::MIN), |(l, h), &v| (l.min(v), h.max(v)));
+        assert!(high - low > 1e-3, "{name} {stem}: fpae's output is flat ({low}..{high}), so agreeing proves little");
+        let diff = got.iter().zip(&expected).map(|(a, b)| (a - b).abs()).fold(0f32, f32::max);
+        assert!(
+            diff.is_finite() && diff <= TOLERANCE,
+            "{name} {stem}: max |PyTorch - fpae| = {diff:e} > {TOLERANCE:e}"
+        );
+        worst = worst.max(diff);
+
+        // The images both write: at the print's own size, after the same rounding.
+        let ours = image::open(dir.join(format!("rs/{stem}.png"))).unwrap().into_luma8();
+        let theirs = image::open(dir.join(format!("py/{stem}.png"))).unwrap().into_luma8();
+        assert_eq!(ours.dimensions(), theirs.dimensions(), "{name} {stem}: output sizes differ");
+        let original = image::open(path).unwrap().into_luma8();
+        assert_eq!(ours.dimensions(), original.dimensions(), "{name} {stem}: not at the print's size");
+        // Outputs a rounding away from a grey level's boundary may round apart.
+        let levels = ours.iter().zip(theirs.iter()).map(|(&a, &b)| a.abs_diff(b)).max().unwrap_or(0);
+        let differing = ours.iter().zip(theirs.iter()).filter(|(a, b)| a != b).count();
+        assert!(
+            levels <= 1 && differing * 1000 <= ours.len(),
+            "{name} {stem}: fpae restore and PyTorch's images differ in {differing} of {} pixels, by up to {levels}",
+            ours.len()
+        );
+    }
+    println!("{name}: max |PyTorch - fpae| = {worst:e} over {} prints", prints.len());
+    worst
+}
+
+/// Trains and exports `sections` in a fresh folder and compares both sides on [`prints`].
+fn check(name: &str, sections: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let model = train_and_export(dir.path(), sections);
+    let prints = prints(dir.path());
+    compare(name, dir.path(), &model, &prints);
+}
+
+#[test]
+fn tutorial_cae_without_kind_stretched_bilinear() {
+    check(
+        "tutorial-cae, stretch, bilinear, dataset-max",
+        "[data]\nheight = 24\nwidth = 20\nresize = \"stretch\"\nfilter = \"bilinear\"\n\n[model]\nfilters = [4, 8, 8]\n",
+    );
+}
+
+#[test]
+fn tutorial_cae_cropped_nearest_per_image_minmax() {
+    check(
+        "tutorial-cae, kernel 5, crop, nearest, per-image-minmax",
+        "[data]\nheight = 16\nwidth = 28\nresize = \"crop\"\nfilter = \"nearest\"\nscale = \"per-image-minmax\"\n\n\
+         [model]\nkind = \"tutorial-cae\"\nfilters = [6, 12]\nkernel_size = 5\n",
+    );
+}
+
+#[test]
+fn unet_group_norm_nearest_conv_at_native_size() {
+    check(
+        "unet, group norm, nearest-conv, native size, 255",
+        "[data]\nresize = \"none\"\nscale = \"255\"\n\n\
+         [model]\nkind = \"unet\"\ndepth = 2\nbase_width = 6\nnorm = \"group\"\nupsampling = \"nearest-conv\"\n",
+    );
+}
+
+#[test]
+fn unet_batch_norm_transposed_padded_lanczos3() {
+    check(
+        "unet, batch norm, transposed, pad, lanczos3",
+        "[data]\nheight = 32\nwidth = 24\nresize = \"pad\"\nfilter = \"lanczos3\"\n\n\
+         [model]\nkind = \"unet\"\ndepth = 2\nbase_width = 4\nnorm = \"batch\"\nupsampling = \"transposed\"\n",
+    );
+}
+
+#[test]
+fn unet_without_norm_sub_pixel_stretched_bicubic() {
+    check(
+        "unet, no norm, sub-pixel, kernel 5, stretch, bicubic",
+        "[data]\nheight = 24\nwidth = 40\nresize = \"stretch\"\nfilter = \"bicubic\"\n\n\
+         [model]\nkind = \"unet\"\ndepth = 3\nbase_width = 3\nnorm = \"none\"\nupsampling = \"sub-pixel\"\nkernel_size = 5\n",
+    );
+}
+
+/// Every ready-made model in `models/` (the restoration U-Net among them), on two prints.
+#[test]
+fn every_ready_made_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let prints: Vec<PathBuf> = [(96, 112, 81), (75, 90, 82)]
+        .into_iter()
+        .map(|(w, h, seed)| {
+            let path = dir.path().join(format!("prints/r{seed}.png"));
+            write_print(&path, w, h, seed);
+            path
+        })
+        .collect();
+    let mut models: Vec<PathBuf> = std::fs::read_dir(repo().join("models"))
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.join("model.safetensors").is_file())
+        .collect();
+    models.sort();
+    assert!(models.iter().any(|m| m.ends_with("restore-fvc2002")), "{models:?}");
+    for model in models {
+        let name = model.file_name().unwrap().to_str().unwrap().to_owned();
+        let work = dir.path().join(&name);
+        std::fs::create_dir_all(&work).unwrap();
+        compare(&format!("models/{name}"), &work, &model, &prints);
+    }
+}
+
+#[test]
+fn weights_are_loaded_strictly_by_name_and_shape() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = train_and_export(
+        dir.path(),
+        "[data]\nresize = \"none\"\n\n[model]\nkind = \"unet\"\ndepth = 1\nbase_width = 4\nnorm = \"group\"\n",
+    );
+    let toml = std::fs::read_to_string(model.join("model.toml")).unwrap();
+    let print = prints(dir.path()).remove(0);
+    let print = print.to_str().unwrap();
+    let tampered = [
+        (
+            "wider",
+            toml.replace("base_width = 4", "base_width = 8"),
+            "tensor bottom_conv1.weight has shape [8, 4, 3, 3], the model expects [16, 8, 3, 3]",
+        ),
+        ("without norms", toml.replace("norm = \"group\"", "norm = \"none\""), "unexpected tensor bottom_norm1.bias"),
+        (
+            "batch norm",
+            toml.replace("norm = \"group\"", "norm = \"batch\""),
+            "missing tensor bottom_norm1.running_mean",
+        ),
+        ("unknown kind", toml.replace("kind = \"unet\"", "kind = \"resnet\""), "unknown model kind `resnet`"),
+    ];
+    for (what, text_of_toml, expected) in tampered {
+        let copy = dir.path().join(what);
+        std::fs::create_dir_all(&copy).unwrap();
+        for file in ["config.toml", "model.safetensors", "state.json"] {
+            std::fs::copy(model.join(file), copy.join(file)).unwrap();
+        }
+        std::fs::write(copy.join("model.toml"), text_of_toml).unwrap();
+        let out = fpae_torch(&[copy.to_str().unwrap(), print, "--out", "never"], dir.path());
+        assert!(!out.status.success(), "{what}: loaded");
+        assert!(text(&out.stderr).contains(expected), "{what}: {}", text(&out.stderr));
+    }
+    assert!(!dir.path().join("never").exists());
+}
