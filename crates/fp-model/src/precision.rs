@@ -125,19 +125,27 @@ fn channels_last_strides(size: &[i64]) -> Vec<i64> {
 /// Whether `device` runs bfloat16 natively.
 fn fast_bf16(device: Device) -> bool {
     match device {
-        Device::Cpu => cpu_has_bf16(),
-        Device::Cuda(n) => cuda_compute_capability(n).is_some_and(|(major, _)| major >= 8),
+        Device::Cpu => std::fs::read_to_string("/proc/cpuinfo").is_ok_and(|info| cpuinfo_has_bf16(&info)),
+        Device::Cuda(n) => cuda_compute_capability(n).is_some_and(|(major, _)| cuda_has_bf16(major)),
         _ => false,
     }
 }
 
-/// AVX512-BF16 or AMX-BF16, from the CPU flags Linux reports.
-fn cpu_has_bf16() -> bool {
-    std::fs::read_to_string("/proc/cpuinfo").is_ok_and(|info| {
-        info.lines()
-            .find(|l| l.starts_with("flags"))
-            .is_some_and(|flags| flags.split_whitespace().any(|f| f == "avx512_bf16" || f == "amx_bf16"))
-    })
+/// Whether a `/proc/cpuinfo` text lists AVX512-BF16 or AMX-BF16 among the
+/// CPU's flags: the instructions that make bf16 convolutions faster than f32.
+/// Without them (AVX2 only, or AVX512 without its BF16 extension) LibTorch
+/// emulates bf16, slower than f32.
+fn cpuinfo_has_bf16(cpuinfo: &str) -> bool {
+    cpuinfo
+        .lines()
+        .find(|l| l.starts_with("flags"))
+        .is_some_and(|flags| flags.split_whitespace().any(|f| f == "avx512_bf16" || f == "amx_bf16"))
+}
+
+/// Whether a CUDA device of compute capability `major`.x has bf16 tensor
+/// cores (Ampere, 8.0, and later).
+fn cuda_has_bf16(major: u32) -> bool {
+    major >= 8
 }
 
 /// The compute capability of CUDA device `n`, as `nvidia-smi` reports it
@@ -183,5 +191,28 @@ mod tests {
         assert!("f16".parse::<Precision>().is_err());
         assert_eq!(Precision::F32.resolve(Device::Cpu), Compute::F32);
         assert_eq!(Precision::Bf16.resolve(Device::Cpu), Compute { bf16: true, channels_last: true });
+    }
+
+    /// Flag lines as Linux prints them on the two kinds of machines the project
+    /// runs on, shortened: an AMD EPYC with AVX512-BF16, and one with AVX2 only.
+    const EPYC_AVX512_BF16: &str = "processor\t: 0\nmodel name\t: AMD EPYC 9R14\nflags\t\t: fpu sse2 avx avx2 fma \
+        avx512f avx512dq avx512bw avx512vl avx512_bf16 avx512_vnni\n";
+    const EPYC_AVX2: &str = "processor\t: 0\nmodel name\t: AMD EPYC 7B13\nflags\t\t: fpu sse2 avx avx2 fma\n";
+
+    #[test]
+    fn auto_picks_bf16_only_where_it_is_native() {
+        assert!(cpuinfo_has_bf16(EPYC_AVX512_BF16));
+        assert!(!cpuinfo_has_bf16(EPYC_AVX2));
+        // AVX512 without its BF16 extension still emulates bf16.
+        assert!(!cpuinfo_has_bf16(&EPYC_AVX512_BF16.replace(" avx512_bf16", "")));
+        // Intel's AMX counts; a flag only in another line (the model name) does not.
+        assert!(cpuinfo_has_bf16(&EPYC_AVX2.replace("avx2 fma", "avx2 fma amx_bf16 amx_tile")));
+        assert!(!cpuinfo_has_bf16("model name\t: avx512_bf16 lookalike\nflags\t\t: avx2\n"));
+        assert!(!cpuinfo_has_bf16(""));
+        assert!(cuda_has_bf16(8) && cuda_has_bf16(9));
+        assert!(!cuda_has_bf16(7));
+        // And on this machine, whatever it is, auto agrees with its flags.
+        let here = std::fs::read_to_string("/proc/cpuinfo").is_ok_and(|info| cpuinfo_has_bf16(&info));
+        assert_eq!(Precision::Auto.resolve(Device::Cpu).bf16, here);
     }
 }
