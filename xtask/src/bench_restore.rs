@@ -319,17 +319,15 @@ fn pyfing_python(provision: libtorch::Provision) -> Result<PathBuf> {
             pins.join(" ")
         );
     }
+    let log = libtorch::setup_log()?;
     eprintln!("installing {} into {} ...", pins.join(" "), python.display());
+    eprintln!("  pip's output: {}", log.display());
+    let started = Instant::now();
     let torch = format!("torch=={}", libtorch::TORCH_VERSION);
-    let status = Command::new(&python)
-        .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-input"])
-        .arg(&torch)
-        .args(&pins)
-        .status()
-        .with_context(|| format!("cannot run {}", python.display()))?;
-    if !status.success() {
-        bail!("`{} -m pip install {torch} {}` failed ({status})", python.display(), pins.join(" "));
-    }
+    let mut cmd = Command::new(&python);
+    cmd.args(["-m", "pip", "install", "--disable-pip-version-check", "--no-input"]).arg(&torch).args(&pins);
+    libtorch::run_logged(&mut cmd, &log).context("cannot install pyfing; or run with --no-pyfing")?;
+    eprintln!("installed in {:.0} s", started.elapsed().as_secs_f64());
     if !pyfing_installed(&python)? {
         bail!("pip installed {} into {}, but their versions do not match", pins.join(" "), python.display());
     }

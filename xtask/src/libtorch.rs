@@ -6,14 +6,20 @@
 //! `.cargo/config.toml` points `LIBTORCH` at `.libtorch/torch`, and the crates that
 //! link LibTorch embed its real library directory as an rpath, so afterwards plain
 //! `cargo build`/`cargo test`/`target/debug/fpae` work with no environment set.
+//!
+//! The terminal gets a few lines of progress; what pip says goes to
+//! `setup.log` in the install directory ([`run_logged`]), and an error names
+//! that file and shows its last lines.
 
 use std::ffi::OsString;
 use std::fs;
+use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::time::Instant;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
+use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::project_root;
 
@@ -25,6 +31,12 @@ pub const HOME_ENV: &str = "FPAE_LIBTORCH_HOME";
 
 /// Written last into a finished install; its absence marks an install as unfinished.
 const COMPLETE_MARKER: &str = "fpae-libtorch.complete";
+
+/// The log of the commands setup runs (venv, pip), in the install directory.
+const SETUP_LOG: &str = "setup.log";
+
+/// Lines of a failed command's log that its error shows.
+const LOG_TAIL_LINES: usize = 20;
 
 /// Where LibTorch comes from for this build.
 #[derive(Debug)]
@@ -53,6 +65,11 @@ pub fn install_dir() -> Result<PathBuf> {
         }
     };
     Ok(cache.join("fpae").join(format!("libtorch-{TORCH_VERSION}")))
+}
+
+/// The log that setup and later pip installs into its venv write to.
+pub fn setup_log() -> Result<PathBuf> {
+    Ok(install_dir()?.join(SETUP_LOG))
 }
 
 /// The `LIBTORCH` value the committed cargo config sets (`<repo>/.libtorch/torch`).
@@ -132,7 +149,12 @@ fn install(dir: &Path) -> Result<PathBuf> {
         fs::remove_dir_all(&staging)?;
     }
     fs::create_dir_all(&staging)?;
-    let result = install_into(&python, &staging);
+    // The log lives in the install directory from the start, so that it stays
+    // where the error says when the install fails.
+    fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let log = dir.join(SETUP_LOG);
+    fs::write(&log, "").with_context(|| format!("cannot write {}", log.display()))?;
+    let result = install_into(&python, &staging, &log);
     let site = match result {
         Ok(site) => site,
         Err(e) => {
@@ -140,44 +162,40 @@ fn install(dir: &Path) -> Result<PathBuf> {
             return Err(e);
         }
     };
-    if dir.exists() {
-        // An unfinished or outdated install from an earlier run: replace it.
-        fs::remove_dir_all(dir).with_context(|| format!("cannot remove stale {}", dir.display()))?;
-    }
+    // An unfinished or outdated install from an earlier run, or only this
+    // setup's log: replace it, keeping the log.
+    fs::rename(&log, staging.join(SETUP_LOG)).with_context(|| format!("cannot move {}", log.display()))?;
+    fs::remove_dir_all(dir).with_context(|| format!("cannot remove stale {}", dir.display()))?;
     fs::rename(&staging, dir).with_context(|| format!("cannot move {} to {}", staging.display(), dir.display()))?;
     Ok(site)
 }
 
-fn install_into(python: &str, staging: &Path) -> Result<PathBuf> {
+fn install_into(python: &str, staging: &Path, log: &Path) -> Result<PathBuf> {
     let venv = staging.join("venv");
-    println!("creating a Python venv in {}", venv.display());
-    let status = Command::new(python)
-        .args(["-m", "venv"])
-        .arg(&venv)
-        .status()
-        .with_context(|| format!("cannot run {python}"))?;
-    if !status.success() {
-        bail!(
-            "`{python} -m venv` failed ({status}); install Python's venv module \
-             (on Debian/Ubuntu: `apt-get install python3-venv`) and run `cargo xtask setup` again"
-        );
-    }
+    println!("creating a Python venv ...");
+    let mut cmd = Command::new(python);
+    cmd.args(["-m", "venv"]).arg(&venv);
+    run_logged(&mut cmd, log).with_context(|| {
+        "cannot create a Python venv; install Python's venv module \
+         (on Debian/Ubuntu: `apt-get install python3-venv`) and run `cargo xtask setup` again"
+    })?;
     let venv_python = venv.join("bin").join("python");
     println!(
-        "installing torch=={TORCH_VERSION} from PyPI (about 5 GB with its dependencies; this takes a few minutes)"
+        "installing torch=={TORCH_VERSION} from PyPI (about 5 GB with its dependencies; this takes a few minutes) ..."
     );
-    let status = Command::new(&venv_python)
-        .args(["-m", "pip", "install", "--disable-pip-version-check", "--no-input"])
-        .arg(format!("torch=={TORCH_VERSION}"))
-        .status()
-        .with_context(|| format!("cannot run {}", venv_python.display()))?;
-    if !status.success() {
-        bail!(
-            "`pip install torch=={TORCH_VERSION}` failed ({status}); check the network access to PyPI \
-             and the free disk space (about 5 GB), then run `cargo xtask setup` again. \
-             To use a LibTorch you already have, set LIBTORCH to its directory instead"
-        );
-    }
+    println!("  pip's output: {}", log.display());
+    let started = Instant::now();
+    let mut cmd = Command::new(&venv_python);
+    cmd.args(["-m", "pip", "install", "--disable-pip-version-check", "--no-input"])
+        .arg(format!("torch=={TORCH_VERSION}"));
+    run_logged(&mut cmd, log).with_context(|| {
+        format!(
+            "cannot install torch=={TORCH_VERSION}; check the network access to PyPI and the free disk \
+             space (about 5 GB), then run `cargo xtask setup` again. To use a LibTorch you already have, \
+             set LIBTORCH to its directory instead"
+        )
+    })?;
+    println!("torch=={TORCH_VERSION} installed in {:.0} s", started.elapsed().as_secs_f64());
     // Ask the installed torch itself for its version and location, so a broken
     // install is caught here and not at link time.
     let output = Command::new(&venv_python)
@@ -203,6 +221,58 @@ fn install_into(python: &str, staging: &Path) -> Result<PathBuf> {
         .to_path_buf();
     fs::write(staging.join(COMPLETE_MARKER), format!("version={TORCH_VERSION}\nsite_packages={}\n", site.display()))?;
     Ok(site)
+}
+
+/// Runs `cmd` with its standard output and error appended to `log`, after a
+/// line naming the command, while a spinner on the terminal shows the time and
+/// the log's last line. A command that fails is an error naming it, its exit
+/// status and `log`, with the log's last [`LOG_TAIL_LINES`] lines.
+pub fn run_logged(cmd: &mut Command, log: &Path) -> Result<()> {
+    let shown = shown_command(cmd);
+    let mut file = fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)
+        .with_context(|| format!("cannot write {}", log.display()))?;
+    writeln!(file, "$ {shown}").with_context(|| format!("cannot write {}", log.display()))?;
+    cmd.stdin(Stdio::null()).stdout(file.try_clone()?).stderr(file);
+    let mut child = cmd.spawn().with_context(|| format!("cannot run `{shown}`"))?;
+    let spinner = ProgressBar::new_spinner()
+        .with_style(ProgressStyle::with_template("  {spinner} {elapsed} {wide_msg}").expect("valid template"));
+    let status = loop {
+        if let Some(status) = child.try_wait().with_context(|| format!("cannot wait for `{shown}`"))? {
+            break status;
+        }
+        if !spinner.is_hidden() {
+            spinner.set_message(log_tail(log, 1).unwrap_or_default());
+        }
+        spinner.tick();
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    spinner.finish_and_clear();
+    if !status.success() {
+        let tail = log_tail(log, LOG_TAIL_LINES).unwrap_or_default();
+        let tail: String = tail.lines().map(|line| format!("\n    {line}")).collect();
+        bail!("`{shown}` failed ({status}); its output is in {}, which ends with:{tail}", log.display());
+    }
+    Ok(())
+}
+
+/// A command as a shell line: program and arguments, separated by spaces.
+fn shown_command(cmd: &Command) -> String {
+    std::iter::once(cmd.get_program())
+        .chain(cmd.get_args())
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The last `n` non-empty lines of the file at `path`.
+fn log_tail(path: &Path, n: usize) -> Result<String> {
+    let bytes = fs::read(path)?;
+    let text = String::from_utf8_lossy(&bytes);
+    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    Ok(lines[lines.len().saturating_sub(n)..].join("\n"))
 }
 
 /// Finds a Python 3 interpreter, with a clear error when there is none.
@@ -261,6 +331,35 @@ mod tests {
         fs::write(dir.path().join(COMPLETE_MARKER), format!("version={TORCH_VERSION}\nsite_packages=lib/site\n"))
             .unwrap();
         assert_eq!(read_complete_marker(dir.path()), Some(PathBuf::from("lib/site")));
+    }
+
+    #[test]
+    fn a_failing_command_names_its_log_and_shows_its_last_lines() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join(SETUP_LOG);
+        let mut cmd = Command::new("sh");
+        cmd.args(["-c", "for i in $(seq 1 30); do echo line $i; done; echo boom >&2; exit 3"]);
+        let message = format!("{:#}", run_logged(&mut cmd, &log).unwrap_err());
+        assert!(message.contains(&format!("its output is in {}", log.display())), "{message}");
+        assert!(message.contains("exit status: 3"), "{message}");
+        assert!(message.contains("\n    boom") && message.contains("\n    line 12\n"), "{message}");
+        assert!(!message.contains("line 11\n"), "20 lines, not more: {message}");
+        // The log has everything, after the command.
+        let text = fs::read_to_string(&log).unwrap();
+        assert!(text.starts_with("$ sh -c for i in"), "{text}");
+        assert!(text.contains("line 1\n") && text.ends_with("line 30\nboom\n"), "{text}");
+    }
+
+    #[test]
+    fn commands_append_to_the_log_and_print_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join(SETUP_LOG);
+        for word in ["one", "two"] {
+            run_logged(Command::new("echo").arg(word), &log).unwrap();
+        }
+        assert_eq!(fs::read_to_string(&log).unwrap(), "$ echo one\none\n$ echo two\ntwo\n");
+        let missing = run_logged(&mut Command::new("/nonexistent/fpae-test-program"), &log).unwrap_err();
+        assert!(format!("{missing:#}").contains("cannot run `/nonexistent/fpae-test-program`"), "{missing:#}");
     }
 
     #[test]

@@ -33,9 +33,10 @@ enum Task {
     },
     /// Download the FVC2002 (default) or FVC2000 B sets into data/<dataset> and verify them against data/<dataset>.sha256.
     FetchData(fetch::FetchArgs),
-    /// The tutorial end to end: set up LibTorch, fetch the data if missing, train configs/quick.toml,
-    /// evaluate it, plot the losses and draw validation images over their reconstructions,
-    /// plain and with minutiae.
+    /// Set up LibTorch and fetch the data if missing; restore damaged validation prints with the
+    /// ready-made model restore-fvc2002 (one picture, no training); then the tutorial end to end:
+    /// train configs/quick.toml, evaluate it, plot the losses and draw validation images over
+    /// their reconstructions, plain and with minutiae.
     Demo {
         /// Import the data from this folder instead of downloading it (see fetch-data --from).
         #[arg(long, value_name = "PATH")]
@@ -97,6 +98,14 @@ fn run(cli: Cli) -> Result<()> {
     }
 }
 
+/// The ready-made restoration model the demo starts with.
+const DEMO_RESTORE_MODEL: &str = "restore-fvc2002";
+/// The damage of the demo's restoration picture: one validation print per kind,
+/// the prints spread over the four sensors, at [`DEMO_SEVERITY`].
+const DEMO_KINDS: [&str; 5] = ["noise", "blur", "dry", "wet", "scratch"];
+/// The severity of the demo's damage, in [0, 1].
+const DEMO_SEVERITY: &str = "0.6";
+
 fn demo(from: Option<PathBuf>) -> Result<()> {
     let started = std::time::Instant::now();
     libtorch::setup()?;
@@ -104,6 +113,37 @@ fn demo(from: Option<PathBuf>) -> Result<()> {
     let stamp = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
     let run_dir = project_root().join("runs").join(format!("demo-{stamp}"));
     let run = run_dir.to_string_lossy().into_owned();
+
+    // First what needs no training: the ready-made model restores damaged prints.
+    let restoration = run_dir.join("restoration.png");
+    let restoration_out = restoration.to_string_lossy();
+    let images = DEMO_KINDS.len().to_string();
+    let mut restore: Vec<&str> = vec![
+        "reconstruct",
+        DEMO_RESTORE_MODEL,
+        "--grid",
+        &images,
+        "--spread",
+        "--minutiae",
+        "--severity",
+        DEMO_SEVERITY,
+    ];
+    for kind in DEMO_KINDS {
+        restore.extend(["--kind", kind]);
+    }
+    restore.extend(["--out", &restoration_out]);
+    println!("\n$ fpae {}", restore.join(" "));
+    fpae(&restore)?;
+    println!("\nRestoration by the ready-made model {DEMO_RESTORE_MODEL}, no training: {}", restoration.display());
+    println!(
+        "  {images} validation prints damaged by {} at severity {DEMO_SEVERITY} (top), restored (middle) and clean \
+         (bottom), with minutiae and BOZORTH3 scores against the clean print",
+        DEMO_KINDS.join(", ")
+    );
+    println!(
+        "\nNext: training the tutorial's autoencoder briefly (configs/quick.toml), then its evaluation and pictures."
+    );
+
     let evaluation = run_dir.join("evaluation.json");
     let minutiae = run_dir.join("minutiae.png");
     let steps: [&[&str]; 5] = [
@@ -119,6 +159,7 @@ fn demo(from: Option<PathBuf>) -> Result<()> {
     }
     println!();
     println!("demo finished in {:.0} s", started.elapsed().as_secs_f64());
+    println!("  restoration:      {}", restoration.display());
     println!("  run directory:    {}", run_dir.display());
     println!("  loss plot:        {}", run_dir.join("loss.png").display());
     println!("  reconstructions:  {}", run_dir.join("reconstructions.png").display());
@@ -127,7 +168,9 @@ fn demo(from: Option<PathBuf>) -> Result<()> {
     println!("  loss history:     {}", run_dir.join("history.csv").display());
     println!("  best model:       {}", run_dir.join("checkpoints").join("best").display());
     println!("  training log:     {}", run_dir.join("train.log").display());
-    println!("Apply the model to your own prints with:");
+    println!("Restore your own prints with the ready-made model:");
+    println!("  cargo run --release -p fp-cli -- restore {DEMO_RESTORE_MODEL} YOUR_PRINTS/ --out restored/");
+    println!("Apply the quick model to your own prints with:");
     println!("  cargo run -p fp-cli -- reconstruct {run} IMAGE... --out DIR [--original-size]");
     Ok(())
 }

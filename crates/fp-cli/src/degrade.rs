@@ -44,12 +44,12 @@ pub struct DegradeArgs {
 }
 
 /// Accepts the kinds' names only, and lists them when given another.
-fn kind_parser() -> impl TypedValueParser<Value = Degradation> {
+pub(crate) fn kind_parser() -> impl TypedValueParser<Value = Degradation> {
     PossibleValuesParser::new(Degradation::names())
         .map(|name| name.parse::<Degradation>().expect("clap passes only the listed names"))
 }
 
-fn parse_severity(text: &str) -> Result<f32, String> {
+pub(crate) fn parse_severity(text: &str) -> Result<f32, String> {
     match text.parse::<f32>() {
         Ok(s) if (0.0..=1.0).contains(&s) => Ok(s),
         _ => Err(format!("expected a number in [0, 1], got {text}")),

@@ -154,8 +154,12 @@ fn write_figures(run: &RunDir, config: &Config) -> anyhow::Result<()> {
     let device = config.train.device.resolve()?;
     let model = fp_train::TrainedModel::load(run.path(), "best", device, config.train.precision)?;
     let out = run.path().join(crate::reconstruct::GRID_FILE);
-    let grid = crate::reconstruct::write_grid(&model, GRID_IMAGES, &out, config.train.batch_size, false)
-        .with_context(|| again("reconstruct --grid 5"))?;
+    let grid = crate::reconstruct::write_grid(
+        &model,
+        &out,
+        &crate::reconstruct::GridOptions::first(GRID_IMAGES, config.train.batch_size),
+    )
+    .with_context(|| again("reconstruct --grid 5"))?;
     tracing::info!("reconstructions: {}", grid.display());
     Ok(())
 }

@@ -146,6 +146,10 @@ fn train_evaluate_plot_grid_and_reconstruct_end_to_end() {
     assert_eq!(tiles_in_band(&grid, top..top + 16), vec![18; 3], "originals");
     let second = top + 16 + 22 + 10;
     assert_eq!(tiles_in_band(&grid, second..second + 16), vec![18; 3], "reconstructions");
+    // Chosen damage is for restoration models only.
+    let out = fpae(&["reconstruct", "runs/e2e", "--grid", "3", "--kind", "noise"], dir.path());
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("damage is for a restoration model"), "{}", text(&out.stderr));
 
     // Any images, any size: 3 good ones and a corrupt one.
     let inputs = dir.path().join("mine");

@@ -99,6 +99,26 @@ fn benchmark_restore_score_and_evaluate() {
     let grid = image::open(root.join("grid.png")).unwrap();
     assert!(grid.height() > 3 * (96 + 20), "three rows of 96-pixel prints: {}", grid.height());
 
+    // Chosen kinds at a chosen severity, with minutiae: degraded, restored and
+    // clean rows of 96-pixel prints with a 22-pixel legend strip and 2 or 3
+    // caption lines (two rows would be 402 pixels high), the same every time.
+    let kinds = |kinds: [&str; 2], out: &str| {
+        let mut args = vec!["reconstruct", "runs/r", "--grid", "2", "--spread", "--minutiae", "--severity", "0.9"];
+        for kind in kinds {
+            args.extend(["--kind", kind]);
+        }
+        let out = fpae(&[&args[..], &["--out", out]].concat(), root);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        std::fs::read(root.join(last_line(&out))).unwrap()
+    };
+    let figure = kinds(["noise", "occlusion"], "kinds.png");
+    let grid = image::load_from_memory(&figure).unwrap();
+    assert!(grid.height() > 3 * 118 + 2 * 40, "three rows: {}", grid.height());
+    assert_eq!(kinds(["noise", "occlusion"], "again.png"), figure, "the same damage every time");
+    assert_ne!(kinds(["blur", "occlusion"], "blur.png"), figure, "the kinds are applied");
+    let out = fpae(&["reconstruct", "runs/r", "--grid", "2", "--severity", "0.3"], root);
+    assert!(!out.status.success(), "a severity needs a kind");
+
     // Restore one kind: outputs mirror the folder, at each print's size.
     let out = fpae(&["restore", "runs/r", "bench/degraded/noise", "--out", "restored"], root);
     assert!(out.status.success(), "{}", text(&out.stderr));
