@@ -108,12 +108,23 @@ fn the_tutorial_network_is_the_same_as_before_model_kinds() {
 
     // bf16 mixed precision, channels-last. bf16 has 8 significant bits, so a
     // CPU with other bf16 kernels may round a few outputs one step (2^-8) apart.
+    // Recorded with every upsampling convolution computed plainly, as the
+    // network computed before the low-resolution (sub-pixel) computation.
     model.set_compute(fp_model::Precision::Bf16.resolve(Device::Cpu));
+    model.set_exact_subpixel(false);
     let yb = model.forward_t(&x, false);
     assert_eq!(yb.kind(), Kind::Float);
     let (centered, spread) = (sum(&(&yb - 0.5)), sum(&(&yb - 0.5).abs()));
     assert!((centered - -1.337890625).abs() < 0.02, "bf16: {centered:.17e}");
     assert!((spread - 2.134765625).abs() < 0.02, "bf16: {spread:.17e}");
+    // The sub-pixel computation rounds the folded kernels to bf16 once, so it
+    // differs from the plain bf16 one by bf16's rounding; both stay as close
+    // to f32.
+    model.set_exact_subpixel(true);
+    let ys = model.forward_t(&x, false);
+    let max_diff = |a: &Tensor| (a - &y).abs().max().double_value(&[]);
+    eprintln!("bf16 against f32: plain {:.3e}, sub-pixel {:.3e}", max_diff(&yb), max_diff(&ys));
+    assert!(max_diff(&ys) <= 2.0 * max_diff(&yb).max(1.0 / 256.0), "{} vs {}", max_diff(&ys), max_diff(&yb));
 }
 
 #[test]
@@ -362,6 +373,46 @@ fn loading_weights_of_another_shape_is_a_clear_error() {
     std::fs::write(dir.path().join("model.toml"), other).unwrap();
     let err = fp_model::load(dir.path(), Device::Cpu).unwrap_err().to_string();
     assert!(err.contains("unexpected tensor \"dec1.bias\""), "{err}");
+}
+
+#[test]
+fn upsampling_convolutions_from_the_low_resolution_input_match_the_plain_computation() {
+    let tutorial = ModelConfig::TutorialCae(TutorialCaeConfig { filters: vec![4, 8, 8], kernel_size: 3 });
+    let cases = [
+        (tutorial, vec!["dec2", "dec3"]),
+        (unet(2, Norm::Group, Upsampling::NearestConv), vec!["up2", "up1"]),
+        (unet(2, Norm::Batch, Upsampling::Transposed), vec![]),
+    ];
+    for (config, expected_layers) in cases {
+        let vs = nn::VarStore::new(Device::Cpu);
+        let mut model = Autoencoder::new(&vs.root(), &config, 7).unwrap();
+        assert_eq!(model.subpixel_layers(), expected_layers, "{config:?}");
+        let x = Tensor::rand([2, 1, 16, 12], (Kind::Float, Device::Cpu));
+        let run = |model: &Autoencoder| {
+            for v in vs.variables().values() {
+                let mut grad = v.grad();
+                if grad.defined() {
+                    let _ = grad.zero_();
+                }
+            }
+            let y = model.forward_t(&x, true);
+            (&y * &y).sum(Kind::Float).backward();
+            let mut grads: Vec<(String, Tensor)> =
+                vs.trainable_variables().iter().zip(0..).map(|(v, i)| (i.to_string(), v.grad().copy())).collect();
+            grads.sort_by(|a, b| a.0.cmp(&b.0));
+            (y, grads)
+        };
+        let (fast, fast_grads) = run(&model);
+        model.set_exact_subpixel(false);
+        assert!(model.subpixel_layers().is_empty());
+        let (plain, plain_grads) = run(&model);
+        let diff = |a: &Tensor, b: &Tensor| (a - b).abs().max().double_value(&[]);
+        assert!(diff(&fast, &plain) < 1e-5, "{config:?}: output differs by {}", diff(&fast, &plain));
+        for ((name, a), (_, b)) in fast_grads.iter().zip(&plain_grads) {
+            let scale = b.abs().max().double_value(&[]).max(1e-3);
+            assert!(diff(a, b) / scale < 1e-4, "{config:?}: gradient of {name} differs by {}", diff(a, b));
+        }
+    }
 }
 
 #[test]
