@@ -1,6 +1,7 @@
 //! A trained model applied to image files: decoded in parallel, run through
-//! the model in batches of one size, written as PNGs atomically. Shared by
-//! `reconstruct` and `restore`.
+//! the model in batches of one size, written as PNGs atomically (and, for
+//! `restore --templates`, followed by whatever else each output needs). Shared
+//! by `reconstruct` and `restore`.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -65,6 +66,18 @@ struct Prepared {
 /// atomically (a file is either absent or whole). A file that cannot be read or
 /// written is reported with its path and counted; the others go on.
 pub fn apply_to_files(model: &TrainedModel, jobs: &[Job], options: ApplyOptions) -> Outcome {
+    apply_to_files_then(model, jobs, options, &|_, _| Ok(()))
+}
+
+/// Like [`apply_to_files`], and `after` runs on each output once it is written
+/// (in parallel, with the job and the image written); its error counts the
+/// input as failed.
+pub fn apply_to_files_then(
+    model: &TrainedModel,
+    jobs: &[Job],
+    options: ApplyOptions,
+    after: &(dyn Fn(&Job, &GrayImage) -> anyhow::Result<()> + Sync),
+) -> Outcome {
     let preprocess = model.config.data.preprocess();
     let scaling = model.scaling;
     let bar = progress(jobs.len(), "images");
@@ -119,7 +132,8 @@ pub fn apply_to_files(model: &TrainedModel, jobs: &[Job], options: ApplyOptions)
                     (w, h) = p.original;
                 }
                 let image = GrayImage::from_raw(w, h, pixels).expect("one value per pixel");
-                write_gray_png(&job.output, &image)
+                write_gray_png(&job.output, &image)?;
+                after(job, &image)
             })
             .collect();
         for (result, p) in written.into_iter().zip(&ready) {

@@ -63,7 +63,7 @@ enum Command {
     Train(train::TrainArgs),
     /// Measure a trained model's reconstructions: MSE, PSNR, SSIM and whether they still identify the finger.
     Evaluate(evaluate::EvaluateArgs),
-    /// Find the minutiae of one image (NIST MINDTCT) and draw them over it.
+    /// Find the minutiae of one image (NIST MINDTCT): a table, JSON, NIST xyt or an ISO/IEC 19794-2 record.
     Minutiae(minutiae::MinutiaeArgs),
     /// Plot a run's training and validation loss per epoch.
     Plot(plot::PlotArgs),

@@ -1,14 +1,18 @@
 //! `fpae restore`: a restoration model applied to a collection of prints at
-//! their own size, resumable and splittable across the tasks of a cluster job.
+//! their own size, resumable and splittable across the tasks of a cluster job,
+//! optionally with each restored print's minutiae template beside it.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::str::FromStr;
 
 use anyhow::{Context, bail};
+use fp_metrics::templates::TemplateFormat;
 use fp_train::TaskKind;
 
-use crate::apply::{ApplyOptions, Job, apply_to_files};
+use crate::apply::{ApplyOptions, Job, apply_to_files, apply_to_files_then};
+use crate::minutiae::{Resolution, TemplateFormatArg, template_path, write_template};
 use crate::shared::ModelArgs;
 
 #[derive(Debug, clap::Args)]
@@ -31,6 +35,15 @@ pub struct RestoreArgs {
     /// so an interrupted job continues where it stopped).
     #[arg(long)]
     force: bool,
+    /// Also write the minutiae of each restored print beside it (NIST MINDTCT, with
+    /// endings and bifurcations): `<stem>.xyt` (NIST xyt) or `<stem>.ist` (ISO/IEC
+    /// 19794-2:2005). An image whose template is missing is restored again.
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    templates: Option<TemplateFormatArg>,
+    /// Scan resolution of the inputs in pixels per inch, for their minutiae. Default:
+    /// what the nearest dataset.toml above each input says, else 500.
+    #[arg(long, value_name = "N", requires = "templates", value_parser = clap::value_parser!(u16).range(1..))]
+    ppi: Option<u16>,
     #[command(flatten)]
     model_args: ModelArgs,
 }
@@ -74,7 +87,9 @@ pub fn run(args: RestoreArgs) -> anyhow::Result<ExitCode> {
         None => all,
     };
     let in_shard = mine.len();
-    let todo: Vec<Job> = if args.force { mine } else { mine.into_iter().filter(|j| !j.output.exists()).collect() };
+    let templates = args.templates.map(TemplateFormat::from);
+    let done = |j: &Job| j.output.exists() && templates.is_none_or(|f| template_path(&j.output, f).exists());
+    let todo: Vec<Job> = if args.force { mine } else { mine.into_iter().filter(|j| !done(j)).collect() };
     let skipped = in_shard - todo.len();
     if let Some(shard) = args.shard {
         tracing::info!("shard {}/{}: {in_shard} of {total} images", shard.index, shard.count);
@@ -96,7 +111,16 @@ pub fn run(args: RestoreArgs) -> anyhow::Result<ExitCode> {
     std::fs::create_dir_all(&args.out).with_context(|| format!("cannot create {}", args.out.display()))?;
     let started = std::time::Instant::now();
     let options = ApplyOptions { original_size: true, batch: args.model_args.batch, verb: "restoring" };
-    let outcome = apply_to_files(&model, &todo, options);
+    let outcome = match templates {
+        None => apply_to_files(&model, &todo, options),
+        Some(format) => {
+            let ppi = resolutions(&todo, args.ppi)?;
+            let write = |job: &Job, image: &image::GrayImage| {
+                write_template(image, ppi[&job.input], format, &template_path(&job.output, format))
+            };
+            apply_to_files_then(&model, &todo, options, &write)
+        }
+    };
     let seconds = started.elapsed().as_secs_f64();
     println!(
         "{} restored, {skipped} already in {} ({:.3} s per image)",
@@ -105,6 +129,27 @@ pub fn run(args: RestoreArgs) -> anyhow::Result<ExitCode> {
         seconds / outcome.written.max(1) as f64
     );
     Ok(outcome.exit_code(todo.len(), "restored"))
+}
+
+/// The resolution of each job's input, for its minutiae: `given`, else its
+/// dataset manifest's, else the default, which is logged once with how many
+/// inputs it stands for.
+fn resolutions(jobs: &[Job], given: Option<u16>) -> anyhow::Result<HashMap<PathBuf, u16>> {
+    let mut ppi = HashMap::with_capacity(jobs.len());
+    let mut defaulted = 0;
+    for job in jobs {
+        let resolution = Resolution::of(&job.input, given)?;
+        defaulted += usize::from(resolution.manifest.is_none() && !resolution.given);
+        ppi.insert(job.input.clone(), resolution.ppi);
+    }
+    if defaulted > 0 {
+        tracing::warn!(
+            "{defaulted} of {} inputs have no dataset.toml above them: their minutiae are found at {} ppi (--ppi sets it)",
+            jobs.len(),
+            fp_data::DEFAULT_PPI
+        );
+    }
+    Ok(ppi)
 }
 
 /// Every input image and its output, sorted by input path within each

@@ -1,5 +1,6 @@
 //! `fpae score`: pixel and identity measures of any folder of processed prints
-//! against their clean originals, whatever made them.
+//! against their clean originals, whatever made them, and on request the
+//! minutiae templates of the prints it scored.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -8,7 +9,10 @@ use anyhow::Context;
 use fp_metrics::GroupScore;
 use fp_metrics::folders::{FolderScores, Progress, score_folders_where};
 use fp_metrics::gallery::TemplateCache;
+use fp_metrics::templates::TemplateFormat;
+use rayon::prelude::*;
 
+use crate::minutiae::{TemplateFormatArg, template_path, write_template};
 use crate::shared::progress;
 
 #[derive(Debug, clap::Args)]
@@ -30,11 +34,22 @@ pub struct ScoreArgs {
     /// Do not read or write the cache of the originals' minutiae.
     #[arg(long)]
     no_cache: bool,
+    /// Also write each candidate's minutiae, as they were scored and with endings and
+    /// bifurcations told apart, into --templates-out: NIST xyt or ISO/IEC 19794-2:2005.
+    #[arg(long, value_enum, value_name = "FORMAT", requires = "templates_out")]
+    templates: Option<TemplateFormatArg>,
+    /// The folder for --templates: each candidate's template at its path below it
+    /// (`noise/0.6/DB1_B/101_1.png` -> `DIR/noise/0.6/DB1_B/101_1.xyt`).
+    #[arg(long, value_name = "DIR", requires = "templates")]
+    templates_out: Option<PathBuf>,
 }
 
 pub fn run(args: ScoreArgs) -> anyhow::Result<ExitCode> {
     let cache = if args.no_cache { None } else { TemplateCache::default_location() };
     let scores = score_with_progress(&args.originals, &args.candidates, &|_| true, cache.as_ref(), "minutiae")?;
+    if let (Some(format), Some(dir)) = (args.templates, &args.templates_out) {
+        write_candidate_templates(&scores, format.into(), dir)?;
+    }
     if let Some(out) = &args.out {
         let json = serde_json::to_string_pretty(&scores).expect("scores serialize");
         fp_io::write_file_atomically(out, format!("{json}\n"))
@@ -44,11 +59,35 @@ pub fn run(args: ScoreArgs) -> anyhow::Result<ExitCode> {
         println!("{}", serde_json::to_string(&scores).expect("scores serialize"));
     } else {
         print!("{}", table(&scores));
-        if let Some(out) = &args.out {
-            println!("{}", out.display());
+        for path in args.out.iter().chain(&args.templates_out) {
+            println!("{}", path.display());
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Writes the template of every scored candidate under `dir`, at the
+/// candidate's relative path with the format's extension, found at its
+/// original's resolution (what the originals' dataset.toml says, as scoring
+/// read it) so that the minutiae are the ones scored.
+fn write_candidate_templates(scores: &FolderScores, format: TemplateFormat, dir: &Path) -> anyhow::Result<()> {
+    let manifest_path = scores.originals.join(fp_data::MANIFEST_FILE);
+    let manifest = if manifest_path.is_file() {
+        fp_data::DatasetManifest::read(&manifest_path)?
+    } else {
+        fp_data::DatasetManifest::new("originals")
+    };
+    let bar = progress(scores.per_image.len(), "prints");
+    bar.set_message(format!("{format} templates"));
+    scores.per_image.par_iter().try_for_each(|candidate| -> anyhow::Result<()> {
+        let ppi = fp_data::ImageSource::new(&scores.originals, candidate.original.as_str(), &manifest).ppi;
+        let image = fp_data::decode_gray(&scores.candidates.join(&candidate.file))?;
+        write_template(&image, ppi, format, &template_path(&dir.join(&candidate.file), format))?;
+        bar.inc(1);
+        Ok(())
+    })?;
+    bar.finish_and_clear();
+    Ok(())
 }
 
 /// Scores the candidates `keep` accepts (see [`score_folders_where`]) with a

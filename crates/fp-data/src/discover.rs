@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{DataError, Result};
-use crate::manifest::{DatasetManifest, Naming};
+use crate::manifest::{DatasetManifest, MANIFEST_FILE, Naming};
 
 /// File extensions taken as images (compared case-insensitively).
 pub const IMAGE_EXTENSIONS: [&str; 6] = ["tif", "tiff", "png", "bmp", "jpg", "jpeg"];
@@ -163,6 +163,26 @@ fn discover_with(root: &Path, manifest: &DatasetManifest) -> Result<Vec<ImageSou
     Ok(sources)
 }
 
+/// The image file at `path` as the nearest dataset manifest above it describes
+/// it: the closest folder above the file that holds a `dataset.toml` is taken
+/// as its dataset root, and the file is described as [`ImageSource::new`] does
+/// (its subset's resolution, its finger identity). `None` when no folder above
+/// it has a manifest. The path is made absolute first; links are not resolved.
+pub fn describe_image(path: &Path) -> Result<Option<ImageSource>> {
+    let absolute = std::path::absolute(path).map_err(DataError::io(path))?;
+    for root in absolute.ancestors().skip(1) {
+        let manifest_path = root.join(MANIFEST_FILE);
+        if manifest_path.is_file() {
+            let manifest = DatasetManifest::read(&manifest_path)?;
+            let relative = absolute.strip_prefix(root).expect("an ancestor is a prefix");
+            let relative: Vec<String> =
+                relative.components().map(|c| c.as_os_str().to_string_lossy().into_owned()).collect();
+            return Ok(Some(ImageSource::new(root, relative.join("/"), &manifest)));
+        }
+    }
+    Ok(None)
+}
+
 /// A `/`-separated relative path without its file extension:
 /// `DB1_B/101_1.tif` -> `DB1_B/101_1`; a dot in a folder name is not an extension.
 pub fn without_extension(relative: &str) -> &str {
@@ -212,6 +232,22 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_image_is_described_by_the_nearest_manifest_above_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("sets/fvc");
+        std::fs::create_dir_all(root.join("DB2_B")).unwrap();
+        std::fs::write(root.join(MANIFEST_FILE), "name = \"fvc\"\n[subsets.DB2_B]\nppi = 569\n").unwrap();
+        let described = describe_image(&root.join("DB2_B/101_2.tif")).unwrap().unwrap();
+        assert_eq!((described.relative.as_str(), described.ppi), ("DB2_B/101_2.tif", 569));
+        assert_eq!(described.id.map(|id| (id.finger, id.impression)), Some((101, 2)));
+        assert_eq!(describe_image(&root.join("DB1_B/101_1.tif")).unwrap().map(|s| s.ppi), Some(500));
+        // A manifest beside the file counts; none above it gives None.
+        std::fs::write(root.join("DB2_B").join(MANIFEST_FILE), "name = \"inner\"\ndefault_ppi = 1000\n").unwrap();
+        assert_eq!(describe_image(&root.join("DB2_B/101_2.tif")).unwrap().map(|s| s.ppi), Some(1000));
+        assert_eq!(describe_image(&dir.path().join("sets/loose.png")).unwrap(), None);
+    }
 
     #[test]
     fn extensions_are_taken_from_the_file_name_only() {

@@ -26,8 +26,8 @@ pub use dataset::{
 };
 pub use decode::{decode_gray, resize_gray, restore_size};
 pub use discover::{
-    Catalog, FingerId, IMAGE_EXTENSIONS, ImageSource, discover, discover_roots, is_image_path, list_images,
-    without_extension,
+    Catalog, FingerId, IMAGE_EXTENSIONS, ImageSource, describe_image, discover, discover_roots, is_image_path,
+    list_images, without_extension,
 };
 pub use error::{DataError, Result};
 pub use manifest::{DEFAULT_PPI, DatasetManifest, MANIFEST_FILE, Naming, SubsetInfo};

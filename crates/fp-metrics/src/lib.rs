@@ -9,7 +9,9 @@
 //! [`identity`] asks whether reconstructions still match their finger with
 //! NIST's BOZORTH3 matcher; [`gallery`] does that for a whole dataset's
 //! outputs, caching the originals' minutiae; [`folders`] scores any folder of
-//! processed prints against a folder of clean originals, whatever made them.
+//! processed prints against a folder of clean originals, whatever made them;
+//! [`templates`] writes and reads minutiae in the formats other fingerprint
+//! systems read (NIST `xyt`, ISO/IEC 19794-2:2005).
 
 pub mod folders;
 pub mod gallery;
@@ -17,6 +19,7 @@ pub mod identity;
 pub mod minutiae;
 mod ssim;
 pub mod synthetic;
+pub mod templates;
 
 use serde::{Deserialize, Serialize};
 

@@ -68,7 +68,7 @@ impl Template {
         let image = gray_image(pixels, width, height, ppi)?;
         let minutiae = fprint_mindtct::detect_minutiae(image)
             .into_iter()
-            .map(|m| Minutia { x: m.x, y: height as i32 - m.y, angle: m.theta, quality: m.quality, kind: None })
+            .map(|m| XytMinutia { x: m.x, y: m.y, theta: m.theta, quality: m.quality }.to_minutia(height as u32))
             .collect();
         Ok(Self::sorted(width, height, minutiae))
     }
@@ -90,7 +90,9 @@ impl Template {
         Ok(template)
     }
 
-    fn sorted(width: usize, height: usize, mut minutiae: Vec<Minutia>) -> Self {
+    /// A template of a `width x height` image, its minutiae sorted by quality
+    /// (highest first, ties in the order given).
+    pub(crate) fn sorted(width: usize, height: usize, mut minutiae: Vec<Minutia>) -> Self {
         minutiae.sort_by_key(|m| std::cmp::Reverse(m.quality));
         Self { width: width as u32, height: height as u32, minutiae }
     }
@@ -110,13 +112,49 @@ impl Template {
         self.minutiae.len() >= MIN_COMPUTABLE
     }
 
-    /// The minutiae as BOZORTH3 reads them: MINDTCT's `xyt` coordinates (origin
-    /// bottom left), in quality order.
+    /// The minutiae in MINDTCT's `xyt` form (origin bottom left), in quality
+    /// order: what BOZORTH3 reads, and what an `.xyt` file holds.
+    pub fn to_xyt(&self) -> Vec<XytMinutia> {
+        self.minutiae.iter().map(|m| m.to_xyt(self.height)).collect()
+    }
+
+    /// The minutiae as BOZORTH3 reads them: [`to_xyt`](Self::to_xyt) without the quality.
     fn to_bozorth(&self) -> Vec<fprint_bozorth3::Minutia> {
-        self.minutiae
-            .iter()
-            .map(|m| fprint_bozorth3::Minutia { x: m.x, y: self.height as i32 - m.y, theta: m.angle })
-            .collect()
+        self.to_xyt().into_iter().map(|m| fprint_bozorth3::Minutia::from_xyt(m.x, m.y, m.theta)).collect()
+    }
+}
+
+impl Minutia {
+    /// This minutia of an image `height` pixels high in MINDTCT's `xyt` form.
+    pub fn to_xyt(&self, height: u32) -> XytMinutia {
+        XytMinutia { x: self.x, y: height as i32 - self.y, theta: self.angle, quality: self.quality }
+    }
+}
+
+/// One minutia as NIST MINDTCT writes it to an `.xyt` file and BOZORTH3 reads
+/// it (the "NIST internal" representation of `lfs2nist_minutia_XYT`): origin at
+/// the bottom left of the image, `y` upwards, so that `y = height - row`; the
+/// direction in whole degrees `0..360`, 0 pointing right, counter-clockwise.
+/// Only the origin differs from [`Minutia`]: the two convert with
+/// [`Minutia::to_xyt`] and [`XytMinutia::to_minutia`], the one place where
+/// either direction is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct XytMinutia {
+    /// Column in pixels, from the left.
+    pub x: i32,
+    /// Row in pixels, from the bottom: `height - row`.
+    pub y: i32,
+    /// Direction in whole degrees `0..360`, counter-clockwise from east.
+    pub theta: i32,
+    /// MINDTCT's reliability estimate, `0..=100`.
+    pub quality: i32,
+}
+
+impl XytMinutia {
+    /// This minutia in the image coordinates of [`Minutia`] (origin top left),
+    /// for an image `height` pixels high; the type is not in `xyt` form.
+    pub fn to_minutia(&self, height: u32) -> Minutia {
+        Minutia { x: self.x, y: height as i32 - self.y, angle: self.theta, quality: self.quality, kind: None }
     }
 }
 
