@@ -1,15 +1,31 @@
 """The tutorial's autoencoder in PyTorch eager, timed the way `fpae bench` times ours.
 
 Run by `cargo xtask bench train` with the Python of the LibTorch install, one
-process per measurement so that each peak RSS is its own. Prints one JSON object.
+process per measurement so that each peak RSS is its own. Prints one JSON object
+as its last line.
+
+--native DIR times inference of the prints under DIR at their own sizes, batched
+and padded as `fpae bench --native` does: batches of --batch prints in sorted
+path order, each padded at the bottom and right (repeating edge pixels) to the
+largest height and width in it, rounded up to the network's stride (4).
+
+--profile runs one training step under torch.profiler (CPU activities) after the
+warm-up steps and prints the operators that took the most self CPU time, then
+the JSON line of that step.
 """
 import argparse
 import json
+import os
 import resource
+import struct
 import time
 
 import torch
 from torch import nn
+from torch.nn import functional as F
+
+# Two 2x2 poolings: heights and widths must be multiples of 4.
+STRIDE = 4
 
 
 def autoencoder():
@@ -23,32 +39,133 @@ def autoencoder():
     )
 
 
-def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--mode", choices=["train", "infer"], default="train")
-    parser.add_argument("--precision", choices=["f32", "bf16cl"], default="f32")
-    parser.add_argument("--device", default="cpu")
-    parser.add_argument("--batch", type=int, default=128)
-    parser.add_argument("--steps", type=int, default=10)
-    parser.add_argument("--warmup", type=int, default=3)
-    parser.add_argument("--size", type=int, default=224)
-    args = parser.parse_args()
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".pgm", ".pnm", ".webp")
 
-    device = torch.device(args.device)
-    torch.manual_seed(13)
-    model = autoencoder().to(device)
-    # Keras 2's RMSprop: rho 0.9, eps 1e-7 outside the square root, lr 1e-3.
-    optimizer = torch.optim.RMSprop(model.parameters(), lr=1e-3, alpha=0.9, eps=1e-7)
-    bf16 = args.precision == "bf16cl"
-    if bf16:
-        model = model.to(memory_format=torch.channels_last)
+
+def list_images(root):
+    """Image files under root, as sorted '/'-separated relative paths (as fpae lists them)."""
+    found = []
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
+        dirnames[:] = [d for d in dirnames if not d.startswith(".")]
+        for name in filenames:
+            if not name.startswith(".") and name.lower().endswith(IMAGE_EXTENSIONS):
+                rel = os.path.relpath(os.path.join(dirpath, name), root)
+                found.append(rel.replace(os.sep, "/"))
+    # fpae sorts Rust strings, byte-wise; UTF-8 byte order is code point order.
+    return sorted(found)
+
+
+def read_tiff_gray8(path):
+    """An uncompressed 8-bit grayscale TIFF (FVC's format) as (height, width, bytes)."""
+    with open(path, "rb") as f:
+        data = f.read()
+    order = {b"II": "<", b"MM": ">"}.get(data[:2])
+    if order is None or struct.unpack(order + "H", data[2:4])[0] != 42:
+        raise ValueError(f"{path}: not a TIFF file (install Pillow to read other formats)")
+    ifd = struct.unpack(order + "I", data[4:8])[0]
+    count = struct.unpack(order + "H", data[ifd:ifd + 2])[0]
+    tags = {}
+    for i in range(count):
+        tag, kind, n, raw = struct.unpack(order + "HHI4s", data[ifd + 2 + 12 * i: ifd + 14 + 12 * i])
+        size = {3: 2, 4: 4}.get(kind)
+        if size is None:
+            continue
+        fmt = order + ("H" if kind == 3 else "I")
+        if n * size <= 4:
+            values = [struct.unpack(fmt, raw[j * size:(j + 1) * size])[0] for j in range(n)]
+        else:
+            at = struct.unpack(order + "I", raw)[0]
+            values = [struct.unpack(fmt, data[at + j * size: at + (j + 1) * size])[0] for j in range(n)]
+        tags[tag] = values
+    width, height = tags[256][0], tags[257][0]
+    if tags.get(258, [1])[0] != 8 or tags.get(259, [1])[0] != 1 or tags.get(277, [1])[0] != 1:
+        raise ValueError(f"{path}: only uncompressed 8-bit grayscale TIFF is read without Pillow")
+    pixels = b"".join(data[o:o + n] for o, n in zip(tags[273], tags[279]))[: width * height]
+    if tags.get(262, [1])[0] == 0:  # WhiteIsZero
+        pixels = bytes(255 - p for p in pixels)
+    return height, width, pixels
+
+
+def load_print(path):
+    """One image as a [1, 1, H, W] f32 tensor in [0, 1]."""
+    try:
+        from PIL import Image
+    except ImportError:
+        height, width, pixels = read_tiff_gray8(path)
+    else:
+        with Image.open(path) as image:
+            gray = image.convert("L")
+            width, height = gray.size
+            pixels = gray.tobytes()
+    values = torch.frombuffer(bytearray(pixels), dtype=torch.uint8)
+    return values.view(1, 1, height, width).float() / 255.0
+
+
+def native_batches(sizes, batch, stride=STRIDE):
+    """(start, end, height, width) of each batch of prints of (height, width) sizes:
+    consecutive runs of `batch`, padded to the largest height and width in the run,
+    rounded up to `stride` (as fpae bench --native batches them)."""
+    def round_up(v):
+        return -(-v // stride) * stride
+    batch = max(batch, 1)
+    out = []
+    for start in range(0, len(sizes), batch):
+        end = min(start + batch, len(sizes))
+        out.append((start, end, round_up(max(h for h, _ in sizes[start:end])),
+                    round_up(max(w for _, w in sizes[start:end]))))
+    return out
+
+
+def time_native(args, model, device, bf16):
+    """Seconds of each timed pass over the prints at their own sizes, and what a pass holds."""
+    files = list_images(args.native)
+    if not files:
+        raise SystemExit(f"no images under {args.native}")
+    prints = [load_print(os.path.join(args.native, f)).to(device) for f in files]
+    sizes = [(x.shape[2], x.shape[3]) for x in prints]
+    batches = native_batches(sizes, args.batch)
+
+    def run(start, end, height, width):
+        padded = [x if (x.shape[2], x.shape[3]) == (height, width)
+                  else F.pad(x, (0, width - x.shape[3], 0, height - x.shape[2]), mode="replicate")
+                  for x in prints[start:end]]
+        xs = torch.cat(padded, 0)
+        if bf16:
+            xs = xs.contiguous(memory_format=torch.channels_last)
+        with torch.no_grad(), torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=bf16):
+            model(xs).float().mean().item()
+
+    if args.warmup > 0:
+        seen = set()
+        for b in batches:
+            if b[2:] not in seen:
+                seen.add(b[2:])
+                run(*b)
+    times = []
+    for _ in range(max(args.steps, 1)):
+        started = time.perf_counter()
+        for b in batches:
+            run(*b)
+        times.append(time.perf_counter() - started)
+    stats = {
+        "images": len(prints),
+        "batches": len(batches),
+        "pixels": sum(h * w for h, w in sizes),
+        "padded_pixels": sum((e - s) * h * w for s, e, h, w in batches),
+    }
+    return times, stats
+
+
+def time_random(args, model, optimizer, device, bf16, profile=False):
+    """Seconds of each timed step on random square images; with `profile`, the
+    profiler's table of the one timed step."""
     pool = 2 * args.batch
     images = torch.rand(pool, 1, args.size, args.size, device=device)
     if bf16:
         images = images.contiguous(memory_format=torch.channels_last)
     loss_fn = nn.MSELoss()
-    times = []
-    for step in range(args.warmup + max(args.steps, 1)):
+
+    def step():
         index = torch.randperm(pool, device=device)[: args.batch]
         started = time.perf_counter()
         xs = images.index_select(0, index)
@@ -63,11 +180,70 @@ def main():
                 with torch.no_grad():
                     out = model(xs).float().mean()
         out.item()  # waits for the device
-        if step >= args.warmup:
-            times.append(time.perf_counter() - started)
+        return time.perf_counter() - started
+
+    for _ in range(args.warmup):
+        step()
+    if profile:
+        from torch.profiler import ProfilerActivity
+        with torch.profiler.profile(activities=[ProfilerActivity.CPU]) as prof:
+            seconds = step()
+        table = prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=args.profile_rows)
+        return [seconds], table
+    return [step() for _ in range(max(args.steps, 1))], None
+
+
+def allocator():
+    """The allocator preloaded into this process, from LD_PRELOAD."""
+    preload = os.environ.get("LD_PRELOAD", "")
+    for name in ("jemalloc", "tcmalloc"):
+        if name in preload:
+            return name
+    return "glibc"
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--mode", choices=["train", "infer"], default=None)
+    parser.add_argument("--precision", choices=["f32", "bf16cl"], default="f32")
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--batch", type=int, default=128)
+    parser.add_argument("--steps", type=int, default=10)
+    parser.add_argument("--warmup", type=int, default=3)
+    parser.add_argument("--size", type=int, default=224)
+    parser.add_argument("--threads", type=int, default=None, help="torch.set_num_threads(N)")
+    parser.add_argument("--native", metavar="DIR", default=None,
+                        help="time inference of the prints under DIR at their own sizes")
+    parser.add_argument("--profile", action="store_true",
+                        help="profile one step after the warm-up and print the top operators")
+    parser.add_argument("--profile-rows", type=int, default=15)
+    args = parser.parse_args()
+    if args.native is not None and args.mode == "train":
+        parser.error("--native times inference only; leave out --mode train")
+    if args.native is not None and args.profile:
+        parser.error("--profile profiles a step on random images; leave out --native")
+    args.mode = args.mode or ("infer" if args.native is not None else "train")
+
+    if args.threads is not None:
+        torch.set_num_threads(max(args.threads, 1))
+    device = torch.device(args.device)
+    torch.manual_seed(13)
+    model = autoencoder().to(device)
+    # Keras 2's RMSprop: rho 0.9, eps 1e-7 outside the square root, lr 1e-3.
+    optimizer = torch.optim.RMSprop(model.parameters(), lr=1e-3, alpha=0.9, eps=1e-7)
+    bf16 = args.precision == "bf16cl"
+    if bf16:
+        model = model.to(memory_format=torch.channels_last)
+    native = None
+    table = None
+    if args.native is not None:
+        model.eval()
+        times, native = time_native(args, model, device, bf16)
+    else:
+        times, table = time_random(args, model, optimizer, device, bf16, profile=args.profile)
     times.sort()
     median = times[len(times) // 2]
-    print(json.dumps({
+    result = {
         "mode": args.mode,
         "precision": args.precision,
         "device": str(device),
@@ -75,10 +251,20 @@ def main():
         "batch": args.batch,
         "steps": len(times),
         "median_step_ms": median * 1e3,
-        "images_per_sec": args.batch / median,
+        "images_per_sec": (native["images"] if native else args.batch) / median,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
+        "allocator": allocator(),
         "torch": torch.__version__,
-    }))
+    }
+    if native:
+        result.update(native)
+    else:
+        result["size"] = args.size
+    if table is not None:
+        print(f"one {args.mode} step, {args.precision}, batch {args.batch} at {args.size}x{args.size}, "
+              f"{torch.get_num_threads()} threads, {allocator()} allocator; top operators by self CPU time:")
+        print(table)
+    print(json.dumps(result))
 
 
 if __name__ == "__main__":

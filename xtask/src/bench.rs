@@ -1,13 +1,20 @@
 //! `cargo xtask bench train`: our training and inference throughput next to
-//! PyTorch eager's, measured in the same run on the same machine.
+//! PyTorch eager's, plain and with a tuned allocator (jemalloc or tcmalloc,
+//! whichever is faster), measured in the same run on the same machine; as
+//! GFLOP/s against the CPU's peak; at one thread and at all; and inference of
+//! whole FVC2002 prints at their own sizes.
 
-use std::path::PathBuf;
-use std::process::Command;
+mod work;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
 use crate::{fetch, libtorch, project_root};
+use work::{CpuInfo, Peak, Work};
 
 /// Options of `cargo xtask bench train`.
 #[derive(Debug, clap::Args)]
@@ -21,9 +28,123 @@ pub struct TrainBenchArgs {
     /// Timed steps per measurement (the median is reported); 2 untimed steps come first.
     #[arg(long, value_name = "S", default_value_t = 5)]
     steps: usize,
+    /// Height and width of the random images.
+    #[arg(long, value_name = "PX", default_value_t = 224)]
+    size: i64,
     /// Skip the PyTorch measurements.
     #[arg(long)]
     no_pytorch: bool,
+    /// Measure bf16 even where the CPU has neither AVX512-BF16 nor AMX-BF16 (LibTorch
+    /// emulates bf16 there, slower than f32, and these measurements are skipped).
+    #[arg(long)]
+    bf16: bool,
+    /// Do not install missing allocators (Debian's libjemalloc2 and libtcmalloc-minimal4,
+    /// with `apt-get install -y` when run as root).
+    #[arg(long)]
+    no_install: bool,
+    /// Prints per batch of the native-size inference.
+    #[arg(long, value_name = "B", default_value_t = 16)]
+    native_batch: usize,
+    /// Prints for the native-size inference [default: data/fvc2002, fetched when missing].
+    #[arg(long, value_name = "DIR")]
+    native_dir: Option<PathBuf>,
+    /// Import FVC2002 from this folder when data/fvc2002 is missing (see fetch-data --from).
+    #[arg(long, value_name = "PATH")]
+    from: Option<PathBuf>,
+    /// Skip the thread scaling (training at 1 thread).
+    #[arg(long)]
+    no_scaling: bool,
+    /// Skip the profile of one PyTorch training step.
+    #[arg(long)]
+    no_profile: bool,
+}
+
+/// The allocator a PyTorch measurement runs with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Alloc {
+    Glibc,
+    Jemalloc,
+    Tcmalloc,
+    /// The faster of jemalloc and tcmalloc, decided when it is needed.
+    Tuned,
+}
+
+/// Who is measured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Who {
+    Ours,
+    Torch(Alloc),
+}
+
+/// One measurement of the plan.
+#[derive(Debug, Clone)]
+struct Job {
+    who: Who,
+    mode: &'static str,
+    /// f32 or bf16 (PyTorch's bf16 is autocast + channels-last).
+    precision: &'static str,
+    /// `Some(1)` for the thread scaling; none for the default (one thread per physical core).
+    threads: Option<usize>,
+    plain_upsampling: bool,
+    native: bool,
+}
+
+impl Job {
+    fn new(who: Who, mode: &'static str, precision: &'static str) -> Self {
+        Self { who, mode, precision, threads: None, plain_upsampling: false, native: false }
+    }
+
+    /// The key of its result: `ours_train_f32`, `torch_infer_bf16cl_jemalloc`,
+    /// `ours_train_f32_plain`, `torch_native_tuned`, ... (the tuned allocator's
+    /// scaling and native-size runs under `_tuned`, whichever allocator it is).
+    fn key(&self) -> String {
+        let precision = match (self.who, self.precision) {
+            (Who::Torch(_), "bf16") => "bf16cl",
+            (_, p) => p,
+        };
+        let who = if self.who == Who::Ours { "ours" } else { "torch" };
+        let mut key = if self.native { format!("{who}_native") } else { format!("{who}_{}_{precision}", self.mode) };
+        if self.plain_upsampling {
+            key.push_str("_plain");
+        }
+        if let Some(n) = self.threads {
+            key.push_str(&format!("_{n}thread"));
+        }
+        match self.who {
+            Who::Torch(Alloc::Jemalloc) => key.push_str("_jemalloc"),
+            Who::Torch(Alloc::Tcmalloc) => key.push_str("_tcmalloc"),
+            Who::Torch(Alloc::Tuned) => key.push_str("_tuned"),
+            _ => {}
+        }
+        key
+    }
+
+    /// What it measures, for the progress lines; `who` as resolved (the tuned allocator named).
+    fn label(&self, who: Who) -> String {
+        let who = match who {
+            Who::Ours => "fpae",
+            Who::Torch(Alloc::Glibc) => "PyTorch",
+            Who::Torch(Alloc::Jemalloc) => "PyTorch + jemalloc",
+            Who::Torch(Alloc::Tcmalloc) => "PyTorch + tcmalloc",
+            Who::Torch(Alloc::Tuned) => "PyTorch tuned",
+        };
+        let what = if self.native { "infer at native sizes".to_owned() } else { self.mode.to_owned() };
+        let mut s = format!("{who}: {what} {}", self.precision);
+        if self.plain_upsampling {
+            s.push_str(", plain upsampling");
+        }
+        if let Some(n) = self.threads {
+            s.push_str(&format!(", {n} thread"));
+        }
+        s
+    }
+
+    /// Rough relative cost, for the time-left estimate.
+    fn cost(&self, default_threads: usize) -> f64 {
+        let base = if self.mode == "train" && !self.native { 3.0 } else { 1.0 };
+        let slow = if self.who == Who::Torch(Alloc::Glibc) { 2.0 } else { 1.0 };
+        base * slow * self.threads.map_or(1.0, |n| default_threads.max(1) as f64 / n as f64)
+    }
 }
 
 /// A number of one measurement (`fpae bench --json` and torch_bench.py print the same keys).
@@ -39,44 +160,94 @@ pub fn train(args: &TrainBenchArgs) -> Result<()> {
     };
     crate::cargo(&["build", "--quiet", "-p", "fp-cli"], &[])?;
     let fpae = project_root().join("target").join("debug").join("fpae");
-    // The options fpae bench and torch_bench.py share.
-    let common = |mode: &str, precision: &str| -> Vec<String> {
-        let (batch, steps) = (args.batch.to_string(), args.steps.to_string());
-        ["--mode", mode, "--precision", precision, "--device", &args.device, "--batch", &batch, "--steps", &steps]
-            .into_iter()
-            .chain(["--warmup", "2"])
-            .map(String::from)
-            .collect()
-    };
-    let mut ours = serde_json::Map::new();
-    let mut torch = serde_json::Map::new();
-    for mode in ["train", "infer"] {
-        for precision in ["f32", "bf16"] {
-            eprintln!("fpae: {mode}, {precision} ...");
-            let mut cmd = Command::new(&fpae);
-            cmd.args(["bench", "--json"]).args(common(mode, precision));
-            ours.insert(format!("{mode}_{precision}"), json_line(&mut cmd)?);
-            if !args.no_pytorch {
-                let p = if precision == "bf16" { "bf16cl" } else { "f32" };
-                eprintln!("PyTorch: {mode}, {p} ...");
-                let script = project_root().join("xtask").join("bench").join("torch_bench.py");
-                let mut cmd = Command::new(&python);
-                cmd.arg(&script).args(common(mode, p));
-                torch.insert(format!("{mode}_{p}"), json_line(&mut cmd)?);
-                // PyTorch with the allocator fpae links (and its settings), for a like-for-like view.
-                if let Some(jemalloc) = system_jemalloc() {
-                    eprintln!("PyTorch with jemalloc: {mode}, {p} ...");
-                    let mut cmd = Command::new(&python);
-                    cmd.arg(&script).args(common(mode, p));
-                    cmd.env("LD_PRELOAD", jemalloc).env("MALLOC_CONF", "dirty_decay_ms:-1,muzzy_decay_ms:-1");
-                    torch.insert(format!("{mode}_{p}_jemalloc"), json_line(&mut cmd)?);
-                }
+    let script = project_root().join("xtask").join("bench").join("torch_bench.py");
+
+    let cpu = CpuInfo::parse(&std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default());
+    let on_cpu = args.device == "cpu";
+    let bf16_native = !on_cpu || cpu.bf16_native();
+    let measure_bf16 = bf16_native || args.bf16;
+    if !measure_bf16 {
+        eprintln!(
+            "this CPU has neither AVX512-BF16 nor AMX-BF16: bf16 is emulated (slower than f32), \
+             so the bf16 measurements are skipped (--bf16 measures them anyway)"
+        );
+    }
+    let allocators = if args.no_pytorch { Allocators::default() } else { Allocators::find(!args.no_install) };
+    let native_dir = native_dir(args);
+
+    let plan = plan(args, measure_bf16, bf16_native, &allocators, native_dir.is_some());
+    let threads = std::thread::available_parallelism().map_or(1, usize::from);
+    let mut results: Map<String, Value> = Map::new();
+    let mut failed = Vec::new();
+    let mut tuned: Option<Alloc> = None;
+    let total_cost: f64 = plan.iter().map(|j| j.cost(threads)).sum();
+    let (mut done_cost, started) = (0.0, Instant::now());
+    let count = plan.len();
+    for (i, job) in plan.iter().enumerate() {
+        let who = match job.who {
+            Who::Torch(Alloc::Tuned) => Who::Torch(*tuned.get_or_insert_with(|| allocators.faster(&results))),
+            who => who,
+        };
+        let label = job.label(who);
+        let left = if done_cost > 0.0 {
+            let secs = started.elapsed().as_secs_f64() / done_cost * (total_cost - done_cost);
+            format!(", about {:.0} min left", (secs / 60.0).ceil())
+        } else {
+            String::new()
+        };
+        eprintln!("[{}/{count}] {label} ...{left}", i + 1);
+        let mut cmd = match who {
+            Who::Ours => ours_command(&fpae, args, job, native_dir.as_deref()),
+            Who::Torch(alloc) => {
+                let mut cmd = torch_command(&python, &script, args, job, native_dir.as_deref());
+                allocators.preload(&mut cmd, alloc);
+                cmd
+            }
+        };
+        match json_line(&mut cmd) {
+            Ok(v) => {
+                results.insert(job.key(), v);
+            }
+            Err(e) => {
+                eprintln!("warning: {label} failed: {e:#}");
+                failed.push(label);
             }
         }
+        done_cost += job.cost(threads);
     }
+    let tuned = tuned.or_else(|| (!args.no_pytorch).then(|| allocators.faster(&results)));
+    if let (Some(a), Some(b)) = (results.get("ours_native"), results.get("torch_native_tuned"))
+        && (&a["images"], &a["padded_pixels"]) != (&b["images"], &b["padded_pixels"])
+    {
+        eprintln!("warning: fpae and PyTorch batched the prints at their own sizes differently: {a} / {b}");
+    }
+    let profile = match (tuned, args.no_profile) {
+        (Some(alloc), false) => {
+            eprintln!("profiling one PyTorch training step (f32, {}) ...", alloc_name(alloc));
+            profile_torch(&python, &script, args, &allocators, alloc)
+        }
+        _ => None,
+    };
     let data = data_load_times()?;
-    let report = summarise(args, &ours, &torch, data.as_ref());
-    print_table(&report);
+
+    let peak = if on_cpu {
+        let max_khz = std::fs::read_to_string("/sys/devices/system/cpu/cpu0/cpufreq/cpuinfo_max_freq")
+            .ok()
+            .and_then(|s| s.trim().parse().ok());
+        Peak::derive(&cpu, max_khz, threads)
+    } else {
+        None
+    };
+    let work = Work::tutorial(args.size);
+    let report = summarise(
+        &Setting { args, cpu: &cpu, peak: peak.as_ref(), work: &work, tuned, bf16_native },
+        &results,
+        data.as_ref(),
+    );
+    if let Some(profile) = profile {
+        println!("\n{profile}");
+    }
+    print_table(&report, &work, peak.as_ref());
     let dir = project_root().join("target").join("bench");
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let path = dir.join("train.json");
@@ -84,19 +255,275 @@ pub fn train(args: &TrainBenchArgs) -> Result<()> {
         .with_context(|| format!("cannot write {}", path.display()))?;
     eprintln!("written to {}", path.display());
     println!("{}", serde_json::to_string(&report)?);
+    if !failed.is_empty() {
+        bail!("{} measurement(s) failed: {}", failed.len(), failed.join("; "));
+    }
     Ok(())
 }
 
-/// A system jemalloc to preload into PyTorch (Debian's `libjemalloc2`), if installed.
-fn system_jemalloc() -> Option<PathBuf> {
-    [
-        "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2",
-        "/usr/lib/aarch64-linux-gnu/libjemalloc.so.2",
-        "/usr/lib/libjemalloc.so.2",
-    ]
-    .into_iter()
-    .map(PathBuf::from)
-    .find(|p| p.is_file())
+/// The measurements, in order: ours, PyTorch with each allocator, then the
+/// thread scaling and the native-size inference with the tuned allocator.
+fn plan(args: &TrainBenchArgs, measure_bf16: bool, bf16_native: bool, alloc: &Allocators, native: bool) -> Vec<Job> {
+    let precisions: &[&'static str] = if measure_bf16 { &["f32", "bf16"] } else { &["f32"] };
+    let mut plan = Vec::new();
+    for &p in precisions {
+        plan.push(Job::new(Who::Ours, "train", p));
+        if p == "f32" {
+            plan.push(Job { plain_upsampling: true, ..Job::new(Who::Ours, "train", p) });
+        }
+        plan.push(Job::new(Who::Ours, "infer", p));
+    }
+    let native_precision = if bf16_native { "bf16" } else { "f32" };
+    if !args.no_scaling {
+        plan.push(Job { threads: Some(1), ..Job::new(Who::Ours, "train", "f32") });
+    }
+    if native {
+        plan.push(Job { native: true, ..Job::new(Who::Ours, "infer", native_precision) });
+    }
+    if args.no_pytorch {
+        return plan;
+    }
+    let mut allocs = vec![Alloc::Glibc];
+    allocs.extend(alloc.jemalloc.as_ref().map(|_| Alloc::Jemalloc));
+    allocs.extend(alloc.tcmalloc.as_ref().map(|_| Alloc::Tcmalloc));
+    for a in allocs {
+        for &p in precisions {
+            for mode in ["train", "infer"] {
+                plan.push(Job::new(Who::Torch(a), mode, p));
+            }
+        }
+    }
+    if !args.no_scaling {
+        plan.push(Job { threads: Some(1), ..Job::new(Who::Torch(Alloc::Tuned), "train", "f32") });
+    }
+    if native {
+        plan.push(Job { native: true, ..Job::new(Who::Torch(Alloc::Tuned), "infer", native_precision) });
+    }
+    plan
+}
+
+/// The options fpae bench and torch_bench.py share.
+fn common(args: &TrainBenchArgs, job: &Job, precision: &str) -> Vec<String> {
+    let mut v: Vec<String> =
+        ["--precision", precision, "--device", &args.device, "--steps"].into_iter().map(String::from).collect();
+    if job.native {
+        // One timed pass over every print; the warm-up runs one batch of each padded size.
+        v.extend(["1".into(), "--warmup".into(), "1".into(), "--batch".into(), args.native_batch.to_string()]);
+    } else {
+        v.extend([args.steps.to_string(), "--warmup".into(), "2".into(), "--batch".into(), args.batch.to_string()]);
+        v.extend(["--mode".into(), job.mode.into(), "--size".into(), args.size.to_string()]);
+    }
+    v
+}
+
+fn ours_command(fpae: &Path, args: &TrainBenchArgs, job: &Job, native_dir: Option<&Path>) -> Command {
+    let mut cmd = Command::new(fpae);
+    if let Some(n) = job.threads {
+        cmd.args(["--threads", &n.to_string()]);
+    }
+    cmd.args(["bench", "--json"]).args(common(args, job, job.precision));
+    if job.plain_upsampling {
+        cmd.arg("--plain-upsampling");
+    }
+    if let (true, Some(dir)) = (job.native, native_dir) {
+        cmd.arg("--native").arg(dir);
+    }
+    cmd
+}
+
+fn torch_command(python: &Path, script: &Path, args: &TrainBenchArgs, job: &Job, native_dir: Option<&Path>) -> Command {
+    let precision = if job.precision == "bf16" { "bf16cl" } else { "f32" };
+    let mut cmd = Command::new(python);
+    cmd.arg(script).args(common(args, job, precision));
+    if let Some(n) = job.threads {
+        cmd.args(["--threads", &n.to_string()]);
+    }
+    if let (true, Some(dir)) = (job.native, native_dir) {
+        cmd.arg("--native").arg(dir);
+    }
+    cmd
+}
+
+/// One PyTorch training step (f32) under torch.profiler: its table of the top
+/// operators by self CPU time, or none (with a warning) when it fails.
+fn profile_torch(
+    python: &Path,
+    script: &Path,
+    args: &TrainBenchArgs,
+    allocators: &Allocators,
+    alloc: Alloc,
+) -> Option<String> {
+    let job = Job::new(Who::Torch(alloc), "train", "f32");
+    let mut cmd = torch_command(python, script, args, &job, None);
+    cmd.arg("--profile");
+    allocators.preload(&mut cmd, alloc);
+    match cmd.output() {
+        Ok(out) if out.status.success() => {
+            let stdout = String::from_utf8_lossy(&out.stdout);
+            // Everything but the JSON line.
+            let lines: Vec<&str> = stdout.lines().collect();
+            Some(lines[..lines.len().saturating_sub(1)].join("\n"))
+        }
+        Ok(out) => {
+            eprintln!("warning: the PyTorch profile failed ({}): {}", out.status, String::from_utf8_lossy(&out.stderr));
+            None
+        }
+        Err(e) => {
+            eprintln!("warning: cannot run the PyTorch profile: {e}");
+            None
+        }
+    }
+}
+
+/// The prints of the native-size inference: --native-dir, or data/fvc2002
+/// (fetched when missing); none when they cannot be had.
+fn native_dir(args: &TrainBenchArgs) -> Option<PathBuf> {
+    if let Some(dir) = &args.native_dir {
+        return Some(dir.clone());
+    }
+    let data = fetch::Dataset::Fvc2002.data_dir();
+    if !data.is_dir() {
+        eprintln!("{} is missing: fetching it for the native-size inference ...", data.display());
+        if let Err(e) = fetch::run(&fetch::FetchArgs::new(fetch::Dataset::Fvc2002, args.from.clone())) {
+            eprintln!(
+                "warning: cannot fetch FVC2002 ({e:#}): native-size inference and data load times skipped \
+                 (run `cargo xtask fetch-data`, or pass --from)"
+            );
+            return None;
+        }
+    }
+    Some(data)
+}
+
+/// The allocators PyTorch can run with, preloaded, besides glibc's.
+#[derive(Debug, Default)]
+struct Allocators {
+    jemalloc: Option<PathBuf>,
+    tcmalloc: Option<PathBuf>,
+}
+
+const LIB_DIRS: [&str; 3] = ["/usr/lib/x86_64-linux-gnu", "/usr/lib/aarch64-linux-gnu", "/usr/lib"];
+
+/// The first of `names` in one of [`LIB_DIRS`].
+fn system_library(names: &[&str]) -> Option<PathBuf> {
+    names.iter().flat_map(|n| LIB_DIRS.iter().map(move |d| Path::new(d).join(n))).find(|p| p.is_file())
+}
+
+impl Allocators {
+    fn detect() -> Self {
+        Self {
+            jemalloc: system_library(&["libjemalloc.so.2"]),
+            tcmalloc: system_library(&["libtcmalloc_minimal.so.4", "libtcmalloc.so.4"]),
+        }
+    }
+
+    /// The installed allocators, installing the missing ones first when `install`
+    /// and this is a Debian-like system run as root; otherwise says how to.
+    fn find(install: bool) -> Self {
+        let found = Self::detect();
+        let missing: Vec<&str> =
+            [(found.jemalloc.is_none(), "libjemalloc2"), (found.tcmalloc.is_none(), "libtcmalloc-minimal4")]
+                .into_iter()
+                .filter_map(|(m, pkg)| m.then_some(pkg))
+                .collect();
+        if missing.is_empty() {
+            return found;
+        }
+        let apt = Command::new("apt-get").arg("--version").stdout(Stdio::null()).status().is_ok_and(|s| s.success());
+        if install && apt && is_root() {
+            eprintln!("installing {} for the tuned PyTorch columns (apt-get install -y) ...", missing.join(" "));
+            if !apt_install(&missing) {
+                // Stale or empty package lists: refresh them once and try again.
+                let _ = apt_get(&["update", "-q"]);
+                if !apt_install(&missing) {
+                    eprintln!("warning: apt-get could not install {}", missing.join(" "));
+                }
+            }
+        }
+        let found = Self::detect();
+        let still: Vec<&str> =
+            [(found.jemalloc.is_none(), "libjemalloc2"), (found.tcmalloc.is_none(), "libtcmalloc-minimal4")]
+                .into_iter()
+                .filter_map(|(m, pkg)| m.then_some(pkg))
+                .collect();
+        if !still.is_empty() {
+            eprintln!(
+                "{} not installed: PyTorch is measured without {}. To include {}, install it \
+                 (Debian/Ubuntu: `sudo apt-get install {}`) and run the bench again.",
+                still.join(" and "),
+                if still.len() == 2 { "them" } else { "it" },
+                if still.len() == 2 { "them" } else { "it" },
+                still.join(" ")
+            );
+        }
+        found
+    }
+
+    /// Preloads `alloc` into `cmd`, with settings that keep freed pages for
+    /// reuse as fpae's jemalloc does.
+    fn preload(&self, cmd: &mut Command, alloc: Alloc) {
+        match (alloc, &self.jemalloc, &self.tcmalloc) {
+            (Alloc::Jemalloc, Some(lib), _) => {
+                cmd.env("LD_PRELOAD", lib).env("MALLOC_CONF", "dirty_decay_ms:-1,muzzy_decay_ms:-1");
+            }
+            (Alloc::Tcmalloc, _, Some(lib)) => {
+                // Never return freed memory to the OS; no report of every large allocation.
+                cmd.env("LD_PRELOAD", lib)
+                    .env("TCMALLOC_RELEASE_RATE", "0")
+                    .env("TCMALLOC_LARGE_ALLOC_REPORT_THRESHOLD", "1099511627776");
+            }
+            _ => {}
+        }
+    }
+
+    /// The faster of jemalloc and tcmalloc in f32 training (whichever measured;
+    /// glibc when neither did).
+    fn faster(&self, results: &Map<String, Value>) -> Alloc {
+        let ips = |k: &str| results.get(k).map_or(f64::NAN, |v| field(v, "images_per_sec"));
+        faster_allocator(ips("torch_train_f32_jemalloc"), ips("torch_train_f32_tcmalloc"))
+    }
+}
+
+/// The tuned allocator given jemalloc's and tcmalloc's f32 training
+/// throughputs (NaN where not measured).
+fn faster_allocator(jemalloc: f64, tcmalloc: f64) -> Alloc {
+    match (jemalloc.is_finite(), tcmalloc.is_finite()) {
+        (true, true) if tcmalloc > jemalloc => Alloc::Tcmalloc,
+        (true, _) => Alloc::Jemalloc,
+        (false, true) => Alloc::Tcmalloc,
+        (false, false) => Alloc::Glibc,
+    }
+}
+
+fn alloc_name(alloc: Alloc) -> &'static str {
+    match alloc {
+        Alloc::Glibc => "glibc",
+        Alloc::Jemalloc => "jemalloc",
+        Alloc::Tcmalloc => "tcmalloc",
+        Alloc::Tuned => "tuned",
+    }
+}
+
+fn apt_get(args: &[&str]) -> bool {
+    Command::new("apt-get")
+        .args(args)
+        .env("DEBIAN_FRONTEND", "noninteractive")
+        .stdin(Stdio::null())
+        .stdout(Stdio::from(std::io::stderr()))
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+fn apt_install(packages: &[&str]) -> bool {
+    let mut args = vec!["install", "-y", "-q", "--no-install-recommends"];
+    args.extend(packages);
+    apt_get(&args)
+}
+
+/// Whether this process runs as root (the `Uid:` line of /proc/self/status).
+fn is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .is_ok_and(|s| s.lines().find(|l| l.starts_with("Uid:")).and_then(|l| l.split_whitespace().nth(1)) == Some("0"))
 }
 
 /// Runs a command and parses the last line of its output as JSON.
@@ -106,8 +533,18 @@ fn json_line(cmd: &mut Command) -> Result<Value> {
     if !out.status.success() {
         bail!("{cmd:?} failed ({}):\n{}{}", out.status, stdout, String::from_utf8_lossy(&out.stderr));
     }
-    let line = stdout.lines().last().unwrap_or_default();
-    serde_json::from_str(line).with_context(|| format!("{cmd:?} printed no JSON: {stdout}"))
+    last_json(&stdout).with_context(|| format!("{cmd:?} printed no JSON"))
+}
+
+/// The JSON object on the last non-empty line of `stdout` (what fpae bench and
+/// torch_bench.py print after anything else).
+fn last_json(stdout: &str) -> Result<Value> {
+    let line = stdout.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or_default();
+    let value: Value = serde_json::from_str(line).with_context(|| format!("not JSON: {line:?}"))?;
+    if !value.is_object() {
+        bail!("not a JSON object: {line:?}");
+    }
+    Ok(value)
 }
 
 /// Cold and cached load times of data/fvc2002, when the data is there.
@@ -126,109 +563,363 @@ fn data_load_times() -> Result<Option<Value>> {
     json_line(&mut cmd).map(Some)
 }
 
-fn cpu_model() -> String {
-    std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|s| {
-            s.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_owned())
-        })
-        .unwrap_or_else(|| "unknown".into())
+/// What the summary needs besides the measurements.
+struct Setting<'a> {
+    args: &'a TrainBenchArgs,
+    cpu: &'a CpuInfo,
+    peak: Option<&'a Peak>,
+    work: &'a Work,
+    tuned: Option<Alloc>,
+    bf16_native: bool,
 }
 
-fn summarise(
-    args: &TrainBenchArgs,
-    ours: &serde_json::Map<String, Value>,
-    torch: &serde_json::Map<String, Value>,
-    data: Option<&Value>,
-) -> Value {
-    let ips = |m: &serde_json::Map<String, Value>, k: &str| m.get(k).map_or(f64::NAN, |v| field(v, "images_per_sec"));
-    let rss = |m: &serde_json::Map<String, Value>, k: &str| m.get(k).map_or(f64::NAN, |v| field(v, "peak_rss_mb"));
-    let torch_best_infer = ips(torch, "infer_f32").max(ips(torch, "infer_bf16cl"));
-    let null_if_nan = |v: f64| if v.is_finite() { json!(v) } else { Value::Null };
-    let ratio = |a: f64, b: f64| null_if_nan(a / b);
-    json!({
-        "ours_f32_train_ips": null_if_nan(ips(ours, "train_f32")),
-        "ours_bf16_train_ips": null_if_nan(ips(ours, "train_bf16")),
-        "torch_f32_train_ips": null_if_nan(ips(torch, "train_f32")),
-        "torch_bf16cl_train_ips": null_if_nan(ips(torch, "train_bf16cl")),
-        "ours_f32_infer_ips": null_if_nan(ips(ours, "infer_f32")),
-        "ours_bf16_infer_ips": null_if_nan(ips(ours, "infer_bf16")),
-        "torch_f32_infer_ips": null_if_nan(ips(torch, "infer_f32")),
-        "torch_bf16cl_infer_ips": null_if_nan(ips(torch, "infer_bf16cl")),
-        "torch_best_infer_ips": null_if_nan(torch_best_infer),
-        "torch_jemalloc_f32_train_ips": null_if_nan(ips(torch, "train_f32_jemalloc")),
-        "torch_jemalloc_bf16cl_train_ips": null_if_nan(ips(torch, "train_bf16cl_jemalloc")),
-        "torch_jemalloc_f32_infer_ips": null_if_nan(ips(torch, "infer_f32_jemalloc")),
-        "torch_jemalloc_bf16cl_infer_ips": null_if_nan(ips(torch, "infer_bf16cl_jemalloc")),
-        "torch_jemalloc_bf16cl_peak_rss_mb": null_if_nan(rss(torch, "train_bf16cl_jemalloc")),
-        "ours_peak_rss_mb": null_if_nan(rss(ours, "train_bf16")),
-        "torch_peak_rss_mb": null_if_nan(rss(torch, "train_bf16cl")),
-        "ours_f32_peak_rss_mb": null_if_nan(rss(ours, "train_f32")),
-        "torch_f32_peak_rss_mb": null_if_nan(rss(torch, "train_f32")),
-        "ratio_f32_train": ratio(ips(ours, "train_f32"), ips(torch, "train_f32")),
-        "ratio_bf16_train": ratio(ips(ours, "train_bf16"), ips(torch, "train_bf16cl")),
-        "ratio_bf16_over_f32_ours": ratio(ips(ours, "train_bf16"), ips(ours, "train_f32")),
-        "ratio_infer_best": ratio(ips(ours, "infer_f32").max(ips(ours, "infer_bf16")), torch_best_infer),
-        "ratio_peak_rss": ratio(rss(ours, "train_bf16"), rss(torch, "train_bf16cl")),
-        "data_cold_ms": data.map_or(Value::Null, |d| d["cold_ms"].clone()),
-        "data_cached_ms": data.map_or(Value::Null, |d| d["cached_ms"].clone()),
-        "threads": ours.get("train_f32").map_or(Value::Null, |v| v["threads"].clone()),
-        "cpu": cpu_model(),
-        "device": args.device,
-        "batch": args.batch,
-        "steps": args.steps,
-    })
+fn summarise(cx: &Setting<'_>, results: &Map<String, Value>, data: Option<&Value>) -> Value {
+    let get = |k: &str, f: &str| results.get(k).map_or(f64::NAN, |v| field(v, f));
+    // Ours and PyTorch's results by key without the `ours_` / `torch_` prefix.
+    let o = |k: &str| get(&format!("ours_{k}"), "images_per_sec");
+    let t = |k: &str| get(&format!("torch_{k}"), "images_per_sec");
+    let o_rss = |k: &str| get(&format!("ours_{k}"), "peak_rss_mb");
+    let t_rss = |k: &str| get(&format!("torch_{k}"), "peak_rss_mb");
+    let num = |v: f64| if v.is_finite() { json!(v) } else { Value::Null };
+    let ratio = |a: f64, b: f64| num(a / b);
+    // The tuned allocator's main measurements are its own (`_jemalloc`,
+    // `_tcmalloc`); its scaling and native-size ones are under `_tuned`.
+    let tuned_suffix = match cx.tuned {
+        Some(Alloc::Jemalloc) => "_jemalloc",
+        Some(Alloc::Tcmalloc) => "_tcmalloc",
+        _ => "",
+    };
+    let tuned = |k: &str| if cx.tuned.is_some() { t(&format!("{k}{tuned_suffix}")) } else { f64::NAN };
+    let tuned_rss = |k: &str| if cx.tuned.is_some() { t_rss(&format!("{k}{tuned_suffix}")) } else { f64::NAN };
+    let torch_best_infer = t("infer_f32").max(t("infer_bf16cl"));
+    let tuned_best_infer = tuned("infer_f32").max(tuned("infer_bf16cl"));
+    let ours_best_infer = o("infer_f32").max(o("infer_bf16"));
+    let train_gflop = cx.work.train_flops() / 1e9;
+    let forward_gflop = cx.work.forward_flops() / 1e9;
+    let native = |k: &str| results.get("ours_native").map_or(Value::Null, |v| v[k].clone());
+    let fields: Vec<(&str, Value)> = vec![
+        ("ours_f32_train_ips", json!(num(o("train_f32")))),
+        ("ours_bf16_train_ips", json!(num(o("train_bf16")))),
+        ("torch_f32_train_ips", json!(num(t("train_f32")))),
+        ("torch_bf16cl_train_ips", json!(num(t("train_bf16cl")))),
+        ("ours_f32_infer_ips", json!(num(o("infer_f32")))),
+        ("ours_bf16_infer_ips", json!(num(o("infer_bf16")))),
+        ("torch_f32_infer_ips", json!(num(t("infer_f32")))),
+        ("torch_bf16cl_infer_ips", json!(num(t("infer_bf16cl")))),
+        ("torch_best_infer_ips", json!(num(torch_best_infer))),
+        ("torch_jemalloc_f32_train_ips", json!(num(t("train_f32_jemalloc")))),
+        ("torch_jemalloc_bf16cl_train_ips", json!(num(t("train_bf16cl_jemalloc")))),
+        ("torch_jemalloc_f32_infer_ips", json!(num(t("infer_f32_jemalloc")))),
+        ("torch_jemalloc_bf16cl_infer_ips", json!(num(t("infer_bf16cl_jemalloc")))),
+        ("torch_jemalloc_bf16cl_peak_rss_mb", json!(num(t_rss("train_bf16cl_jemalloc")))),
+        ("torch_tcmalloc_f32_train_ips", json!(num(t("train_f32_tcmalloc")))),
+        ("torch_tcmalloc_bf16cl_train_ips", json!(num(t("train_bf16cl_tcmalloc")))),
+        ("torch_tcmalloc_f32_infer_ips", json!(num(t("infer_f32_tcmalloc")))),
+        ("torch_tcmalloc_bf16cl_infer_ips", json!(num(t("infer_bf16cl_tcmalloc")))),
+        ("torch_tuned_allocator", json!(cx.tuned.map_or(Value::Null, |a| json!(alloc_name(a))))),
+        ("torch_tuned_f32_train_ips", json!(num(tuned("train_f32")))),
+        ("torch_tuned_bf16_train_ips", json!(num(tuned("train_bf16cl")))),
+        ("torch_tuned_f32_infer_ips", json!(num(tuned("infer_f32")))),
+        ("torch_tuned_bf16_infer_ips", json!(num(tuned("infer_bf16cl")))),
+        ("torch_tuned_best_infer_ips", json!(num(tuned_best_infer))),
+        ("torch_tuned_f32_peak_rss_mb", json!(num(tuned_rss("train_f32")))),
+        ("ours_f32_train_plain_ips", json!(num(o("train_f32_plain")))),
+        ("ours_peak_rss_mb", json!(num(o_rss("train_bf16")))),
+        ("torch_peak_rss_mb", json!(num(t_rss("train_bf16cl")))),
+        ("ours_f32_peak_rss_mb", json!(num(o_rss("train_f32")))),
+        ("torch_f32_peak_rss_mb", json!(num(t_rss("train_f32")))),
+        ("ratio_f32_train", json!(ratio(o("train_f32"), t("train_f32")))),
+        ("ratio_bf16_train", json!(ratio(o("train_bf16"), t("train_bf16cl")))),
+        ("ratio_bf16_over_f32_ours", json!(ratio(o("train_bf16"), o("train_f32")))),
+        ("ratio_infer_best", json!(ratio(ours_best_infer, torch_best_infer))),
+        ("ratio_peak_rss", json!(ratio(o_rss("train_bf16"), t_rss("train_bf16cl")))),
+        ("ratio_f32_train_tuned", json!(ratio(o("train_f32"), tuned("train_f32")))),
+        ("ratio_bf16_train_tuned", json!(ratio(o("train_bf16"), tuned("train_bf16cl")))),
+        ("ratio_infer_best_tuned", json!(ratio(ours_best_infer, tuned_best_infer))),
+        ("ratio_subpixel_over_plain", json!(ratio(o("train_f32"), o("train_f32_plain")))),
+        ("ours_native_infer_ips", json!(num(o("native")))),
+        ("torch_tuned_native_infer_ips", json!(num(t("native_tuned")))),
+        ("ratio_native_infer", json!(ratio(o("native"), t("native_tuned")))),
+        ("native_images", json!(native("images"))),
+        ("native_batch", json!(cx.args.native_batch)),
+        ("native_pixels", json!(native("pixels"))),
+        ("native_padded_pixels", json!(native("padded_pixels"))),
+        ("native_precision", json!(native("compute"))),
+        ("ours_f32_train_1thread_ips", json!(num(o("train_f32_1thread")))),
+        ("torch_tuned_f32_train_1thread_ips", json!(num(t("train_f32_1thread_tuned")))),
+        ("ours_thread_speedup", json!(ratio(o("train_f32"), o("train_f32_1thread")))),
+        ("torch_tuned_thread_speedup", json!(ratio(tuned("train_f32"), t("train_f32_1thread_tuned")))),
+        ("forward_gflop_per_image", json!(forward_gflop)),
+        ("forward_gflop_per_image_subpixel", json!(cx.work.forward_flops_subpixel() / 1e9)),
+        ("train_gflop_per_image", json!(train_gflop)),
+        ("peak_gflops_f32", json!(cx.peak.map_or(Value::Null, |p| json!(p.f32_gflops)))),
+        ("peak_gflops_bf16", json!(cx.peak.and_then(|p| p.bf16_gflops).map_or(Value::Null, |g| json!(g)))),
+        ("ours_f32_train_gflops", json!(num(o("train_f32") * train_gflop))),
+        ("ours_bf16_train_gflops", json!(num(o("train_bf16") * train_gflop))),
+        ("ours_f32_infer_gflops", json!(num(o("infer_f32") * forward_gflop))),
+        ("ours_bf16_infer_gflops", json!(num(o("infer_bf16") * forward_gflop))),
+        ("torch_tuned_f32_train_gflops", json!(num(tuned("train_f32") * train_gflop))),
+        ("torch_tuned_bf16_train_gflops", json!(num(tuned("train_bf16cl") * train_gflop))),
+        ("torch_tuned_f32_infer_gflops", json!(num(tuned("infer_f32") * forward_gflop))),
+        ("torch_tuned_bf16_infer_gflops", json!(num(tuned("infer_bf16cl") * forward_gflop))),
+        ("bf16_native", json!(cx.bf16_native)),
+        ("data_cold_ms", json!(data.map_or(Value::Null, |d| d["cold_ms"].clone()))),
+        ("data_cached_ms", json!(data.map_or(Value::Null, |d| d["cached_ms"].clone()))),
+        ("threads", json!(results.get("ours_train_f32").map_or(Value::Null, |v| v["threads"].clone()))),
+        ("cpu", json!(cx.cpu.model)),
+        ("device", json!(cx.args.device)),
+        ("batch", json!(cx.args.batch)),
+        ("size", json!(cx.args.size)),
+        ("steps", json!(cx.args.steps)),
+    ];
+    Value::Object(fields.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())
 }
 
-fn print_table(r: &Value) {
+fn print_table(r: &Value, work: &Work, peak: Option<&Peak>) {
     let f = |k: &str| r[k].as_f64().map_or("-".to_owned(), |v| format!("{v:.1}"));
     let x = |k: &str| r[k].as_f64().map_or("-".to_owned(), |v| format!("{v:.2}x"));
+    let tuned = r["torch_tuned_allocator"].as_str().unwrap_or("none");
     println!(
-        "\n{} (device {}, batch {}, median of {} steps)",
+        "\n{} (device {}, {} threads, batch {} at {}x{}, median of {} steps)",
         r["cpu"].as_str().unwrap_or(""),
-        r["device"],
+        r["device"].as_str().unwrap_or(""),
+        r["threads"],
         r["batch"],
+        r["size"],
+        r["size"],
         r["steps"]
     );
-    println!("{:<34} {:>10} {:>10} {:>8}", "images/s", "fpae", "PyTorch", "ratio");
     println!(
-        "{:<34} {:>10} {:>10} {:>8}",
+        "PyTorch = eager on glibc malloc; tuned = eager with {tuned} preloaded (the faster of jemalloc and tcmalloc)"
+    );
+    let row = |label: &str, ours: String, torch: String, tuned: String, vs: String, vs_tuned: String| {
+        println!("{label:<38} {ours:>8} {torch:>8} {tuned:>8} {vs:>9} {vs_tuned:>9}");
+    };
+    let s = String::new;
+    row("images/s", "fpae".into(), "PyTorch".into(), "tuned".into(), "vs eager".into(), "vs tuned".into());
+    row(
         "train f32",
         f("ours_f32_train_ips"),
         f("torch_f32_train_ips"),
-        x("ratio_f32_train")
+        f("torch_tuned_f32_train_ips"),
+        x("ratio_f32_train"),
+        x("ratio_f32_train_tuned"),
     );
-    println!(
-        "{:<34} {:>10} {:>10} {:>8}",
+    row("train f32, plain upsampling", f("ours_f32_train_plain_ips"), s(), s(), s(), s());
+    row(
         "train bf16 (PyTorch: autocast+CL)",
         f("ours_bf16_train_ips"),
         f("torch_bf16cl_train_ips"),
-        x("ratio_bf16_train")
+        f("torch_tuned_bf16_train_ips"),
+        x("ratio_bf16_train"),
+        x("ratio_bf16_train_tuned"),
     );
-    println!("{:<34} {:>10} {:>10}", "infer f32", f("ours_f32_infer_ips"), f("torch_f32_infer_ips"));
-    println!(
-        "{:<34} {:>10} {:>10}",
+    row("infer f32", f("ours_f32_infer_ips"), f("torch_f32_infer_ips"), f("torch_tuned_f32_infer_ips"), s(), s());
+    row(
         "infer bf16 (PyTorch: autocast+CL)",
         f("ours_bf16_infer_ips"),
-        f("torch_bf16cl_infer_ips")
+        f("torch_bf16cl_infer_ips"),
+        f("torch_tuned_bf16_infer_ips"),
+        s(),
+        s(),
     );
-    println!("{:<34} {:>10} {:>10} {:>8}", "infer, best mode", "", f("torch_best_infer_ips"), x("ratio_infer_best"));
-    println!(
-        "{:<34} {:>10} {:>10} {:>8}",
+    row(
+        "infer, best mode",
+        s(),
+        f("torch_best_infer_ips"),
+        f("torch_tuned_best_infer_ips"),
+        x("ratio_infer_best"),
+        x("ratio_infer_best_tuned"),
+    );
+    // "f32, NCHW" -> "f32".
+    let native_precision = r["native_precision"].as_str().map_or("-", |p| p.split(',').next().unwrap_or(p));
+    let native_label = format!("infer, prints at own sizes ({native_precision}, b{})", r["native_batch"]);
+    row(
+        &native_label,
+        f("ours_native_infer_ips"),
+        s(),
+        f("torch_tuned_native_infer_ips"),
+        s(),
+        x("ratio_native_infer"),
+    );
+    row("train f32, 1 thread", f("ours_f32_train_1thread_ips"), s(), f("torch_tuned_f32_train_1thread_ips"), s(), s());
+    row(
+        &format!("  speed-up, {} threads over 1", r["threads"]),
+        x("ours_thread_speedup"),
+        s(),
+        x("torch_tuned_thread_speedup"),
+        s(),
+        s(),
+    );
+    row(
+        "peak RSS MB, train f32",
+        f("ours_f32_peak_rss_mb"),
+        f("torch_f32_peak_rss_mb"),
+        f("torch_tuned_f32_peak_rss_mb"),
+        s(),
+        s(),
+    );
+    row(
         "peak RSS MB, train bf16",
         f("ours_peak_rss_mb"),
         f("torch_peak_rss_mb"),
-        x("ratio_peak_rss")
+        f("torch_jemalloc_bf16cl_peak_rss_mb"),
+        x("ratio_peak_rss"),
+        s(),
     );
-    println!("{:<34} {:>10} {:>10}", "peak RSS MB, train f32", f("ours_f32_peak_rss_mb"), f("torch_f32_peak_rss_mb"));
-    println!("{:<34} {:>10}", "our bf16 over our f32 (train)", x("ratio_bf16_over_f32_ours"));
-    if r["torch_jemalloc_bf16cl_train_ips"].is_number() {
-        println!("PyTorch with jemalloc preloaded (the allocator and settings fpae links):");
-        println!("{:<34} {:>10} {:>10}", "  train f32", "", f("torch_jemalloc_f32_train_ips"));
-        println!("{:<34} {:>10} {:>10}", "  train bf16 autocast+CL", "", f("torch_jemalloc_bf16cl_train_ips"));
-        println!("{:<34} {:>10} {:>10}", "  infer f32", "", f("torch_jemalloc_f32_infer_ips"));
-        println!("{:<34} {:>10} {:>10}", "  infer bf16 autocast+CL", "", f("torch_jemalloc_bf16cl_infer_ips"));
-        println!("{:<34} {:>10} {:>10}", "  peak RSS MB, train bf16", "", f("torch_jemalloc_bf16cl_peak_rss_mb"));
+    println!("{:<38} {:>8}", "our bf16 over our f32 (train)", x("ratio_bf16_over_f32_ours"));
+    println!("{:<38} {:>8}", "our sub-pixel over plain (train f32)", x("ratio_subpixel_over_plain"));
+    println!("{:<38} {:>8} {:>8}", "data load ms, cold / cached", f("data_cold_ms"), f("data_cached_ms"));
+    if r["torch_jemalloc_f32_train_ips"].is_number() || r["torch_tcmalloc_f32_train_ips"].is_number() {
+        println!("\n{:<38} {:>8} {:>8} {:>8}", "PyTorch images/s by allocator", "glibc", "jemalloc", "tcmalloc");
+        for (label, mode) in [
+            ("train f32", "f32_train"),
+            ("infer f32", "f32_infer"),
+            ("train bf16", "bf16cl_train"),
+            ("infer bf16", "bf16cl_infer"),
+        ] {
+            println!(
+                "{label:<38} {:>8} {:>8} {:>8}",
+                f(&format!("torch_{mode}_ips")),
+                f(&format!("torch_jemalloc_{mode}_ips")),
+                f(&format!("torch_tcmalloc_{mode}_ips"))
+            );
+        }
     }
-    println!("{:<34} {:>10} {:>10}", "data load ms, cold / cached", f("data_cold_ms"), f("data_cached_ms"));
+    println!("\n{}", work.derivation());
+    let Some(peak) = peak else {
+        println!("no CPU peak (not a CPU run, or no clock in /proc/cpuinfo)");
+        return;
+    };
+    println!("{}", peak.derivation());
+    let pct = |gflops: &str, peak: Option<f64>| match (r[gflops].as_f64(), peak) {
+        (Some(g), Some(p)) => format!("{g:>7.1} {:>4.0} %", 100.0 * g / p),
+        (Some(g), None) => format!("{g:>7.1}      "),
+        _ => format!("{:>7}      ", "-"),
+    };
+    println!("\n{:<38} {:>14} {:>14}", "GFLOP/s (plain network's FLOPs)", "fpae  % peak", "tuned  % peak");
+    for (label, ours, torch, p) in [
+        ("train f32", "ours_f32_train_gflops", "torch_tuned_f32_train_gflops", Some(peak.f32_gflops)),
+        ("train bf16", "ours_bf16_train_gflops", "torch_tuned_bf16_train_gflops", peak.bf16_gflops),
+        ("infer f32", "ours_f32_infer_gflops", "torch_tuned_f32_infer_gflops", Some(peak.f32_gflops)),
+        ("infer bf16", "ours_bf16_infer_gflops", "torch_tuned_bf16_infer_gflops", peak.bf16_gflops),
+    ] {
+        println!("{label:<38} {:>14} {:>14}", pct(ours, p), pct(torch, p));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_last_json_line_is_read_past_a_profile_table() {
+        let out = "one train step, f32, batch 4 at 32x32; top operators by self CPU time:\n\
+                   ----  ----\n   aten::convolution_backward  54.20%  {not json}\n----\n\n\
+                   {\"mode\": \"train\", \"images_per_sec\": 57.6, \"peak_rss_mb\": 680.9, \"threads\": 1}\n\n";
+        let v = last_json(out).unwrap();
+        assert_eq!(field(&v, "images_per_sec"), 57.6);
+        assert_eq!(v["threads"], 1);
+        assert!(field(&v, "missing").is_nan());
+        assert!(last_json("").is_err());
+        assert!(last_json("{\"a\": 1}\nTraceback (most recent call last):\n").is_err());
+        assert!(last_json("[1, 2]\n").is_err());
+    }
+
+    #[test]
+    fn the_faster_allocator_is_tuned() {
+        assert_eq!(faster_allocator(11.2, 10.9), Alloc::Jemalloc);
+        assert_eq!(faster_allocator(11.2, 11.5), Alloc::Tcmalloc);
+        assert_eq!(faster_allocator(f64::NAN, 9.0), Alloc::Tcmalloc);
+        assert_eq!(faster_allocator(9.0, f64::NAN), Alloc::Jemalloc);
+        assert_eq!(faster_allocator(f64::NAN, f64::NAN), Alloc::Glibc);
+    }
+
+    fn args(extra: &[&str]) -> TrainBenchArgs {
+        use clap::Parser;
+        #[derive(Debug, clap::Parser)]
+        struct Cli {
+            #[command(flatten)]
+            args: TrainBenchArgs,
+        }
+        Cli::parse_from(std::iter::once("bench").chain(extra.iter().copied())).args
+    }
+
+    #[test]
+    fn the_plan_skips_bf16_unless_native_or_asked_and_names_each_result() {
+        let allocators = Allocators { jemalloc: Some("je.so".into()), tcmalloc: Some("tc.so".into()) };
+        let keys = |plan: Vec<Job>| plan.iter().map(|j| format!("{:?}:{}", j.who, j.key())).collect::<Vec<_>>();
+        let avx2 = keys(plan(&args(&[]), false, false, &allocators, true));
+        assert_eq!(
+            avx2,
+            [
+                "Ours:ours_train_f32",
+                "Ours:ours_train_f32_plain",
+                "Ours:ours_infer_f32",
+                "Ours:ours_train_f32_1thread",
+                "Ours:ours_native",
+                "Torch(Glibc):torch_train_f32",
+                "Torch(Glibc):torch_infer_f32",
+                "Torch(Jemalloc):torch_train_f32_jemalloc",
+                "Torch(Jemalloc):torch_infer_f32_jemalloc",
+                "Torch(Tcmalloc):torch_train_f32_tcmalloc",
+                "Torch(Tcmalloc):torch_infer_f32_tcmalloc",
+                "Torch(Tuned):torch_train_f32_1thread_tuned",
+                "Torch(Tuned):torch_native_tuned",
+            ]
+        );
+        let bf16 = keys(plan(&args(&["--no-scaling"]), true, true, &Allocators::default(), false));
+        assert_eq!(
+            bf16,
+            [
+                "Ours:ours_train_f32",
+                "Ours:ours_train_f32_plain",
+                "Ours:ours_infer_f32",
+                "Ours:ours_train_bf16",
+                "Ours:ours_infer_bf16",
+                "Torch(Glibc):torch_train_f32",
+                "Torch(Glibc):torch_infer_f32",
+                "Torch(Glibc):torch_train_bf16cl",
+                "Torch(Glibc):torch_infer_bf16cl",
+            ]
+        );
+        assert_eq!(plan(&args(&["--no-pytorch", "--no-scaling"]), false, false, &allocators, false).len(), 3);
+    }
+
+    #[test]
+    fn tuned_columns_read_the_faster_allocator_and_bf16_stays_null_when_skipped() {
+        let a = args(&[]);
+        let cpu = CpuInfo::parse("processor : 0\nvendor_id : AuthenticAMD\ncpu MHz : 2000\nflags : avx2 fma\n");
+        let peak = Peak::derive(&cpu, None, 1);
+        let work = Work::tutorial(224);
+        let m = |ips: f64| json!({"images_per_sec": ips, "peak_rss_mb": 1000.0, "threads": 1});
+        let mut results = Map::new();
+        for (k, v) in [
+            ("ours_train_f32", 12.0),
+            ("ours_train_f32_plain", 10.0),
+            ("torch_train_f32", 4.0),
+            ("torch_train_f32_jemalloc", 11.0),
+            ("torch_train_f32_tcmalloc", 11.5),
+            ("torch_infer_f32_tcmalloc", 30.0),
+            ("ours_train_f32_1thread", 6.0),
+        ] {
+            results.insert(k.into(), m(v));
+        }
+        let tuned = Some(Allocators::default().faster(&results));
+        let cx = Setting { args: &a, cpu: &cpu, peak: peak.as_ref(), work: &work, tuned, bf16_native: false };
+        let r = summarise(&cx, &results, None);
+        assert_eq!(r["torch_tuned_allocator"], "tcmalloc");
+        assert_eq!(r["torch_tuned_f32_train_ips"], 11.5);
+        assert_eq!(r["torch_tuned_best_infer_ips"], 30.0);
+        assert_eq!(r["torch_tuned_bf16_train_ips"], Value::Null);
+        assert_eq!(r["ours_bf16_train_gflops"], Value::Null);
+        assert_eq!(r["peak_gflops_bf16"], Value::Null);
+        assert_eq!(r["peak_gflops_f32"], 2.0 * 8.0 * 2.0 * 2.0);
+        assert!((r["ours_f32_train_gflops"].as_f64().unwrap() - 12.0 * 11.358).abs() < 0.1);
+        assert_eq!(r["ours_f32_train_plain_ips"], 10.0);
+        assert_eq!(r["ours_thread_speedup"], 2.0);
+        assert_eq!(r["torch_f32_train_ips"], 4.0);
+        assert_eq!(r["ratio_f32_train"], 3.0);
+        assert_eq!(r["torch_tuned_thread_speedup"], Value::Null);
+    }
 }

@@ -104,7 +104,7 @@ struct NativeBatch {
 /// `batch` in the given order, each padded to the largest height and the
 /// largest width in it, rounded up to a multiple of `stride`.
 fn native_batches(sizes: &[(i64, i64)], batch: usize, stride: i64) -> Vec<NativeBatch> {
-    let round_up = |v: i64| v.div_ceil(stride) * stride;
+    let round_up = |v: i64| (v + stride - 1) / stride * stride;
     (0..sizes.len())
         .step_by(batch.max(1))
         .map(|start| {
