@@ -7,6 +7,7 @@ mod bench;
 mod bench_restore;
 mod fetch;
 mod libtorch;
+mod soak;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -42,6 +43,9 @@ enum Task {
         #[arg(long, value_name = "PATH")]
         from: Option<PathBuf>,
     },
+    /// Kill `fpae train` at random moments and at every storage point (--kills N, seeded by --seed),
+    /// resume it each time, and check that it ends bit-identical to an uninterrupted run.
+    Soak(soak::SoakArgs),
     /// Benchmarks that print a table and, as their last line, one JSON object.
     #[command(subcommand)]
     Bench(Bench),
@@ -85,6 +89,7 @@ fn run(cli: Cli) -> Result<()> {
         }
         Task::FetchData(args) => fetch::run(&args),
         Task::Demo { from } => demo(from),
+        Task::Soak(args) => soak::run(&args),
         Task::Bench(Bench::Train(args)) => bench::train(&args),
         Task::Bench(Bench::Restore(args)) => bench_restore::run(&args),
         Task::Bench(Bench::Data) => {

@@ -38,6 +38,10 @@ pub struct TrainArgs {
 }
 
 pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
+    // The fault-injection test seam: a malformed value is refused before anything is written.
+    if let Some(fault) = fp_train::fault::env_fault()? {
+        tracing::warn!("{}={fault}: a fault will be injected (a test seam)", fp_train::fault::FAULT_ENV);
+    }
     let command_line = |train: &mut TrainConfig| {
         if let Some(device) = args.device {
             train.device = device;
@@ -99,7 +103,20 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
         .context("cannot install the Ctrl-C handler")?;
     }
     let mut progress = Progress::default();
-    let outcome = fp_train::train(&run, &config, &data, &split, resume, &mut progress, &stop)?;
+    let outcome = match fp_train::train(&run, &config, &data, &split, resume, &mut progress, &stop) {
+        Ok(outcome) => outcome,
+        // A write failed (a full disk, a read-only folder): the run keeps its last checkpoint.
+        Err(e @ fp_train::TrainError::Io { .. }) => {
+            progress.clear();
+            let hint = format!(
+                "training stopped; the last checkpoint and the history are whole: once files can be written, \
+                 continue with `fpae train --resume {}`",
+                run.path().display()
+            );
+            return Err(anyhow::Error::new(e).context(hint));
+        }
+        Err(e) => return Err(e.into()),
+    };
     progress.clear();
     let dir = run.path().display();
     match outcome {

@@ -84,6 +84,41 @@ pub fn temporary_path(path: &Path) -> PathBuf {
     dir.join(format!(".{}.tmp-{}-{name}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed)))
 }
 
+/// Whether `name` is one of the temporary names this crate gives
+/// ([`temporary_path`]: `.<pid>.tmp-<n>-<name>`; [`create_dir_atomically`]:
+/// `.<name>.partial-<pid>`). Whole files never have such names.
+pub fn is_temporary(name: &std::ffi::OsStr) -> bool {
+    let name = name.to_string_lossy();
+    name.starts_with('.') && (name.contains(".tmp-") || name.contains(".partial-"))
+}
+
+/// Removes the temporaries that writers killed in `dir` left behind (files,
+/// folders and links whose names [`is_temporary`] recognises; not recursive),
+/// and returns what it removed. Only for a folder that nothing else writes at
+/// the same time (e.g. one its writer holds locked): a live writer's temporary
+/// looks the same.
+pub fn remove_temporaries(dir: &Path) -> io::Result<Vec<PathBuf>> {
+    let mut removed = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        if !is_temporary(&entry.file_name()) {
+            continue;
+        }
+        let path = entry.path();
+        if entry.file_type()?.is_dir() {
+            std::fs::remove_dir_all(&path)?;
+        } else {
+            std::fs::remove_file(&path)?;
+        }
+        removed.push(path);
+    }
+    if !removed.is_empty() {
+        sync_dir(dir);
+    }
+    removed.sort();
+    Ok(removed)
+}
+
 /// Makes renames in `dir` durable; best effort (not every platform can open a directory).
 pub fn sync_dir(dir: &Path) {
     if let Ok(f) = std::fs::File::open(dir) {
@@ -139,6 +174,33 @@ mod tests {
         assert_eq!(result.unwrap_err().to_string(), format!("cannot write {}", path.display()));
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "old");
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn temporaries_left_by_killed_writers_are_recognised_and_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let kept = ["a.txt", ".lock", "step-000012", ".hidden", "x.tmp-1"];
+        for name in kept {
+            std::fs::write(dir.path().join(name), "whole").unwrap();
+        }
+        let file = temporary_path(&dir.path().join("history.csv"));
+        std::fs::write(&file, "half").unwrap();
+        let folder = temporary_path(&dir.path().join("step-000013"));
+        std::fs::create_dir(&folder).unwrap();
+        std::fs::write(folder.join("model.safetensors"), "half").unwrap();
+        let staging = dir.path().join(".out.partial-42");
+        std::fs::create_dir(&staging).unwrap();
+        #[cfg(unix)]
+        std::os::unix::fs::symlink("step-000012", temporary_path(&dir.path().join("last"))).unwrap();
+        let removed = remove_temporaries(dir.path()).unwrap();
+        assert_eq!(removed.len(), if cfg!(unix) { 4 } else { 3 }, "{removed:?}");
+        assert!(removed.contains(&file) && removed.contains(&folder) && removed.contains(&staging));
+        let mut left: Vec<String> =
+            std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into()).collect();
+        left.sort();
+        let mut expected: Vec<String> = kept.iter().map(|s| s.to_string()).collect();
+        expected.sort();
+        assert_eq!(left, expected);
     }
 
     #[test]

@@ -1,3 +1,5 @@
+//! The errors of configuring, running and evaluating training.
+
 use std::path::PathBuf;
 
 /// Errors of configuring and running training.
@@ -119,6 +121,14 @@ pub enum TrainError {
     /// The chosen subset of images is empty.
     #[error("no images to evaluate")]
     NothingToEvaluate,
+    /// The fault-injection test seam ([`crate::fault`]) is given a malformed fault.
+    #[error("{}={spec}: {reason}", crate::fault::FAULT_ENV)]
+    Fault {
+        /// The value given.
+        spec: String,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// LibTorch reported an error.
     #[error("LibTorch: {0}")]
     Torch(#[from] tch::TchError),

@@ -9,6 +9,7 @@
 mod config;
 mod error;
 mod evaluate;
+pub mod fault;
 pub mod history;
 mod init;
 mod loss;

@@ -14,7 +14,14 @@
 //! A checkpoint directory is written under a temporary name and renamed; the
 //! `last` and `best` links are replaced by renaming a new link over them. Both
 //! are atomic, so killing the process at any moment leaves every link pointing
-//! at a whole checkpoint.
+//! at a whole checkpoint. What a kill can leave besides, `RunDir::recover`
+//! tidies when the run is resumed: temporaries, a checkpoint no link points at,
+//! and a `best` link one step behind `last`. A write that fails (a full disk)
+//! removes its temporaries and returns an error naming the file, leaving the
+//! previous checkpoint as it was.
+//!
+//! The storage points marked with `fault::reach` are where the tests inject
+//! kills and write errors (see [`crate::fault`]).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -26,6 +33,7 @@ use tch::nn;
 
 use crate::config::{Config, TrainConfig};
 use crate::error::{Result, TrainError};
+use crate::fault::{self, FaultPoint};
 use crate::history::EpochRecord;
 use crate::init::InitWeights;
 use crate::optim::Optimizer;
@@ -128,6 +136,8 @@ impl RunDir {
             return Err(already());
         }
         let run = Self { path: path.to_owned(), lock: Some(lock) };
+        // What an earlier attempt, killed before it wrote the config, may have left.
+        run.recover()?;
         fp_io::write_file_atomically(&path.join(CONFIG_FILE), config.to_toml())?;
         Ok(run)
     }
@@ -163,6 +173,7 @@ impl RunDir {
     ) -> Result<(Self, Config)> {
         let (mut run, original) = Self::open(path, &[])?;
         run.lock = Some(lock(path)?);
+        run.recover()?;
         let mut config = Config::load(&path.join(CONFIG_FILE), overrides)?;
         adjust(&mut config.train);
         let mut comparable = config.clone();
@@ -215,6 +226,10 @@ impl RunDir {
     }
 
     /// Writes a checkpoint and points `last` (and `best` when `is_best`) at it.
+    ///
+    /// On an error (a full disk, a read-only directory) nothing of the new
+    /// checkpoint is left unless `last` already points at it, and the error
+    /// names the file that could not be written.
     #[allow(clippy::too_many_arguments)]
     pub fn save_checkpoint(
         &self,
@@ -228,20 +243,36 @@ impl RunDir {
         let dir = self.path.join("checkpoints");
         let name = format!("step-{:06}", state.steps);
         let final_dir = dir.join(&name);
-        let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&tmp);
-        fp_model::save(&tmp, vars, model, input)?;
-        fp_model::save_tensors(&tmp.join(OPTIMIZER_FILE), &optimizer.state_tensors())?;
-        let json = serde_json::to_string_pretty(state).expect("the state serializes");
-        fp_io::write_file_atomically(&tmp.join(STATE_FILE), json)?;
-        if final_dir.exists() {
-            // Same step saved again (e.g. interrupted right after an epoch's checkpoint).
-            std::fs::remove_dir_all(&final_dir).map_err(TrainError::io(&final_dir))?;
+        let tmp = fp_io::temporary_path(&final_dir);
+        let written = (|| -> Result<()> {
+            fp_model::save(&tmp, vars, model, input)?;
+            fault::reach(FaultPoint::CheckpointAfterWeights, &tmp.join(OPTIMIZER_FILE))?;
+            fp_model::save_tensors(&tmp.join(OPTIMIZER_FILE), &optimizer.state_tensors())?;
+            fault::reach(FaultPoint::CheckpointAfterOptimizer, &tmp.join(STATE_FILE))?;
+            let json = serde_json::to_string_pretty(state).expect("the state serializes");
+            fp_io::write_file_atomically(&tmp.join(STATE_FILE), json)?;
+            fault::reach(FaultPoint::CheckpointBeforeRename, &final_dir)?;
+            if final_dir.exists() {
+                // The same step saved again, by a run resumed from an earlier checkpoint: no
+                // link points at it (`recover` removes such checkpoints; this is in case).
+                std::fs::remove_dir_all(&final_dir).map_err(TrainError::io(&final_dir))?;
+            }
+            std::fs::rename(&tmp, &final_dir).map_err(TrainError::io(&final_dir))
+        })();
+        if let Err(e) = written {
+            let _ = std::fs::remove_dir_all(&tmp);
+            return Err(e);
         }
-        std::fs::rename(&tmp, &final_dir).map_err(TrainError::io(&final_dir))?;
         fp_io::sync_dir(&dir);
-        point_link(&dir, "last", &name)?;
+        let linked = fault::reach(FaultPoint::CheckpointBeforeLinks, &dir.join("last"))
+            .and_then(|()| point_link(&dir, "last", &name));
+        if let Err(e) = linked {
+            // Nothing points at the new checkpoint: it goes, and `last` stays the previous one.
+            let _ = std::fs::remove_dir_all(&final_dir);
+            return Err(e);
+        }
         if is_best {
+            fault::reach(FaultPoint::CheckpointBetweenLinks, &dir.join("best"))?;
             point_link(&dir, "best", &name)?;
         }
         self.prune(&dir);
@@ -249,6 +280,7 @@ impl RunDir {
     }
 
     /// Removes checkpoint directories that neither `last` nor `best` points at.
+    /// Best effort: what is left is removed next time.
     fn prune(&self, dir: &Path) {
         let keep: Vec<PathBuf> = ["last", "best"].iter().filter_map(|l| std::fs::read_link(dir.join(l)).ok()).collect();
         let Ok(entries) = std::fs::read_dir(dir) else { return };
@@ -256,9 +288,52 @@ impl RunDir {
             let name = entry.file_name();
             let is_step = name.to_string_lossy().starts_with("step-");
             if is_step && !keep.iter().any(|k| k.as_os_str() == name) {
+                // `state.json` first: a checkpoint half removed is never taken for a whole one.
+                let _ = std::fs::remove_file(entry.path().join(STATE_FILE));
+                if fault::reach(FaultPoint::PruneMidRemove, &entry.path()).is_err() {
+                    return;
+                }
                 let _ = std::fs::remove_dir_all(entry.path());
             }
         }
+    }
+
+    /// Tidies what a writer killed at any moment can leave in the run, so that
+    /// it continues as if it had never been interrupted: removes temporaries
+    /// (in the run directory and `checkpoints/`), points `best` at the last
+    /// checkpoint when that one was the best (the kill came between the two
+    /// links), and removes checkpoints that no link points at. Called by
+    /// [`create`](Self::create) and [`open_for_resume`](Self::open_for_resume)
+    /// under the run's lock, so no live writer's temporaries are touched.
+    fn recover(&self) -> Result<()> {
+        let dir = self.path.join("checkpoints");
+        for folder in [&self.path, &dir] {
+            if !folder.is_dir() {
+                continue;
+            }
+            let removed = fp_io::remove_temporaries(folder).map_err(TrainError::io(folder))?;
+            for path in removed {
+                tracing::info!("removed {}, left by an interrupted write", path.display());
+                self.log(&format!("removed {}, left by an interrupted write", path.display()));
+            }
+        }
+        if let Some(last) = self.last_checkpoint() {
+            let state = Self::read_state(&last)?;
+            let last_is_best = state.batches_done == 0 && state.best.is_some_and(|(_, e)| e == state.epochs_done);
+            let target = std::fs::read_link(&last).map_err(TrainError::io(&last))?;
+            let best = std::fs::read_link(dir.join("best")).ok();
+            if last_is_best && best.as_ref() != Some(&target) {
+                point_link(&dir, "best", &target.to_string_lossy())?;
+                self.log(&format!(
+                    "pointed checkpoints/best at {}, as the interrupted writer was about to",
+                    target.display()
+                ));
+            }
+        }
+        if dir.is_dir() {
+            self.prune(&dir);
+        }
+        Ok(())
     }
 
     /// Reads the training state of a checkpoint.
@@ -307,11 +382,15 @@ fn lock(dir: &Path) -> Result<std::sync::Arc<std::fs::File>> {
 
 /// Atomically points `dir/link` at `target` (a name inside `dir`).
 fn point_link(dir: &Path, link: &str, target: &str) -> Result<()> {
-    let tmp = dir.join(format!(".{link}.tmp-{}", std::process::id()));
-    let _ = std::fs::remove_file(&tmp);
-    symlink(Path::new(target), &tmp).map_err(TrainError::io(&tmp))?;
     let path = dir.join(link);
-    std::fs::rename(&tmp, &path).map_err(TrainError::io(&path))?;
+    let tmp = fp_io::temporary_path(&path);
+    symlink(Path::new(target), &tmp).map_err(TrainError::io(&tmp))?;
+    let renamed = fault::reach(FaultPoint::LinkBeforeRename, &path)
+        .and_then(|()| std::fs::rename(&tmp, &path).map_err(TrainError::io(&path)));
+    if let Err(e) = renamed {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e);
+    }
     fp_io::sync_dir(dir);
     Ok(())
 }

@@ -170,8 +170,14 @@ impl<'a> Session<'a> {
         let t = &config.train;
         let device = t.device.resolve()?;
         config.model.validate_input(config.training_input())?;
-        // A resumed run takes its weights from its own checkpoint, never again from `train.init`.
-        let start = if resume { StartingModel::random(config, device)? } else { StartingModel::new(config, device)? };
+        // A resumed run takes its weights from its own checkpoint, never again from
+        // `train.init`. A run killed before its first checkpoint starts afresh.
+        let checkpoint = if resume { run.last_checkpoint() } else { None };
+        let start = if checkpoint.is_some() {
+            StartingModel::random(config, device)?
+        } else {
+            StartingModel::new(config, device)?
+        };
         let StartingModel { mut vars, mut model, init } = start;
         model.set_compute(t.precision.resolve(device));
         tracing::info!("computing in {} (precision = \"{}\")", model.compute(), t.precision);
@@ -190,13 +196,16 @@ impl<'a> Session<'a> {
         }
         state.init = init;
         let mut last_checkpoint = None;
-        if resume {
-            let Some(checkpoint) = run.last_checkpoint() else {
-                return Err(TrainError::RunDir {
-                    path: run.path().to_owned(),
-                    reason: "has no checkpoint to resume from".into(),
-                });
-            };
+        if resume && checkpoint.is_none() {
+            let line =
+                "no checkpoint to resume from (stopped before its first epoch ended): starting from the beginning";
+            tracing::info!("{line}");
+            run.log(line);
+            if run.path().join(history::HISTORY_CSV).exists() {
+                history::rewrite(run.path(), &[])?;
+            }
+        }
+        if let Some(checkpoint) = checkpoint {
             state = RunDir::read_state(&checkpoint)?;
             fp_model::load_weights(&mut vars, &checkpoint.join(fp_model::MODEL_WEIGHTS_FILE))?;
             let opt_path = checkpoint.join(OPTIMIZER_FILE);

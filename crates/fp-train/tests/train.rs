@@ -234,10 +234,12 @@ fn an_existing_run_directory_is_not_overwritten() {
     new_run(dir.path(), &config(1));
     let err = RunDir::create(dir.path(), &config(1)).unwrap_err().to_string();
     assert!(err.ends_with("already holds a run; continue it with `--resume`, or choose another directory"), "{err}");
+    // A run stopped before its first checkpoint has nothing to continue: resuming starts it over.
     let empty = tempfile::tempdir().unwrap();
     let run = new_run(empty.path(), &config(1));
-    let err = fp_train::train(&run, &config(1), &dataset(), &split(), true, &mut Silent, &no_stop()).unwrap_err();
-    assert!(err.to_string().ends_with("has no checkpoint to resume from"), "{err}");
+    let outcome = fp_train::train(&run, &config(1), &dataset(), &split(), true, &mut Silent, &no_stop()).unwrap();
+    assert_eq!(outcome, Outcome::Completed { epochs: 1 });
+    assert_eq!(history(&run).len(), 1);
 }
 
 #[test]
