@@ -10,19 +10,7 @@ use image::{GrayImage, Luma};
 
 /// 2 databases x 4 fingers x 2 impressions of 20x20 ridge-like images, and a tiny config.
 fn project(dir: &Path) {
-    for db in ["DB1_B", "DB2_B"] {
-        let folder = dir.join("data").join(db);
-        std::fs::create_dir_all(&folder).unwrap();
-        for finger in 101..105u32 {
-            for imp in 1..3u32 {
-                let img = GrayImage::from_fn(20, 20, |x, y| {
-                    Luma([(((x as f32 * 0.8 + y as f32 * 0.3 + finger as f32 + imp as f32).sin() * 0.5 + 0.5) * 250.0)
-                        as u8])
-                });
-                img.save(folder.join(format!("{finger}_{imp}.png"))).unwrap();
-            }
-        }
-    }
+    common::tiny_prints(dir);
     std::fs::write(
         dir.join("tiny.toml"),
         "[data]\nroot = \"data\"\nheight = 16\nwidth = 16\n\n[model]\nfilters = [4, 8]\n\n\

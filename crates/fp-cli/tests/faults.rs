@@ -12,19 +12,7 @@ use common::text;
 
 /// 16 ridge-like 20x20 prints and a 4-epoch config.
 fn project(dir: &Path) {
-    for db in ["DB1_B", "DB2_B"] {
-        let folder = dir.join("data").join(db);
-        std::fs::create_dir_all(&folder).unwrap();
-        for finger in 101..105u32 {
-            for imp in 1..3u32 {
-                let img = image::GrayImage::from_fn(20, 20, |x, y| {
-                    let v = (x as f32 * 0.8 + y as f32 * 0.3 + (finger + imp) as f32).sin() * 0.5 + 0.5;
-                    image::Luma([(v * 250.0) as u8])
-                });
-                img.save(folder.join(format!("{finger}_{imp}.png"))).unwrap();
-            }
-        }
-    }
+    common::tiny_prints(dir);
     std::fs::write(
         dir.join("tiny.toml"),
         "[data]\nroot = \"data\"\nheight = 16\nwidth = 16\n\n[model]\nfilters = [4, 8]\n\n\

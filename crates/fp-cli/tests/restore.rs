@@ -27,32 +27,10 @@ fn listing(dir: &Path) -> Vec<String> {
     out
 }
 
-/// 2 databases x 5 fingers x 2 impressions of 96x96 synthetic prints (each
-/// impression the finger's pattern shifted), a manifest, and a tiny restore config.
+/// 2 databases x 5 fingers x 2 impressions of 96x96 synthetic prints, a
+/// manifest, and a tiny restore config.
 fn project(dir: &Path) {
-    for (d, db) in ["DB1_B", "DB2_B"].into_iter().enumerate() {
-        let folder = dir.join("data").join(db);
-        std::fs::create_dir_all(&folder).unwrap();
-        for finger in 1..6u32 {
-            for imp in 1..3u32 {
-                let shift = (f64::from(imp) * 2.0, 1.0 - f64::from(imp));
-                let pixels = fp_metrics::synthetic::ridge_pattern(96, 96, u64::from(finger) + 10 * d as u64, shift);
-                GrayImage::from_raw(96, 96, pixels)
-                    .unwrap()
-                    .save(folder.join(format!("10{finger}_{imp}.png")))
-                    .unwrap();
-            }
-        }
-    }
-    std::fs::write(dir.join("data/dataset.toml"), "name = \"synthetic\"\n[subsets.DB2_B]\nppi = 569\n").unwrap();
-    std::fs::write(
-        dir.join("restore.toml"),
-        "[data]\nroot = \"data\"\nresize = \"none\"\ncrop = 32\ncrops_per_image = 2\nsplit = \"by-finger\"\n\n\
-         [model]\nkind = \"unet\"\ndepth = 2\nbase_width = 4\n\n\
-         [task]\nkind = \"restore\"\n[[task.degradations]]\nkind = \"noise\"\nseverity = [0.1, 0.5]\n\n\
-         [train]\nepochs = 1\nbatch_size = 8\ndevice = \"cpu\"\n",
-    )
-    .unwrap();
+    common::restore_project(dir, 5, 96, 2);
 }
 
 #[test]

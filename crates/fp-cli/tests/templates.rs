@@ -10,34 +10,11 @@ use common::{fpae, text};
 use fp_metrics::minutiae::Template;
 use fp_metrics::templates::iso19794_2::IsoRecord;
 use fp_metrics::templates::xyt;
-use image::GrayImage;
 
 /// 2 databases x 3 fingers x 2 impressions of 128x128 synthetic prints, a
 /// manifest giving DB2_B 569 ppi, and a tiny restore config.
 fn project(dir: &Path) {
-    for (d, db) in ["DB1_B", "DB2_B"].into_iter().enumerate() {
-        let folder = dir.join("data").join(db);
-        std::fs::create_dir_all(&folder).unwrap();
-        for finger in 1..4u32 {
-            for imp in 1..3u32 {
-                let shift = (f64::from(imp) * 2.0, 1.0 - f64::from(imp));
-                let pixels = fp_metrics::synthetic::ridge_pattern(128, 128, u64::from(finger) + 10 * d as u64, shift);
-                GrayImage::from_raw(128, 128, pixels)
-                    .unwrap()
-                    .save(folder.join(format!("10{finger}_{imp}.png")))
-                    .unwrap();
-            }
-        }
-    }
-    std::fs::write(dir.join("data/dataset.toml"), "name = \"synthetic\"\n[subsets.DB2_B]\nppi = 569\n").unwrap();
-    std::fs::write(
-        dir.join("restore.toml"),
-        "[data]\nroot = \"data\"\nresize = \"none\"\ncrop = 32\ncrops_per_image = 1\nsplit = \"by-finger\"\n\n\
-         [model]\nkind = \"unet\"\ndepth = 2\nbase_width = 4\n\n\
-         [task]\nkind = \"restore\"\n[[task.degradations]]\nkind = \"noise\"\nseverity = [0.1, 0.5]\n\n\
-         [train]\nepochs = 1\nbatch_size = 8\ndevice = \"cpu\"\n",
-    )
-    .unwrap();
+    common::restore_project(dir, 3, 128, 1);
 }
 
 fn json_template(stdout: &[u8]) -> Template {
