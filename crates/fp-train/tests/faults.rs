@@ -8,46 +8,18 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
 use std::sync::atomic::AtomicBool;
 
-use fp_data::{AppliedScaling, DataConfig, Dataset, DatasetManifest, ImageMeta, ImageSource, ResizeMode, Split};
-use fp_model::{ModelConfig, TutorialCaeConfig};
 use fp_train::fault::{Fault, FaultAction, FaultPoint, arm_on_this_thread};
 use fp_train::{Config, Outcome, RunDir, Silent, TrainError};
 
-const SIDE: usize = 16;
+mod common;
+
+use common::{dataset, split};
+
 const EPOCHS: usize = 4;
 
-/// 24 ridge-like 16x16 images: 18 for training (3 batches of up to 8), 6 for validation.
-fn dataset() -> Dataset {
-    let manifest = DatasetManifest::new("synthetic");
-    let (mut images, mut items) = (Vec::new(), Vec::new());
-    for i in 0..24 {
-        let (freq, phase) = (0.4 + 0.05 * (i % 5) as f32, i as f32 * 0.7);
-        for y in 0..SIDE {
-            for x in 0..SIDE {
-                images.push(((x as f32 * freq + y as f32 * 0.3 + phase).sin() * 0.5 + 0.5) * 0.9);
-            }
-        }
-        let name = format!("DB{}_B/{}_{}.tif", i % 2 + 1, 101 + i / 2 % 6, i / 12 + 1);
-        items.push(ImageMeta::new(ImageSource::new(Path::new("/synthetic"), name, &manifest), 16, 16));
-    }
-    let preprocess =
-        DataConfig { height: 16, width: 16, resize: ResizeMode::Stretch, ..DataConfig::default() }.preprocess();
-    Dataset::new(items, images, AppliedScaling::Divide { divisor: 255.0 }, preprocess).unwrap()
-}
-
-fn split() -> Split {
-    Split { train: (0..18).collect(), val: (18..24).collect() }
-}
-
+/// The shared tiny config, trained for [`EPOCHS`] epochs in f32.
 fn config() -> Config {
-    let mut c = Config::default();
-    c.data.height = SIDE as u32;
-    c.data.width = SIDE as u32;
-    c.model = ModelConfig::TutorialCae(TutorialCaeConfig { filters: vec![4, 8], kernel_size: 3 });
-    c.train.epochs = EPOCHS;
-    c.train.batch_size = 8;
-    c.train.learning_rate = 3e-3;
-    c.train.device = fp_model::DeviceSpec::Cpu;
+    let mut c = common::config(EPOCHS);
     c.train.precision = fp_model::Precision::F32;
     c
 }
