@@ -8,7 +8,7 @@
 //! `--as-needed` would otherwise drop it (no symbol of it is referenced
 //! directly), and CUDA would silently be unavailable.
 
-fn main() {
+pub fn main() {
     println!("cargo:rerun-if-env-changed=DEP_TCH_LIBTORCH_LIB");
     let os = std::env::var("CARGO_CFG_TARGET_OS").unwrap_or_default();
     if os != "linux" && os != "macos" {

@@ -7,7 +7,7 @@
 mod work;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
@@ -429,15 +429,10 @@ impl Allocators {
         if missing.is_empty() {
             return found;
         }
-        let apt = Command::new("apt-get").arg("--version").stdout(Stdio::null()).status().is_ok_and(|s| s.success());
-        if install && apt && is_root() {
+        if install && crate::debian::can_install() {
             eprintln!("installing {} for the tuned PyTorch columns (apt-get install -y) ...", missing.join(" "));
-            if !apt_install(&missing) {
-                // Stale or empty package lists: refresh them once and try again.
-                let _ = apt_get(&["update", "-q"]);
-                if !apt_install(&missing) {
-                    eprintln!("warning: apt-get could not install {}", missing.join(" "));
-                }
+            if !crate::debian::apt_install(&missing) {
+                eprintln!("warning: apt-get could not install {}", missing.join(" "));
             }
         }
         let found = Self::detect();
@@ -502,28 +497,6 @@ fn alloc_name(alloc: Alloc) -> &'static str {
         Alloc::Tcmalloc => "tcmalloc",
         Alloc::Tuned => "tuned",
     }
-}
-
-fn apt_get(args: &[&str]) -> bool {
-    Command::new("apt-get")
-        .args(args)
-        .env("DEBIAN_FRONTEND", "noninteractive")
-        .stdin(Stdio::null())
-        .stdout(Stdio::from(std::io::stderr()))
-        .status()
-        .is_ok_and(|s| s.success())
-}
-
-fn apt_install(packages: &[&str]) -> bool {
-    let mut args = vec!["install", "-y", "-q", "--no-install-recommends"];
-    args.extend(packages);
-    apt_get(&args)
-}
-
-/// Whether this process runs as root (the `Uid:` line of /proc/self/status).
-fn is_root() -> bool {
-    std::fs::read_to_string("/proc/self/status")
-        .is_ok_and(|s| s.lines().find(|l| l.starts_with("Uid:")).and_then(|l| l.split_whitespace().nth(1)) == Some("0"))
 }
 
 /// Runs a command and parses the last line of its output as JSON.

@@ -6,17 +6,19 @@
 //! the destination, verified there, and renamed into place only when all of it
 //! verified, so a failed run never damages a good copy.
 
-use std::collections::{BTreeMap, BTreeSet};
+mod import;
+
 use std::fs::{self, File};
-use std::io::{self, BufReader, Read, Write};
-use std::path::{Component, Path, PathBuf};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use indicatif::{ProgressBar, ProgressStyle};
-use sha2::{Digest, Sha256};
 
 use crate::project_root;
+use import::is_image_name;
+pub use import::{DESCRIPTION_FILE, Manifest};
 
 /// The four free B sets of each competition.
 pub const DATABASES: [&str; 4] = ["DB1_B", "DB2_B", "DB3_B", "DB4_B"];
@@ -145,6 +147,7 @@ pub fn run(args: &FetchArgs) -> Result<()> {
 /// Fetches, verifies and installs the data set described by `options`.
 pub fn fetch(options: &FetchOptions) -> Result<Outcome> {
     let manifest = Manifest::read(&options.manifest)?;
+    recover_interrupted(&options.dest)?;
     if !options.force && options.dest.is_dir() && manifest.verify_dir(&options.dest).is_ok() {
         // The images are right; the description may be missing or older.
         install_description(options, &options.dest)?;
@@ -166,9 +169,6 @@ pub fn fetch(options: &FetchOptions) -> Result<Outcome> {
     replace_dir(&staging, &options.dest)?;
     Ok(Outcome::Installed(manifest.entries.len()))
 }
-
-/// File name of a dataset's description inside its folder (read by fp-data).
-pub const DESCRIPTION_FILE: &str = "dataset.toml";
 
 /// Copies the dataset's description into `dir` as `dataset.toml` when it is
 /// missing or differs, through a temporary file and a rename.
@@ -195,7 +195,7 @@ fn fill_staging(options: &FetchOptions, staging: &Path) -> Result<()> {
                 let url = format!("{}/{db}.zip", options.url.trim_end_matches('/'));
                 let zip_path = staging.join(format!(".{db}.zip"));
                 download(&agent, &url, &zip_path, options.attempts)?;
-                extract_zip(&zip_path, &staging.join(db))?;
+                extract_images(&zip_path, &staging.join(db))?;
                 fs::remove_file(&zip_path)?;
             }
             Ok(())
@@ -222,7 +222,7 @@ fn import_local(from: &Path, databases: &[String], staging: &Path) -> Result<()>
                 }
             }
         } else if archive.is_file() {
-            extract_zip(&archive, &staging.join(db))?;
+            extract_images(&archive, &staging.join(db))?;
         } else {
             bail!(
                 "--from {}: neither {db}/ nor {db}.zip found there; expected a folder laid out like \
@@ -232,11 +232,6 @@ fn import_local(from: &Path, databases: &[String], staging: &Path) -> Result<()>
         }
     }
     Ok(())
-}
-
-fn is_image_name(name: &str) -> bool {
-    let lower = name.to_ascii_lowercase();
-    lower.ends_with(".tif") || lower.ends_with(".tiff")
 }
 
 fn http_agent(timeout: Duration) -> ureq::Agent {
@@ -317,64 +312,12 @@ fn download_once(agent: &ureq::Agent, url: &str, dest: &Path) -> Result<(), Down
     Ok(())
 }
 
-/// Extracts the image files of `archive` into `target`. Files may sit at the
-/// archive root or inside one top-level folder. Entries that would escape the
-/// target (absolute paths, `..`) and symbolic links are refused.
-fn extract_zip(archive: &Path, target: &Path) -> Result<()> {
-    let file = File::open(archive).with_context(|| format!("cannot open {}", archive.display()))?;
-    let mut zip = zip::ZipArchive::new(BufReader::new(file))
-        .with_context(|| format!("{}: not a readable zip archive (truncated or corrupt?)", archive.display()))?;
-    fs::create_dir_all(target)?;
-    for i in 0..zip.len() {
-        let mut entry = zip.by_index(i).with_context(|| format!("{}: corrupt entry #{i}", archive.display()))?;
-        let raw_name = entry
-            .name()
-            .with_context(|| format!("{}: entry #{i} has an unreadable name", archive.display()))?
-            .into_owned();
-        let Some(rel) = safe_relative_path(&raw_name) else {
-            bail!("{}: entry {raw_name:?} escapes the target folder; refusing the archive", archive.display());
-        };
-        if entry.is_symlink() {
-            bail!("{}: entry {raw_name:?} is a symbolic link; refusing the archive", archive.display());
-        }
-        if entry.is_dir() {
-            continue;
-        }
-        let file_name = rel.file_name().expect("file entries have a name").to_string_lossy().into_owned();
-        // Accept files at the root or inside a single top-level folder.
-        if rel.components().count() > 2 {
-            bail!("{}: entry {raw_name:?} is nested deeper than one folder", archive.display());
-        }
-        if !is_image_name(&file_name) {
-            eprintln!("{}: skipping {raw_name:?} (not an image)", archive.display());
-            continue;
-        }
-        let out_path = target.join(&file_name);
-        if out_path.exists() {
-            bail!("{}: {file_name} appears twice in the archive", archive.display());
-        }
-        let mut out = File::create(&out_path).with_context(|| format!("cannot create {}", out_path.display()))?;
-        io::copy(&mut entry, &mut out)
-            .with_context(|| format!("{}: cannot extract {raw_name:?} (truncated or corrupt?)", archive.display()))?;
+/// Extracts the images of `archive` into `target`, saying which entries it skipped.
+fn extract_images(archive: &Path, target: &Path) -> Result<()> {
+    for name in import::extract_zip(archive, target)? {
+        eprintln!("{}: skipping {name:?} (not an image)", archive.display());
     }
     Ok(())
-}
-
-/// The entry name as a relative path of normal components only, if it is one.
-fn safe_relative_path(name: &str) -> Option<PathBuf> {
-    if name.starts_with('/') || name.starts_with('\\') || name.contains('\\') {
-        return None;
-    }
-    let path = Path::new(name);
-    let mut out = PathBuf::new();
-    for component in path.components() {
-        match component {
-            Component::Normal(c) => out.push(c),
-            Component::CurDir => {}
-            _ => return None,
-        }
-    }
-    (!out.as_os_str().is_empty()).then_some(out)
 }
 
 /// Moves the verified `staging` folder to `dest`, keeping the old copy until the
@@ -397,91 +340,76 @@ fn replace_dir(staging: &Path, dest: &Path) -> Result<()> {
     Ok(())
 }
 
-/// The expected SHA-256 of every file, keyed by `DBn_B/<file>`.
-#[derive(Debug)]
-pub struct Manifest {
-    entries: BTreeMap<String, String>,
+/// What a `fetch-data` killed part-way leaves beside the destination, named
+/// after the process that made it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Leftover {
+    /// `.<name>.partial-<pid>`: the staging folder, whole or not, never verified
+    /// as a whole.
+    Staging,
+    /// `.<name>.old-<pid>`: the installed copy, moved aside while the new one
+    /// took its place; it verified when it was installed.
+    OldCopy,
 }
 
-impl Manifest {
-    /// Reads a `sha256sum`-style manifest.
-    pub fn read(path: &Path) -> Result<Self> {
-        let text = fs::read_to_string(path).with_context(|| format!("cannot read manifest {}", path.display()))?;
-        let mut entries = BTreeMap::new();
-        for (i, line) in text.lines().enumerate() {
-            if line.trim().is_empty() || line.starts_with('#') {
-                continue;
-            }
-            let parsed = line.split_once("  ").filter(|(hash, name)| {
-                hash.len() == 64 && hash.bytes().all(|b| b.is_ascii_hexdigit()) && !name.is_empty()
-            });
-            let Some((hash, name)) = parsed else {
-                bail!("{}:{}: expected `<64 hex digits>  <DBn_B/file>`, got {line:?}", path.display(), i + 1);
-            };
-            entries.insert(name.to_owned(), hash.to_ascii_lowercase());
+/// Tidies what earlier `fetch-data` runs that were killed left around `dest`:
+/// a copy moved aside while the destination was being replaced goes back when
+/// the destination is missing (the kill came between the two renames), every
+/// other staging folder and old copy is removed, and so is a half-written
+/// description inside the destination. Each is said on stderr. Leftovers of a
+/// process that still runs are left alone. The destination itself is only
+/// ever whole or missing, so what follows (verify, else fetch) is safe.
+fn recover_interrupted(dest: &Path) -> Result<()> {
+    let (Some(parent), Some(name)) = (dest.parent(), dest.file_name()) else { return Ok(()) };
+    let name = name.to_string_lossy();
+    let Ok(entries) = fs::read_dir(parent) else { return Ok(()) };
+    let mut leftovers = Vec::new();
+    for entry in entries {
+        let entry = entry.with_context(|| format!("cannot list {}", parent.display()))?;
+        let file = entry.file_name().to_string_lossy().into_owned();
+        let found = [(Leftover::Staging, "partial"), (Leftover::OldCopy, "old")].into_iter().find_map(|(kind, tag)| {
+            let pid = file.strip_prefix(&format!(".{name}.{tag}-"))?.parse::<u32>().ok()?;
+            Some((kind, pid))
+        });
+        if let Some((kind, pid)) = found
+            && pid != std::process::id()
+            && !process_alive(pid)
+        {
+            leftovers.push((kind, entry.path(), pid));
         }
-        if entries.is_empty() {
-            bail!("{}: the manifest lists no files", path.display());
-        }
-        Ok(Self { entries })
     }
-
-    /// Checks that `dir` holds exactly the manifest's files with the right hashes.
-    pub fn verify_dir(&self, dir: &Path) -> Result<()> {
-        let mut found = BTreeSet::new();
-        for db_entry in fs::read_dir(dir).with_context(|| format!("cannot read {}", dir.display()))? {
-            let db_entry = db_entry?;
-            let db = db_entry.file_name().to_string_lossy().into_owned();
-            if db == DESCRIPTION_FILE {
-                continue;
-            }
-            if !db_entry.file_type()?.is_dir() {
-                bail!("unknown file {db} in {} (not in the manifest)", dir.display());
-            }
-            for file in fs::read_dir(db_entry.path())? {
-                let file = file?;
-                found.insert(format!("{db}/{}", file.file_name().to_string_lossy()));
-            }
-        }
-        if let Some(unknown) = found.iter().find(|name| !self.entries.contains_key(*name)) {
-            bail!("unknown file {unknown}: it is not in the manifest");
-        }
-        let missing: Vec<_> = self.entries.keys().filter(|name| !found.contains(*name)).collect();
-        if let Some(first) = missing.first() {
-            bail!(
-                "wrong file count: {} of {} files present; missing {first}{}",
-                found.len(),
-                self.entries.len(),
-                if missing.len() > 1 { format!(" and {} more", missing.len() - 1) } else { String::new() }
-            );
-        }
-        for (name, expected) in &self.entries {
-            let got = sha256_file(&dir.join(name))?;
-            if &got != expected {
-                bail!("{name}: SHA-256 mismatch (expected {expected}, got {got})");
-            }
-        }
-        Ok(())
+    leftovers.sort();
+    if !dest.exists()
+        && let Some((_, old, pid)) = leftovers.iter().find(|(kind, ..)| *kind == Leftover::OldCopy)
+    {
+        fs::rename(old, dest).with_context(|| format!("cannot move {} back to {}", old.display(), dest.display()))?;
+        eprintln!(
+            "moved {} back to {}: fetch-data (process {pid}) was interrupted while replacing it",
+            old.display(),
+            dest.display()
+        );
     }
+    for (_, path, pid) in leftovers.iter().filter(|(_, path, _)| path.exists()) {
+        let removed = if path.is_dir() { fs::remove_dir_all(path) } else { fs::remove_file(path) };
+        removed.with_context(|| format!("cannot remove {}", path.display()))?;
+        eprintln!("removed {}, left by an interrupted fetch-data (process {pid})", path.display());
+    }
+    if let Ok(entries) = fs::read_dir(dest) {
+        for entry in entries.flatten() {
+            let file = entry.file_name().to_string_lossy().into_owned();
+            if file.starts_with(&format!(".{DESCRIPTION_FILE}.tmp-")) {
+                fs::remove_file(entry.path()).with_context(|| format!("cannot remove {}", entry.path().display()))?;
+                eprintln!("removed {}, left by an interrupted fetch-data", entry.path().display());
+            }
+        }
+    }
+    Ok(())
 }
 
-/// Hex SHA-256 of a file.
-pub fn sha256_file(path: &Path) -> Result<String> {
-    let mut file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
-    sha256_reader(&mut file).with_context(|| format!("cannot read {}", path.display()))
-}
-
-fn sha256_reader(reader: &mut impl Read) -> io::Result<String> {
-    let mut hasher = Sha256::new();
-    let mut buf = vec![0u8; 1 << 16];
-    loop {
-        let n = reader.read(&mut buf)?;
-        if n == 0 {
-            break;
-        }
-        hasher.update(&buf[..n]);
-    }
-    Ok(hasher.finalize().iter().map(|b| format!("{b:02x}")).collect())
+/// Whether process `pid` runs (known on Linux, through /proc; elsewhere every
+/// leftover counts as stale).
+fn process_alive(pid: u32) -> bool {
+    Path::new("/proc/self").exists() && Path::new("/proc").join(pid.to_string()).exists()
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@
 
 mod bench;
 mod bench_restore;
+mod debian;
 mod fetch;
 mod libtorch;
 mod soak;
@@ -26,7 +27,8 @@ struct Cli {
 enum Task {
     /// Install LibTorch (torch==2.13.0 from PyPI) into a shared per-user cache and wire the build to it.
     Setup,
-    /// Set up LibTorch if needed, then run every test of the workspace.
+    /// Set up LibTorch (and Debian's chromium, for the report's browser test) if needed, then run
+    /// every test of the workspace.
     Test {
         /// Extra arguments passed to `cargo test` (after `--`).
         #[arg(last = true)]
@@ -85,6 +87,8 @@ fn run(cli: Cli) -> Result<()> {
         }
         Task::Test { args } => {
             libtorch::setup()?;
+            // The report's test opens it in a real browser.
+            debian::ensure_program("chromium", "chromium", "for the report's browser test");
             cargo(&["test", "--workspace"], &args)
         }
         Task::FetchData(args) => fetch::run(&args),
@@ -153,7 +157,7 @@ fn demo(from: Option<PathBuf>) -> Result<()> {
     let minutiae = run_dir.join("minutiae.png");
     let steps: [&[&str]; 5] = [
         &["train", "configs/quick.toml", "--run-dir", &run],
-        &["evaluate", &run, "--out", &evaluation.to_string_lossy()],
+        &["evaluate", &run],
         &["plot", &run],
         &["reconstruct", &run, "--grid", "5"],
         &["reconstruct", &run, "--grid", "5", "--minutiae", "--out", &minutiae.to_string_lossy()],
@@ -169,6 +173,7 @@ fn demo(from: Option<PathBuf>) -> Result<()> {
     println!("  loss plot:        {}", run_dir.join("loss.png").display());
     println!("  reconstructions:  {}", run_dir.join("reconstructions.png").display());
     println!("  minutiae:         {}", minutiae.display());
+    println!("  report:           {}", run_dir.join("report.html").display());
     println!("  evaluation:       {}", evaluation.display());
     println!("  loss history:     {}", run_dir.join("history.csv").display());
     println!("  best model:       {}", run_dir.join("checkpoints").join("best").display());

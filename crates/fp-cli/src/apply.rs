@@ -82,7 +82,8 @@ pub fn apply_to_files_then(
     let scaling = model.scaling;
     let bar = progress(jobs.len(), "images");
     bar.set_message(options.verb);
-    let report = |path: &Path, err: &anyhow::Error| bar.suspend(|| eprintln!("error: {}: {err:#}", path.display()));
+    let report =
+        |path: &Path, err: &anyhow::Error| bar.suspend(|| eprintln!("error: {}", crate::shared::naming(path, err)));
     let mut outcome = Outcome { written: 0, failed: 0 };
     let batch = options.batch.max(1);
     for (first, chunk) in (0..jobs.len()).step_by(batch).zip(jobs.chunks(batch)) {

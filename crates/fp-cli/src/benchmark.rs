@@ -239,10 +239,14 @@ pub fn read_spec(dir: &Path) -> anyhow::Result<BenchmarkSpec> {
     toml::from_str(&text).with_context(|| format!("cannot read {}", path.display()))
 }
 
+/// The folder of a run (or model folder) that holds its restorations of each
+/// benchmark, `restored/<benchmark>/`, and their evaluations, `restored/<benchmark>.json`.
+pub const RESTORED_DIR: &str = "restored";
+
 /// A model's evaluation on a benchmark: the degraded inputs, the model's
 /// restorations and, when given, classical enhancements, each scored against
 /// the clean prints.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct BenchmarkEvaluation {
     /// The benchmark.
     pub benchmark: BenchmarkSpec,
@@ -296,7 +300,7 @@ pub fn evaluate(
         |relative: &str| wanted.is_empty() || relative.split('/').nth(1).is_some_and(|s| wanted.iter().any(|w| w == s));
     let model_dir = crate::shared::resolve_model(run_dir)?;
     let model = model_args.load(&model_dir)?;
-    let restored_dir = model_dir.join("restored").join(&spec.name);
+    let restored_dir = model_dir.join(RESTORED_DIR).join(&spec.name);
     let degraded_dir = bench_dir.join(DEGRADED_DIR);
     let clean_dir = bench_dir.join(CLEAN_DIR);
     let jobs: Vec<crate::apply::Job> = crate::restore::jobs(std::slice::from_ref(&degraded_dir), &restored_dir)?
@@ -328,15 +332,21 @@ pub fn evaluate(
         epoch: model.epoch,
         restore_seconds_per_image: seconds_per_image,
     };
+    let text = serde_json::to_string_pretty(&evaluation).expect("the evaluation serializes");
+    {
+        // Saved beside the restorations for `fpae report`.
+        let saved = model_dir.join(RESTORED_DIR).join(format!("{}.json", evaluation.benchmark.name));
+        fp_io::write_file_atomically(&saved, format!("{text}\n"))
+            .with_context(|| format!("cannot write {}", saved.display()))?;
+    }
     if let Some(out) = out {
-        let text = serde_json::to_string_pretty(&evaluation).expect("the evaluation serializes");
         fp_io::write_file_atomically(out, format!("{text}\n"))
             .with_context(|| format!("cannot write {}", out.display()))?;
     }
     if json {
         println!("{}", serde_json::to_string(&evaluation).expect("the evaluation serializes"));
     } else {
-        print!("{}", benchmark_table(&evaluation));
+        print!("{}", fp_report::text::render(&crate::report::tables::benchmark(&evaluation)));
     }
     if let Some(path) = figure {
         let path = write_figure(bench_dir, &restored_dir, classical, path)?;
@@ -419,41 +429,6 @@ fn write_figure(
     );
     let image = fp_figures::grid(&rows, Some(&title)).context("cannot draw the figure")?;
     crate::shared::write_figure(out, &image)
-}
-
-/// Per kind and severity, a row for the degraded input, the restoration and
-/// classical enhancement; then the same per database (sensor) and over all.
-fn benchmark_table(e: &BenchmarkEvaluation) -> String {
-    let mut out = format!(
-        "{} on {} (epoch {}); rates in % at BOZORTH3 score >= 40\n",
-        e.model.display(),
-        e.benchmark.name,
-        e.epoch
-    );
-    out += &crate::score::header();
-    let methods: Vec<(&str, &FolderScores)> =
-        [("degraded", Some(&e.degraded)), ("restored", Some(&e.restored)), ("classical", e.classical.as_ref())]
-            .into_iter()
-            .filter_map(|(name, s)| Some((name, s?)))
-            .collect();
-    for group in e.degraded.groups.keys() {
-        for (name, scores) in &methods {
-            if let Some(g) = scores.groups.get(group) {
-                out += &crate::score::row(&format!("{group} {name}"), g);
-            }
-        }
-    }
-    for database in e.degraded.databases.keys() {
-        for (name, scores) in &methods {
-            if let Some(d) = scores.databases.get(database) {
-                out += &crate::score::row(&format!("{database} {name}"), d);
-            }
-        }
-    }
-    for (name, scores) in &methods {
-        out += &crate::score::row(&format!("all {name}"), &scores.all);
-    }
-    out
 }
 
 /// `DB1_B/101_1.tif` -> `DB1_B/101_1.png`.

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use clap::builder::{PossibleValuesParser, TypedValueParser};
 use fp_degrade::{Degradation, sample_seed};
 use fp_figures::Tile;
@@ -71,10 +71,7 @@ pub fn run(args: DegradeArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let out_dir = args.out.as_deref().expect("clap requires --out without --figure");
-    if out_dir.exists() && !out_dir.is_dir() {
-        bail!("--out {}: is a file, expected a folder", out_dir.display());
-    }
-    std::fs::create_dir_all(out_dir).with_context(|| format!("cannot create {}", out_dir.display()))?;
+    crate::shared::create_out_dir(out_dir, "--out")?;
 
     let bar = progress(files.len(), "images");
     bar.set_message("degrading");
@@ -94,7 +91,7 @@ pub fn run(args: DegradeArgs) -> anyhow::Result<ExitCode> {
         match result {
             Ok(n) => written += n,
             Err(e) => {
-                eprintln!("error: {}: {e:#}", file.display());
+                eprintln!("error: {}", crate::shared::naming(file, &e));
                 failures += 1;
             }
         }
@@ -180,9 +177,7 @@ fn write_kinds_figure(
     let mut bytes = Vec::new();
     let encoder = PngEncoder::new_with_quality(&mut bytes, CompressionType::Best, FilterType::Adaptive);
     gray.write_with_encoder(encoder).with_context(|| format!("cannot encode {}", out.display()))?;
-    if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    }
+    crate::shared::create_parent(out)?;
     fp_io::write_file_atomically(out, bytes)?;
     Ok(out.to_owned())
 }

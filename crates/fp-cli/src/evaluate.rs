@@ -1,9 +1,10 @@
+//! `fpae evaluate`: a trained model's reconstructions of a dataset (or a
+//! restoration benchmark) measured in pixels and identity.
+
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::Context;
 use fp_metrics::gallery::TemplateCache;
-use fp_metrics::identity::IdentitySummary;
 use fp_train::{Evaluation, Subset, TrainedModel};
 
 use crate::shared::{ModelArgs, load_run_data, progress};
@@ -77,12 +78,14 @@ pub fn run(args: EvaluateArgs) -> anyhow::Result<ExitCode> {
         };
         return crate::benchmark::evaluate(&args.run_dir, &args.model, request);
     }
+    if let Some(out) = &args.out {
+        crate::shared::prepare_out_file(out, "--out")?;
+    }
     let model = args.model.load(&args.run_dir)?;
     let evaluation = evaluate(&model, args.data.as_deref(), args.split.into(), args.model.batch, !args.no_identity)?;
     let json = serde_json::to_string_pretty(&evaluation).expect("the evaluation serializes");
     if let Some(out) = &args.out {
-        fp_io::write_file_atomically(out, format!("{json}\n"))
-            .with_context(|| format!("cannot write {}", out.display()))?;
+        fp_io::write_file_atomically(out, format!("{json}\n"))?;
     }
     if args.json {
         println!("{}", serde_json::to_string(&evaluation).expect("the evaluation serializes"));
@@ -95,11 +98,8 @@ pub fn run(args: EvaluateArgs) -> anyhow::Result<ExitCode> {
             format!("{:?}", args.split).to_lowercase(),
             evaluation.images
         );
-        print!("{}", table(&evaluation));
-        if let Some(identity) = &evaluation.identity {
-            println!();
-            print!("{}", identity_table(&evaluation, identity));
-        }
+        let report = crate::report::tables::evaluation(&evaluation, args.run_dir.display().to_string());
+        print!("{}", fp_report::text::render(&report));
         if let Some(out) = &args.out {
             println!("{}", out.display());
         }
@@ -132,67 +132,4 @@ pub fn evaluate(
     let report = fp_metrics::gallery::assess_identity(&data, &indices, &recon, cache.as_ref(), &|| bar.inc(1))?;
     bar.finish_and_clear();
     Ok(evaluation.with_identity(report))
-}
-
-/// The per-database table with an `all` row.
-fn table(e: &Evaluation) -> String {
-    let mut out = format!("{:<12} {:>6} {:>10} {:>10} {:>7}\n", "database", "images", "MSE", "PSNR (dB)", "SSIM");
-    let row = |name: &str, images: usize, mse: f64, psnr: f64, ssim: f64| {
-        format!("{name:<12} {images:>6} {mse:>10.6} {psnr:>10.2} {ssim:>7.4}\n")
-    };
-    for (db, g) in &e.per_database {
-        out += &row(db, g.images, g.mse, g.psnr, g.ssim);
-    }
-    out += &row("all", e.images, e.mse, e.psnr, e.ssim);
-    out
-}
-
-/// The identity measures per database with an `all` row: rates in percent of
-/// the computable comparisons.
-fn identity_table(e: &Evaluation, all: &IdentitySummary) -> String {
-    let zero_fm = all.zero_fm_threshold.map_or("none".to_owned(), |t| format!(">= {t}"));
-    let mut out = format!(
-        "identity: BOZORTH3 match rates (%) at score >= 40 and at the zero-false-match threshold ({zero_fm}); \
-         minutiae matched within 8 px and 30 degrees\n"
-    );
-    out += &identity_columns(["", "", "minutiae", "", "", "type I", "", "type II", "", "zero-FM", "", "false", "not"]);
-    out += &identity_columns([
-        "database", "images", "orig/rec", "recall", "prec.", "recon", "ceiling", "recon", "origin.", "type I",
-        "ceiling", "match", "comp.",
-    ]);
-    let pct = |v: Option<f64>| v.map_or("-".to_owned(), |v| format!("{:.1}", 100.0 * v));
-    let row = |name: &str, s: &IdentitySummary| {
-        let cells = [
-            name.to_owned(),
-            s.images.to_string(),
-            format!("{:.0}/{:.0}", s.minutiae_original, s.minutiae_reconstruction),
-            pct(s.minutiae_recall),
-            pct(s.minutiae_precision),
-            pct(s.type1_rate_40),
-            pct(s.ceiling_type1_rate_40),
-            pct(s.type2_rate_40),
-            pct(s.type2_rate_40_originals),
-            pct(s.type1_rate_zero_fm),
-            pct(s.ceiling_type1_rate_zero_fm),
-            pct(s.impostor_rate_40),
-            s.not_computable.to_string(),
-        ];
-        identity_columns(cells.each_ref().map(String::as_str))
-    };
-    for (db, g) in &e.per_database {
-        if let Some(s) = &g.identity {
-            out += &row(db, s);
-        }
-    }
-    out += &row("all", all);
-    out
-}
-
-/// One line of the identity table: name, images, three minutiae columns, then
-/// groups of type I, type II, zero-FM and the last two columns.
-fn identity_columns(c: [&str; 13]) -> String {
-    format!(
-        "{:<12} {:>6} {:>9} {:>6} {:>6} | {:>6} {:>7} {:>6} {:>7} | {:>6} {:>7} | {:>6} {:>5}\n",
-        c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7], c[8], c[9], c[10], c[11], c[12]
-    )
 }

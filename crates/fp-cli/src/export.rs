@@ -19,6 +19,9 @@ pub struct ExportArgs {
 }
 
 pub fn run(args: ExportArgs) -> anyhow::Result<ExitCode> {
+    if args.out.exists() {
+        anyhow::bail!("--out {}: already exists; choose another folder", args.out.display());
+    }
     fp_train::export_model(&args.run_dir, args.checkpoint.name(), &args.out)?;
     println!("{}", args.out.display());
     Ok(ExitCode::SUCCESS)

@@ -5,12 +5,14 @@ mod bench;
 mod benchmark;
 mod data;
 mod degrade;
+mod environment;
 mod evaluate;
 mod export;
 mod minutiae;
 mod models;
 mod plot;
 mod reconstruct;
+mod report;
 mod restore;
 mod score;
 mod shared;
@@ -67,6 +69,8 @@ enum Command {
     Minutiae(minutiae::MinutiaeArgs),
     /// Plot a run's training and validation loss per epoch.
     Plot(plot::PlotArgs),
+    /// Write one self-contained HTML page about a run: config, environment, loss, tables and prints.
+    Report(report::ReportArgs),
     /// Apply a trained model to images, or draw validation images over their reconstructions.
     Reconstruct(reconstruct::ReconstructArgs),
     /// Time training steps or inference of the tutorial's model on this machine.
@@ -109,6 +113,7 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Evaluate(args) => evaluate::run(args),
         Command::Minutiae(args) => minutiae::run(args),
         Command::Plot(args) => plot::run(args),
+        Command::Report(args) => report::run(args),
         Command::Reconstruct(args) => reconstruct::run(args),
         Command::Bench(args) => bench::run(args),
         Command::Degrade(args) => degrade::run(args),

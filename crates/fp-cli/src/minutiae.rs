@@ -222,9 +222,7 @@ pub fn write_template(image: &GrayImage, ppi: u16, format: TemplateFormat, path:
 
 /// Writes `bytes` to `path` atomically, creating its folder.
 fn write_creating_folder(path: &Path, bytes: Vec<u8>) -> anyhow::Result<()> {
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    }
+    crate::shared::create_parent(path)?;
     fp_io::write_file_atomically(path, bytes)?;
     Ok(())
 }

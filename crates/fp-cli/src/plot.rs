@@ -1,3 +1,5 @@
+//! `fpae plot`: a run's training and validation loss per epoch, as a PNG.
+
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -28,6 +30,11 @@ pub fn run(args: PlotArgs) -> anyhow::Result<ExitCode> {
 
 /// Plots the history of the run in `run_dir` into `out`.
 pub fn write_loss_plot(run_dir: &Path, out: &Path, log_scale: bool) -> anyhow::Result<PathBuf> {
+    crate::shared::write_figure(out, &loss_plot(run_dir, log_scale)?)
+}
+
+/// The loss plot of the run in `run_dir`.
+pub fn loss_plot(run_dir: &Path, log_scale: bool) -> anyhow::Result<image::RgbImage> {
     let records = fp_train::history::read(run_dir)?;
     if records.is_empty() {
         bail!("{}: no finished epoch to plot yet", run_dir.display());
@@ -36,6 +43,5 @@ pub fn write_loss_plot(run_dir: &Path, out: &Path, log_scale: bool) -> anyhow::R
         records.iter().map(|r| LossPoint { epoch: r.epoch, train: r.train_loss, val: r.val_loss }).collect();
     let name = run_dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let style = LossPlot { title: format!("Training and validation loss ({name})"), log_scale, ..LossPlot::default() };
-    let image = fp_figures::loss_plot(&points, &style).with_context(|| format!("cannot plot {}", run_dir.display()))?;
-    crate::shared::write_figure(out, &image)
+    fp_figures::loss_plot(&points, &style).with_context(|| format!("cannot plot {}", run_dir.display()))
 }

@@ -21,7 +21,7 @@ use crate::shared::{ModelArgs, load_run_data, to_gray, write_figure};
 /// File name of the reconstruction grid in a run directory.
 pub const GRID_FILE: &str = "reconstructions.png";
 /// Most tiles per row of a grid; more images wrap into further row pairs.
-const GRID_COLUMNS: usize = 8;
+pub const GRID_COLUMNS: usize = 8;
 
 #[derive(Debug, clap::Args)]
 #[command(group = clap::ArgGroup::new("what").required(true).args(["grid", "images"]))]
@@ -118,6 +118,7 @@ pub fn run(args: ReconstructArgs) -> anyhow::Result<ExitCode> {
     let model = args.model.load(&args.run_dir)?;
     if let Some(images) = args.grid {
         let out = args.out.clone().unwrap_or_else(|| args.run_dir.join(GRID_FILE));
+        crate::shared::prepare_out_file(&out, "--out")?;
         let damage =
             (!args.kinds.is_empty()).then(|| GridDamage { kinds: args.kinds.clone(), severity: args.severity });
         let options =
@@ -137,6 +138,26 @@ pub fn run(args: ReconstructArgs) -> anyhow::Result<ExitCode> {
 /// them; with `minutiae`, at the originals' size with the minutiae drawn over
 /// each and BOZORTH3 scores against the original.
 pub fn write_grid(model: &TrainedModel, out: &Path, options: &GridOptions) -> anyhow::Result<PathBuf> {
+    let grid = grid_rows(model, options)?;
+    let image = fp_figures::grid(&grid.rows, Some(&grid.title)).context("cannot draw the grid")?;
+    write_figure(out, &image)
+}
+
+/// The tiles of a grid, row by row, with its title: see [`write_grid`].
+#[derive(Debug, Clone)]
+pub struct GridRows {
+    /// The rows of tiles, top to bottom; they repeat [`GridRows::names`] for
+    /// every [`GRID_COLUMNS`] prints.
+    pub rows: Vec<Vec<Tile>>,
+    /// What each row of a band shows: `degraded`, `restored`, `clean` for a
+    /// restoration model; `original`, `reconstruction` otherwise.
+    pub names: &'static [&'static str],
+    /// The grid's title.
+    pub title: String,
+}
+
+/// The tiles [`write_grid`] draws.
+pub fn grid_rows(model: &TrainedModel, options: &GridOptions) -> anyhow::Result<GridRows> {
     if options.images == 0 {
         bail!("--grid needs at least one image");
     }
@@ -227,8 +248,9 @@ pub fn write_grid(model: &TrainedModel, out: &Path, options: &GridOptions) -> an
         }
         (false, false) => format!("Validation images (top) and reconstructions (below), epoch {}", model.epoch),
     };
-    let image = fp_figures::grid(&rows, Some(&title)).context("cannot draw the grid")?;
-    write_figure(out, &image)
+    let names: &'static [&'static str] =
+        if restore { &["degraded", "restored", "clean"] } else { &["original", "reconstruction"] };
+    Ok(GridRows { rows, names, title })
 }
 
 /// `images` of the validation indices `val`: the first ones, or with `spread`
@@ -300,7 +322,7 @@ fn reconstruct_files(
     batch: usize,
 ) -> anyhow::Result<ExitCode> {
     let files = crate::shared::expand_inputs(inputs)?;
-    std::fs::create_dir_all(out_dir).with_context(|| format!("cannot create {}", out_dir.display()))?;
+    crate::shared::create_out_dir(out_dir, "--out")?;
     let jobs: Vec<Job> = crate::shared::unique_stems(&files)
         .into_iter()
         .zip(files)

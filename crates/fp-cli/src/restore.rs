@@ -77,9 +77,7 @@ impl Shard {
 }
 
 pub fn run(args: RestoreArgs) -> anyhow::Result<ExitCode> {
-    if args.out.exists() && !args.out.is_dir() {
-        bail!("--out {}: is a file, expected a folder", args.out.display());
-    }
+    crate::shared::check_out_dir(&args.out, "--out")?;
     let all = jobs(&args.inputs, &args.out)?;
     let total = all.len();
     let mine: Vec<Job> = match args.shard {
@@ -108,7 +106,7 @@ pub fn run(args: RestoreArgs) -> anyhow::Result<ExitCode> {
             args.model.display()
         );
     }
-    std::fs::create_dir_all(&args.out).with_context(|| format!("cannot create {}", args.out.display()))?;
+    crate::shared::create_out_dir(&args.out, "--out")?;
     let started = std::time::Instant::now();
     let options = ApplyOptions { original_size: true, batch: args.model_args.batch, verb: "restoring" };
     let outcome = match templates {

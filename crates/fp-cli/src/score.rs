@@ -5,8 +5,6 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::Context;
-use fp_metrics::GroupScore;
 use fp_metrics::folders::{FolderScores, Progress, score_folders_where};
 use fp_metrics::gallery::TemplateCache;
 use fp_metrics::templates::TemplateFormat;
@@ -45,6 +43,12 @@ pub struct ScoreArgs {
 }
 
 pub fn run(args: ScoreArgs) -> anyhow::Result<ExitCode> {
+    if let Some(out) = &args.out {
+        crate::shared::prepare_out_file(out, "--out")?;
+    }
+    if let Some(dir) = &args.templates_out {
+        crate::shared::check_out_dir(dir, "--templates-out")?;
+    }
     let cache = if args.no_cache { None } else { TemplateCache::default_location() };
     let scores = score_with_progress(&args.originals, &args.candidates, &|_| true, cache.as_ref(), "minutiae")?;
     if let (Some(format), Some(dir)) = (args.templates, &args.templates_out) {
@@ -52,13 +56,12 @@ pub fn run(args: ScoreArgs) -> anyhow::Result<ExitCode> {
     }
     if let Some(out) = &args.out {
         let json = serde_json::to_string_pretty(&scores).expect("scores serialize");
-        fp_io::write_file_atomically(out, format!("{json}\n"))
-            .with_context(|| format!("cannot write {}", out.display()))?;
+        fp_io::write_file_atomically(out, format!("{json}\n"))?;
     }
     if args.json {
         println!("{}", serde_json::to_string(&scores).expect("scores serialize"));
     } else {
-        print!("{}", table(&scores));
+        print!("{}", fp_report::text::render(&crate::report::tables::folder_scores(&scores)));
         for path in args.out.iter().chain(&args.templates_out) {
             println!("{}", path.display());
         }
@@ -108,70 +111,4 @@ pub fn score_with_progress(
     let scores = score_folders_where(originals, candidates, keep, cache, &on_progress)?;
     bar.finish_and_clear();
     Ok(scores)
-}
-
-/// One row per group, one per database (sensor) when there are several, and
-/// an `all` row: pixel measures, then identity rates in
-/// percent of the computable comparisons.
-pub fn table(scores: &FolderScores) -> String {
-    let zero_fm = scores.all.identity.as_ref().and_then(|i| i.zero_fm_threshold);
-    let mut out = format!(
-        "{} against {}: BOZORTH3 match rates (%) at score >= 40 (zero-false-match threshold of the originals: {}); \
-         minutiae matched within 8 px and 30 degrees\n",
-        scores.candidates.display(),
-        scores.originals.display(),
-        zero_fm.map_or("none".to_owned(), |t| format!(">= {t}"))
-    );
-    out += &header();
-    for (name, group) in &scores.groups {
-        if scores.groups.len() > 1 || !name.is_empty() {
-            out += &row(if name.is_empty() { "." } else { name }, group);
-        }
-    }
-    if scores.databases.len() > 1 {
-        for (name, database) in &scores.databases {
-            out += &row(name, database);
-        }
-    }
-    out += &row("all", &scores.all);
-    if scores.originals_without_candidate > 0 {
-        out += &format!(
-            "({} originals have no candidate; they serve as the gallery only)\n",
-            scores.originals_without_candidate
-        );
-    }
-    out
-}
-
-/// The column names of [`row`].
-pub fn header() -> String {
-    row_text(["", "", "", "", "minutiae", "", "type I", "type II", "", "false", "not"])
-        + &row_text(["group", "images", "PSNR", "SSIM", "recall", "prec.", "@40", "@40", "(orig.)", "@40", "comp."])
-}
-
-/// The cells of one group, as [`table`] shows them.
-pub fn row(name: &str, g: &GroupScore) -> String {
-    let pct = |v: Option<f64>| v.map_or("-".to_owned(), |v| format!("{:.1}", 100.0 * v));
-    let id = g.identity.as_ref();
-    let cells = [
-        name.to_owned(),
-        g.images.to_string(),
-        format!("{:.2}", g.psnr),
-        format!("{:.3}", g.ssim),
-        pct(id.and_then(|i| i.minutiae_recall)),
-        pct(id.and_then(|i| i.minutiae_precision)),
-        pct(id.and_then(|i| i.type1_rate_40)),
-        pct(id.and_then(|i| i.type2_rate_40)),
-        pct(id.and_then(|i| i.type2_rate_40_originals)),
-        pct(id.and_then(|i| i.impostor_rate_40)),
-        id.map_or("-".to_owned(), |i| i.not_computable.to_string()),
-    ];
-    row_text(cells.each_ref().map(String::as_str))
-}
-
-fn row_text(c: [&str; 11]) -> String {
-    format!(
-        "{:<28} {:>6} {:>6} {:>6} | {:>6} {:>6} | {:>6} {:>7} {:>7} | {:>6} {:>5}\n",
-        c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7], c[8], c[9], c[10]
-    )
 }

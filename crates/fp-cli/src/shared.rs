@@ -122,11 +122,62 @@ pub fn to_gray(values: &[f32], width: usize, height: usize) -> GrayImage {
     GrayImage::from_raw(width as u32, height as u32, pixels).expect("width * height values")
 }
 
+/// The file that stands where `dir` or a folder above it should be, if any.
+fn file_in_the_way(dir: &Path) -> Option<&Path> {
+    dir.ancestors().filter(|a| !a.as_os_str().is_empty()).find(|a| a.exists() && !a.is_dir())
+}
+
+/// Creates the output folder `dir` (given as `flag`, e.g. `--out`) and its
+/// parents. A file standing where a folder is needed is named: `dir` itself
+/// (`--out x: is a file, expected a folder`) or one above it.
+pub fn create_out_dir(dir: &Path, flag: &str) -> anyhow::Result<()> {
+    check_out_dir(dir, flag)?;
+    std::fs::create_dir_all(dir).with_context(|| format!("{flag} {}: cannot create this folder", dir.display()))
+}
+
+/// Checks, before any work, that the output folder `dir` (given as `flag`)
+/// can be created: neither it nor a folder above it is a file.
+pub fn check_out_dir(dir: &Path, flag: &str) -> anyhow::Result<()> {
+    match file_in_the_way(dir) {
+        Some(file) if file == dir => bail!("{flag} {}: is a file, expected a folder", dir.display()),
+        Some(file) => bail!("{flag} {}: {} is a file, expected a folder", dir.display(), file.display()),
+        None => Ok(()),
+    }
+}
+
+/// Checks, before any work, that the output file `path` (given as `flag`) can
+/// be written: it is not a folder, and its folder exists or is created.
+pub fn prepare_out_file(path: &Path, flag: &str) -> anyhow::Result<()> {
+    if path.is_dir() {
+        bail!("{flag} {}: is a folder, expected a file", path.display());
+    }
+    let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) else { return Ok(()) };
+    if let Some(file) = file_in_the_way(dir) {
+        bail!("{flag} {}: {} is a file, expected a folder", path.display(), file.display());
+    }
+    std::fs::create_dir_all(dir).with_context(|| format!("{flag} {}: cannot create its folder", path.display()))
+}
+
+/// Creates the folder of an output file, naming a file that stands in the way.
+pub fn create_parent(path: &Path) -> anyhow::Result<()> {
+    let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) else { return Ok(()) };
+    if let Some(file) = file_in_the_way(dir) {
+        bail!("cannot write {}: {} is a file, expected a folder", path.display(), file.display());
+    }
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))
+}
+
+/// The error about the file `path`, with the path in front unless the
+/// message already names it (`cannot decode image a.png: ...`).
+pub fn naming(path: &Path, err: &anyhow::Error) -> String {
+    let message = format!("{err:#}");
+    let shown = path.display().to_string();
+    if message.contains(&shown) { message } else { format!("{shown}: {message}") }
+}
+
 /// Encodes a grayscale image as PNG and writes it atomically, creating its folder.
 pub fn write_gray_png(path: &Path, image: &GrayImage) -> anyhow::Result<()> {
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    }
+    create_parent(path)?;
     let mut bytes = Vec::new();
     image
         .write_to(&mut std::io::Cursor::new(&mut bytes), image::ImageFormat::Png)
@@ -137,9 +188,7 @@ pub fn write_gray_png(path: &Path, image: &GrayImage) -> anyhow::Result<()> {
 
 /// Writes a figure as PNG atomically, creating its folder.
 pub fn write_figure(path: &Path, image: &image::RgbImage) -> anyhow::Result<PathBuf> {
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    }
+    create_parent(path)?;
     let bytes = fp_figures::encode_png(image).with_context(|| format!("cannot encode {}", path.display()))?;
     fp_io::write_file_atomically(path, bytes)?;
     Ok(path.to_owned())

@@ -1,5 +1,6 @@
 //! `fpae train`: trains the model of a config file into a run directory, or
-//! continues a run, and ends with the loss plot and the reconstruction grid.
+//! continues a run, and ends with the loss plot, the reconstruction grid and
+//! the run's report.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -74,6 +75,9 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
         (None, None) => bail!("give a CONFIG file to train, or --resume RUN_DIR to continue a run"),
     };
     tracing::info!("run directory: {}", run.path().display());
+    let device = config.train.device.resolve()?;
+    let compute = config.train.precision.resolve(device).to_string();
+    crate::environment::Environment::current(&device, &compute).write(run.path())?;
 
     let data =
         fp_data::load(&config.data).with_context(|| format!("cannot load the images under {}", config.data.root))?;
@@ -178,6 +182,12 @@ fn write_figures(run: &RunDir, config: &Config) -> anyhow::Result<()> {
     )
     .with_context(|| again("reconstruct --grid 5"))?;
     tracing::info!("reconstructions: {}", grid.display());
+    let options =
+        crate::report::ReportOptions { prints: GRID_IMAGES, identity: true, batch: config.train.batch_size };
+    let report = crate::report::write_report(run.path(), &model, &run.path().join(crate::report::REPORT_FILE), &options)
+        .with_context(|| again("report"))?;
+    tracing::info!("report: {}", report.display());
+    println!("{}", report.display());
     Ok(())
 }
 

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use fast_image_resize::images::Image as ResizeImage;
 use fast_image_resize::{FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer};
-use image::{DynamicImage, GrayImage, ImageReader};
+use image::{DynamicImage, GrayImage, ImageError, ImageReader};
 
 use crate::config::{Preprocess, ResizeFilter, ResizeMode};
 use crate::error::{DataError, Result};
@@ -14,19 +14,50 @@ use crate::error::{DataError, Result};
 /// Decodes any image the `image` crate reads into 8-bit grayscale. 16-bit
 /// samples are scaled down, colour becomes luma, palettes are expanded, and
 /// transparent pixels are composited over white (the background of a print).
+/// Only regular files are opened (a named pipe would block forever), and an
+/// image whose header claims more pixels than the decoder's limit is refused
+/// before anything is allocated.
 pub fn decode_gray(path: &Path) -> Result<GrayImage> {
-    let decode_err = |source| DataError::Decode { path: path.to_owned(), source };
-    let image = ImageReader::open(path)
-        .map_err(DataError::io(path))?
-        .with_guessed_format()
-        .map_err(DataError::io(path))?
-        .decode()
-        .map_err(decode_err)?;
+    let meta = std::fs::metadata(path).map_err(DataError::io(path))?;
+    if !meta.is_file() {
+        return Err(DataError::NotAFile { path: path.to_owned(), found: file_kind(&meta.file_type()) });
+    }
+    let open =
+        || ImageReader::open(path).map_err(DataError::io(path))?.with_guessed_format().map_err(DataError::io(path));
+    let image = match open()?.decode() {
+        Ok(image) => image,
+        Err(ImageError::Limits(_)) => {
+            let limit_mib = image::Limits::default().max_alloc.unwrap_or(0) >> 20;
+            return Err(match open()?.into_dimensions() {
+                Ok((width, height)) => DataError::TooLarge { path: path.to_owned(), width, height, limit_mib },
+                Err(source) => DataError::Decode { path: path.to_owned(), source },
+            });
+        }
+        Err(source) => return Err(DataError::Decode { path: path.to_owned(), source }),
+    };
     let gray = if image.color().has_alpha() { over_white(&image) } else { image.into_luma8() };
     if gray.width() == 0 || gray.height() == 0 {
         return Err(DataError::EmptyImage { path: path.to_owned(), width: gray.width(), height: gray.height() });
     }
     Ok(gray)
+}
+
+/// What a path that is not a regular file is, in words.
+fn file_kind(kind: &std::fs::FileType) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if kind.is_fifo() {
+            return "a named pipe";
+        }
+        if kind.is_socket() {
+            return "a socket";
+        }
+        if kind.is_block_device() || kind.is_char_device() {
+            return "a device";
+        }
+    }
+    if kind.is_dir() { "a folder" } else { "not a regular file" }
 }
 
 fn over_white(image: &DynamicImage) -> GrayImage {
@@ -207,6 +238,67 @@ mod tests {
         std::fs::write(&truncated, &bytes[..bytes.len() / 2]).unwrap();
         let err = decode_gray(&truncated).unwrap_err().to_string();
         assert!(err.contains("truncated.png"), "{err}");
+    }
+
+    #[test]
+    fn folders_pipes_and_oversized_headers_are_refused_naming_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let folder = dir.path().join("folder.png");
+        std::fs::create_dir(&folder).unwrap();
+        let err = decode_gray(&folder).unwrap_err().to_string();
+        assert_eq!(err, format!("{}: is a folder, expected an image file", folder.display()));
+
+        // A named pipe would block the open until a writer came: it is refused first.
+        #[cfg(unix)]
+        {
+            let fifo = dir.path().join("fifo.png");
+            let status = std::process::Command::new("mkfifo").arg(&fifo).status();
+            if status.is_ok_and(|s| s.success()) {
+                let err = decode_gray(&fifo).unwrap_err().to_string();
+                assert_eq!(err, format!("{}: is a named pipe, expected an image file", fifo.display()));
+            }
+        }
+
+        // A PNG header claiming 100000x100000 8-bit pixels (10 GB) and no pixel data.
+        let bomb = dir.path().join("bomb.png");
+        let mut bytes = b"\x89PNG\r\n\x1a\n".to_vec();
+        let chunk = |kind: &[u8], data: &[u8], out: &mut Vec<u8>| {
+            out.extend((data.len() as u32).to_be_bytes());
+            let start = out.len();
+            out.extend(kind);
+            out.extend(data);
+            let crc = crc32(&out[start..]);
+            out.extend(crc.to_be_bytes());
+        };
+        let mut header = Vec::new();
+        header.extend(100_000u32.to_be_bytes());
+        header.extend(100_000u32.to_be_bytes());
+        header.extend([8, 0, 0, 0, 0]);
+        chunk(b"IHDR", &header, &mut bytes);
+        // An empty zlib stream: one final stored block of no bytes, Adler-32 of nothing.
+        chunk(b"IDAT", &[0x78, 0x01, 0x01, 0x00, 0x00, 0xff, 0xff, 0, 0, 0, 1], &mut bytes);
+        chunk(b"IEND", &[], &mut bytes);
+        std::fs::write(&bomb, &bytes).unwrap();
+        let err = decode_gray(&bomb).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            format!(
+                "cannot decode image {}: its header claims 100000x100000 pixels, more than the decoder's 512 MiB limit",
+                bomb.display()
+            )
+        );
+    }
+
+    /// The CRC-32 of PNG chunks (ISO 3309), bit by bit.
+    fn crc32(bytes: &[u8]) -> u32 {
+        let mut crc = !0u32;
+        for &b in bytes {
+            crc ^= u32::from(b);
+            for _ in 0..8 {
+                crc = if crc & 1 == 1 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
+            }
+        }
+        !crc
     }
 
     #[test]

@@ -193,11 +193,12 @@ pub fn without_extension(relative: &str) -> &str {
 }
 
 /// The image files under `root`, recursively (following links, skipping hidden
-/// names), as `/`-separated paths relative to `root`, sorted. No manifest is
+/// names and, with a warning, links that loop), as `/`-separated paths relative
+/// to `root`, sorted. No manifest is
 /// read: for folders of outputs rather than datasets.
 pub fn list_images(root: &Path) -> Result<Vec<String>> {
     let mut paths = Vec::new();
-    walk(root, &mut paths)?;
+    walk_root(root, &mut paths)?;
     let mut relative: Vec<String> = paths
         .iter()
         .map(|path| {
@@ -209,7 +210,20 @@ pub fn list_images(root: &Path) -> Result<Vec<String>> {
     Ok(relative)
 }
 
-fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
+/// The folders being walked, outermost first: each as the walk names it and as
+/// its canonical path, to recognise a link back to one of them.
+type Ancestors = Vec<(PathBuf, PathBuf)>;
+
+fn walk_root(root: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
+    let canonical = std::fs::canonicalize(root).map_err(DataError::io(root))?;
+    walk(root, out, &mut vec![(root.to_owned(), canonical)])
+}
+
+/// Collects the images under `dir` (the last of `ancestors`). Symbolic links are
+/// followed, because datasets are often linked in; a link that leads back to a
+/// folder being walked, or to itself, is a loop, skipped with a warning so the
+/// walk ends and finds every image once. Other unreadable entries are errors.
+fn walk(dir: &Path, out: &mut Vec<PathBuf>, ancestors: &mut Ancestors) -> Result<()> {
     let entries = std::fs::read_dir(dir).map_err(DataError::io(dir))?;
     for entry in entries {
         let entry = entry.map_err(DataError::io(dir))?;
@@ -218,15 +232,56 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
         if name.to_string_lossy().starts_with('.') {
             continue; // hidden files and our own staging folders
         }
-        // Follow symbolic links: datasets are often linked in.
-        let meta = std::fs::metadata(&path).map_err(DataError::io(&path))?;
+        let is_link = entry.file_type().map_err(DataError::io(&path))?.is_symlink();
+        let meta = match std::fs::metadata(&path) {
+            Ok(meta) => meta,
+            Err(_) if is_link && link_cycle(&path) => {
+                tracing::warn!("skipping {}: a symbolic link loop (the link leads back to itself)", path.display());
+                continue;
+            }
+            Err(e) => return Err(DataError::io(&path)(e)),
+        };
         if meta.is_dir() {
-            walk(&path, out)?;
+            let canonical = if is_link {
+                std::fs::canonicalize(&path).map_err(DataError::io(&path))?
+            } else {
+                ancestors.last().expect("the root is walked").1.join(&name)
+            };
+            if let Some((holder, _)) = ancestors.iter().find(|(_, c)| *c == canonical) {
+                tracing::warn!(
+                    "skipping {}: a symbolic link loop (it leads back to {}, which holds it)",
+                    path.display(),
+                    holder.display()
+                );
+                continue;
+            }
+            ancestors.push((path.clone(), canonical));
+            let walked = walk(&path, out, ancestors);
+            ancestors.pop();
+            walked?;
         } else if meta.is_file() && is_image_path(&path) {
             out.push(path);
         }
     }
     Ok(())
+}
+
+/// Whether the link at `link` leads, through links only, back to a link on
+/// its way: it can never be resolved. Chains longer than the 40 links Linux
+/// follows count as loops too.
+fn link_cycle(link: &Path) -> bool {
+    let mut seen = std::collections::HashSet::new();
+    let mut current = link.to_owned();
+    for _ in 0..40 {
+        if !seen.insert(current.clone()) {
+            return true;
+        }
+        match std::fs::read_link(&current) {
+            Ok(target) => current = current.parent().unwrap_or(Path::new("")).join(target),
+            Err(_) => return false,
+        }
+    }
+    true
 }
 
 #[cfg(test)]
@@ -348,6 +403,30 @@ mod tests {
                 b.display()
             )
         );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn symbolic_link_loops_are_skipped_and_every_image_found_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("in");
+        tree(&root, &["a/1_1.png", "b/2_1.png"], None);
+        // A link to the folder above, two links to the root (which would double the
+        // walk at every level), a link to itself and a pair of links to each other.
+        std::os::unix::fs::symlink("..", root.join("a/up")).unwrap();
+        std::os::unix::fs::symlink(&root, root.join("a/root1")).unwrap();
+        std::os::unix::fs::symlink(&root, root.join("a/root2")).unwrap();
+        std::os::unix::fs::symlink("self", root.join("b/self")).unwrap();
+        std::os::unix::fs::symlink("pong", root.join("b/ping")).unwrap();
+        std::os::unix::fs::symlink("ping", root.join("b/pong")).unwrap();
+        // A link to a sibling folder is no loop: its images are found through it too.
+        std::os::unix::fs::symlink("../b", root.join("a/b-link")).unwrap();
+        assert_eq!(list_images(&root).unwrap(), ["a/1_1.png", "a/b-link/2_1.png", "b/2_1.png"]);
+
+        // A dangling link is still an error naming it.
+        std::os::unix::fs::symlink("gone.png", root.join("b/dangling.png")).unwrap();
+        let err = list_images(&root).unwrap_err().to_string();
+        assert_eq!(err, format!("cannot access {}", root.join("b/dangling.png").display()));
     }
 
     #[test]

@@ -24,6 +24,31 @@ pub enum DataError {
         #[source]
         source: image::ImageError,
     },
+    /// A path given as an image is a folder, a named pipe, a socket or a
+    /// device: reading it would fail or wait forever.
+    #[error("{path}: is {found}, expected an image file")]
+    NotAFile {
+        /// The path.
+        path: PathBuf,
+        /// What it is instead, e.g. `a named pipe`.
+        found: &'static str,
+    },
+    /// An image's header claims more pixels than the decoder may allocate (a
+    /// decompression bomb, a corrupt header, or no fingerprint).
+    #[error(
+        "cannot decode image {path}: its header claims {width}x{height} pixels, more than the decoder's \
+         {limit_mib} MiB limit"
+    )]
+    TooLarge {
+        /// The image file.
+        path: PathBuf,
+        /// Width its header claims.
+        width: u32,
+        /// Height its header claims.
+        height: u32,
+        /// The decoder's allocation limit in MiB.
+        limit_mib: u64,
+    },
     /// An image decoded to zero width or height.
     #[error("image {path} is empty ({width}x{height})")]
     EmptyImage {

@@ -142,7 +142,14 @@ impl Config {
     pub fn validate(&self) -> Result<()> {
         self.data.validate()?;
         self.model.validate()?;
-        self.model.validate_input(self.training_input())?;
+        // The model checked itself above; what is left is the training input, a setting of [data].
+        self.model.validate_input(self.training_input()).map_err(|e| TrainError::InvalidSetting {
+            field: match self.data.resize {
+                ResizeMode::None => "data.crop",
+                _ => "data.height, data.width",
+            },
+            expected: e.to_string(),
+        })?;
         self.task.validate()?;
         let t = &self.train;
         let bad = |field, expected: String| Err(TrainError::InvalidSetting { field, expected });
@@ -343,7 +350,7 @@ mod tests {
         assert_eq!(err("", &["train.rho=1.5"]), "train.rho: expected a number in [0, 1), got 1.5");
         assert_eq!(
             err("", &["data.height=222"]),
-            "input size 222x224 must be divisible by 4 (2 pooling layers halve it)"
+            "data.height, data.width: input size 222x224 must be divisible by 4 (2 pooling layers halve it)"
         );
         let e = err("[train]\noptimizer = \"sgd\"\n", &[]);
         assert!(e.contains("unknown variant `sgd`"), "{e}");

@@ -125,6 +125,9 @@ impl RunDir {
             path: path.to_owned(),
             reason: "already holds a run; continue it with `--resume`, or choose another directory".into(),
         };
+        if path.exists() && !path.is_dir() {
+            return Err(TrainError::RunDir { path: path.to_owned(), reason: "is a file, expected a folder".into() });
+        }
         if path.join(CONFIG_FILE).exists() {
             return Err(already());
         }

@@ -8,6 +8,7 @@ use std::thread::JoinHandle;
 
 use zip::write::SimpleFileOptions;
 
+use super::import::{safe_relative_path, sha256_reader};
 use super::*;
 
 const DBS: [&str; 2] = ["DB1_B", "DB2_B"];
@@ -372,4 +373,78 @@ fn every_dataset_has_its_committed_manifest_and_description() {
         assert!(dataset.description().is_file(), "{}", dataset.description().display());
         assert!(dataset.official_url().contains(dataset.name()));
     }
+}
+
+/// The id of a process that has ended, as a killed `fetch-data` has.
+fn dead_pid() -> u32 {
+    let mut child = std::process::Command::new("true").spawn().unwrap();
+    let pid = child.id();
+    child.wait().unwrap();
+    pid
+}
+
+/// Writes the first `count` of the fixture's files into `dir`, as a fetch
+/// lays them out; with `cut`, the last of them is cut in half, as a kill leaves it.
+fn write_files(fx: &Fixture, dir: &Path, count: usize, cut: bool) {
+    for (k, (name, bytes)) in fx.files.iter().take(count).enumerate() {
+        let path = dir.join(name);
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        let end = if cut && k + 1 == count { bytes.len() / 2 } else { bytes.len() };
+        fs::write(path, &bytes[..end]).unwrap();
+    }
+}
+
+#[test]
+fn a_fetch_killed_while_filling_its_staging_folder_is_tidied_and_done_again() {
+    let fx = Fixture::new();
+    let server = Server::start(fx.good_routes());
+    let staging = fx.dir.path().join(format!("data/.fvc2002.partial-{}", dead_pid()));
+    write_files(&fx, &staging, 3, true);
+    assert_eq!(fetch(&fx.options(&server.url)).unwrap(), Outcome::Installed(8));
+    Manifest::read(&fx.options(&server.url).manifest).unwrap().verify_dir(&fx.dest()).unwrap();
+    fx.assert_no_leftovers();
+}
+
+#[test]
+fn a_fetch_killed_between_its_renames_puts_the_old_copy_back_without_downloading() {
+    let fx = Fixture::new();
+    // Nothing can be downloaded: the copy that was moved aside must be enough.
+    let server = Server::start(HashMap::new());
+    let pid = dead_pid();
+    write_files(&fx, &fx.dir.path().join(format!("data/.fvc2002.old-{pid}")), 8, false);
+    write_files(&fx, &fx.dir.path().join(format!("data/.fvc2002.partial-{pid}")), 8, false);
+    assert!(!fx.dest().exists());
+    assert_eq!(fetch(&fx.options(&server.url)).unwrap(), Outcome::UpToDate);
+    assert_eq!(server.requests.load(Ordering::SeqCst), 0);
+    for (name, bytes) in &fx.files {
+        assert_eq!(&fs::read(fx.dest().join(name)).unwrap(), bytes, "{name}");
+    }
+    fx.assert_no_leftovers();
+}
+
+#[test]
+fn a_fetch_killed_after_installing_or_while_writing_the_description_leaves_nothing_behind() {
+    let fx = Fixture::new();
+    let server = Server::start(HashMap::new());
+    let pid = dead_pid();
+    write_files(&fx, &fx.dest(), 8, false);
+    write_files(&fx, &fx.dir.path().join(format!("data/.fvc2002.old-{pid}")), 5, false);
+    let half_written = fx.dest().join(format!(".{DESCRIPTION_FILE}.tmp-{pid}"));
+    fs::write(&half_written, "name = ").unwrap();
+    assert_eq!(fetch(&fx.options(&server.url)).unwrap(), Outcome::UpToDate);
+    assert_eq!(server.requests.load(Ordering::SeqCst), 0);
+    assert!(!half_written.exists());
+    fx.assert_no_leftovers();
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn the_staging_folder_of_a_fetch_that_still_runs_is_left_alone() {
+    let fx = Fixture::new();
+    let server = Server::start(fx.good_routes());
+    // Process 1 always runs.
+    let running = fx.dir.path().join("data/.fvc2002.partial-1");
+    write_files(&fx, &running, 2, false);
+    assert_eq!(fetch(&fx.options(&server.url)).unwrap(), Outcome::Installed(8));
+    assert!(running.join(&fx.files[1].0).is_file());
 }
