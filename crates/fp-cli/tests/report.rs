@@ -74,7 +74,7 @@ fn table_json_and_page_show_one_evaluation() {
     for (source, path, key, value, shown) in &cells {
         let json = if source == "evaluation.json" { &evaluation } else { &benchmark };
         let group = fp_report::lookup(json, path).unwrap_or_else(|| panic!("{path:?} not in {source}"));
-        let measure = measures::PIXELS.iter().chain(measures::IDENTITY).chain(measures::SCORES).find(|m| m.key == key).unwrap();
+        let measure = measures::PIXELS.iter().chain(measures::IDENTITY).chain(measures::SCORES).chain(measures::IMAGE).find(|m| m.key == key).unwrap();
         assert_eq!(*value, measure.value(group), "{source} {path:?} {key}");
         assert_eq!(*shown, measure.cell(*value), "{source} {path:?} {key}");
     }
@@ -85,7 +85,10 @@ fn table_json_and_page_show_one_evaluation() {
     let printed: Value = serde_json::from_str(&last_line(&json_out)).unwrap();
     assert_eq!(printed, evaluation, "--json prints what evaluation.json holds");
     let table = text(&fpae(&["evaluate", "runs/r"], root).stdout);
-    for (source, path, key, value, shown) in cells.iter().filter(|c| c.0 == "evaluation.json") {
+    // One row per print in the page (folded), none in the terminal.
+    let per_image = cells.iter().filter(|c| c.1.first().is_some_and(|k| k == "per_image")).count();
+    assert_eq!(per_image, measures::IMAGE.len() * evaluation["per_image"].as_array().unwrap().len());
+    for (source, path, key, value, shown) in cells.iter().filter(|c| c.0 == "evaluation.json" && c.1.first().is_none_or(|k| k != "per_image")) {
         let label = path.last().map_or("all", String::as_str);
         let (measure_set, line) = if key.starts_with("identity.") {
             (measures::IDENTITY, table.lines().skip_while(|l| !l.starts_with("identity:")).find(|l| l.split_whitespace().next() == Some(label)))
@@ -196,7 +199,7 @@ fn the_report_passes_a_real_browser() {
         let path: Vec<String> = serde_json::from_value(cell["path"].clone()).unwrap();
         let group = fp_report::lookup(json, &path).unwrap_or_else(|| panic!("{cell} not in its JSON"));
         let key = cell["key"].as_str().unwrap();
-        let measure = measures::PIXELS.iter().chain(measures::IDENTITY).chain(measures::SCORES).find(|m| m.key == key).unwrap();
+        let measure = measures::PIXELS.iter().chain(measures::IDENTITY).chain(measures::SCORES).chain(measures::IMAGE).find(|m| m.key == key).unwrap();
         let expected = measure.value(group);
         match (cell["value"].as_f64(), expected) {
             (Some(shown), Some(expected)) => assert!((shown - expected).abs() <= 1e-12 * expected.abs(), "{cell}: {expected}"),

@@ -86,6 +86,7 @@ body { margin: 0 auto; max-width: 1100px; padding: 1rem; font: 15px/1.45 system-
 h1 { font-size: 1.5rem; margin: 0.2rem 0; }
 h2 { font-size: 1.2rem; margin: 2rem 0 0.5rem; border-bottom: 1px solid var(--line); padding-bottom: 0.2rem; }
 h3 { font-size: 1rem; margin: 1.2rem 0 0.3rem; }
+summary { font-weight: 600; margin: 1.2rem 0 0.3rem; cursor: pointer; }
 .subtitle, figcaption, .note { color: var(--muted); }
 nav ol { columns: 2 14rem; padding-left: 1.2rem; }
 .scroll { overflow-x: auto; }
@@ -106,6 +107,7 @@ figure { margin: 0.5rem 0; }
 @media (max-width: 600px) { body { padding: 0.5rem; font-size: 14px; } dl { grid-template-columns: 1fr; } dt { margin-top: 0.4rem; } }
 @media print {
   nav, .views button { display: none; }
+  details > :not(summary) { display: block !important; }
   .views figure[hidden] { display: block !important; }
   h2 { break-after: avoid; }
   figure, table { break-inside: avoid; }
@@ -193,11 +195,12 @@ fn figure(caption: &str, png: &[u8], hidden: bool) -> String {
 
 /// One score table, each cell with its key and exact number.
 fn score_table(table: &ScoreTable, source: &str) -> String {
-    let mut out = format!(
-        "<h3>{}</h3>\n<div class=\"scroll\"><table class=\"scores\" data-source=\"{}\">\n<thead>\n",
-        escape(&table.title),
-        escape(source)
-    );
+    let mut out = if table.folded {
+        format!("<details>\n<summary>{}</summary>\n", escape(&table.title))
+    } else {
+        format!("<h3>{}</h3>\n", escape(&table.title))
+    };
+    let _ = write!(out, "<div class=\"scroll\"><table class=\"scores\" data-source=\"{}\">\n<thead>\n", escape(source));
     let banded = table.measures.iter().any(|m| !m.band.is_empty());
     if banded {
         out += "<tr><th rowspan=\"2\">group</th>";
@@ -227,6 +230,9 @@ fn score_table(table: &ScoreTable, source: &str) -> String {
         out += "</tr>\n";
     }
     out += "</tbody>\n</table></div>\n";
+    if table.folded {
+        out += "</details>\n";
+    }
     out
 }
 
@@ -287,6 +293,7 @@ mod tests {
             tables: vec![ScoreTable {
                 title: "pixels".into(),
                 measures: measures::PIXELS,
+                folded: false,
                 rows: vec![ScoreRow::new("DB1_B", &["per_database", "DB1_B"], &g)],
             }],
         };

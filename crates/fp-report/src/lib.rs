@@ -35,6 +35,8 @@ pub struct ScoreTable {
     pub measures: &'static [Measure],
     /// The rows, in order.
     pub rows: Vec<ScoreRow>,
+    /// Whether the page shows it folded (long tables, such as one row per print).
+    pub folded: bool,
 }
 
 /// One group's scores.
@@ -59,6 +61,11 @@ impl ScoreRow {
         }
     }
 
+    /// A row of any scores, as serialized at `json_path` in the evaluation's JSON.
+    pub fn from_json(label: impl Into<String>, json_path: Vec<String>, scores: Value) -> Self {
+        Self { label: label.into(), json_path, scores }
+    }
+
     /// The value of `measure` in this row (`None` when not measured or not computable).
     pub fn value(&self, measure: &Measure) -> Option<f64> {
         measure.value(&self.scores)
@@ -72,7 +79,26 @@ impl ScoreTable {
     }
 }
 
-/// The part of `json` at `path` (key by key), if there is one.
+/// The part of `json` at `path` (key by key; a number indexes an array), if there is one.
 pub fn lookup<'a>(json: &'a Value, path: &[String]) -> Option<&'a Value> {
-    path.iter().try_fold(json, |v, key| v.get(key))
+    path.iter().try_fold(json, |v, key| match v {
+        Value::Array(items) => items.get(key.parse::<usize>().ok()?),
+        _ => v.get(key),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lookup_follows_keys_and_array_indices() {
+        let json = serde_json::json!({"per_image": [{"psnr": 1.0}, {"psnr": 2.0}], "all": {"psnr": 3.0}});
+        let path = |p: &[&str]| p.iter().map(|k| (*k).to_owned()).collect::<Vec<_>>();
+        assert_eq!(lookup(&json, &path(&["per_image", "1", "psnr"])), Some(&serde_json::json!(2.0)));
+        assert_eq!(lookup(&json, &path(&["all"])), Some(&serde_json::json!({"psnr": 3.0})));
+        assert_eq!(lookup(&json, &path(&["per_image", "2"])), None);
+        assert_eq!(lookup(&json, &path(&["per_image", "x"])), None);
+        assert_eq!(lookup(&json, &[]), Some(&json));
+    }
 }

@@ -197,6 +197,42 @@ pub const SCORES: &[Measure] = &[
     NOT_COMPUTABLE,
 ];
 
+/// One print's measures (an entry of an evaluation's `per_image`).
+pub const IMAGE: &[Measure] = &[
+    MSE,
+    PSNR,
+    SSIM,
+    measure("identity.minutiae_original", "orig.", "minutiae", Format::Decimals(0), "Minutiae in the original print."),
+    measure(
+        "identity.minutiae_reconstruction",
+        "output",
+        "minutiae",
+        Format::Decimals(0),
+        "Minutiae in the model's output.",
+    ),
+    measure(
+        "identity.minutiae_matched",
+        "found",
+        "minutiae",
+        Format::Count,
+        "The original's minutiae found again in the output (within 8 px and 30 degrees).",
+    ),
+    measure(
+        "identity.type1_score",
+        "output",
+        "BOZORTH3 vs original",
+        Format::Count,
+        "BOZORTH3 score of the output against its original (40 or more counts as a match).",
+    ),
+    measure(
+        "identity.ceiling_type1_score",
+        "ceiling",
+        "BOZORTH3 vs original",
+        Format::Count,
+        "The same for a plain resize round trip of the original.",
+    ),
+];
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -215,7 +251,7 @@ mod tests {
 
     #[test]
     fn a_key_is_written_one_way_in_every_table() {
-        let all: Vec<&Measure> = PIXELS.iter().chain(IDENTITY).chain(SCORES).collect();
+        let all: Vec<&Measure> = PIXELS.iter().chain(IDENTITY).chain(SCORES).chain(IMAGE).collect();
         for a in &all {
             for b in all.iter().filter(|b| b.key == a.key) {
                 assert_eq!(a.format, b.format, "{}", a.key);

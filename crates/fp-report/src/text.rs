@@ -8,9 +8,10 @@ const MIN_LABEL_WIDTH: usize = 12;
 /// The narrowest number column.
 const MIN_COLUMN_WIDTH: usize = 6;
 
-/// Every table of `report` under its title, one blank line between tables.
+/// Every table of `report` under its title, one blank line between tables;
+/// folded tables (one row per print) are left to the page and the JSON.
 pub fn render(report: &Report) -> String {
-    let tables: Vec<String> = report.tables.iter().map(table).collect();
+    let tables: Vec<String> = report.tables.iter().filter(|t| !t.folded).map(table).collect();
     tables.join("\n")
 }
 
@@ -82,6 +83,7 @@ mod tests {
         let t = ScoreTable {
             title: "pixels".into(),
             measures: measures::PIXELS,
+            folded: false,
             rows: vec![ScoreRow::new("DB1_B", &["per_database", "DB1_B"], &group(20.0)), ScoreRow::new("all", &[], &group(21.456))],
         };
         let text = table(&t);
@@ -94,7 +96,7 @@ mod tests {
 
     #[test]
     fn bands_are_headed_and_separated() {
-        let t = ScoreTable { title: "scores".into(), measures: measures::SCORES, rows: vec![ScoreRow::new("all", &[], &group(9.0))] };
+        let t = ScoreTable { title: "scores".into(), measures: measures::SCORES, folded: false, rows: vec![ScoreRow::new("all", &[], &group(9.0))] };
         let text = table(&t);
         let lines: Vec<&str> = text.lines().collect();
         assert!(lines[1].contains("minutiae") && lines[1].contains("type II"), "{text}");

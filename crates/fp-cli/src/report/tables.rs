@@ -33,6 +33,7 @@ pub fn evaluation(evaluation: &Evaluation, subject: String) -> Report {
         title: "pixels: the model's outputs against the originals".to_owned(),
         measures: measures::PIXELS,
         rows: rows(&|_| true),
+        folded: false,
     }];
     if let Some(identity) = &evaluation.identity {
         let zero_fm = identity.zero_fm_threshold.map_or("none".to_owned(), |t| format!(">= {t}"));
@@ -43,8 +44,24 @@ pub fn evaluation(evaluation: &Evaluation, subject: String) -> Report {
             ),
             measures: measures::IDENTITY,
             rows: rows(&|g| g.identity.is_some()),
+            folded: false,
         });
     }
+    let per_image = evaluation
+        .per_image
+        .iter()
+        .enumerate()
+        .map(|(i, image)| {
+            let scores = serde_json::to_value(image).expect("an image score serializes");
+            fp_report::ScoreRow::from_json(image.file.as_str(), vec!["per_image".to_owned(), i.to_string()], scores)
+        })
+        .collect();
+    tables.push(ScoreTable {
+        title: format!("every print ({})", evaluation.per_image.len()),
+        measures: measures::IMAGE,
+        rows: per_image,
+        folded: true,
+    });
     Report { subject, tables }
 }
 
@@ -71,7 +88,10 @@ pub fn folder_scores(scores: &FolderScores) -> Report {
         }
     }
     rows.push(ScoreRow::new("all", &["all"], &scores.all));
-    Report { subject: scores.candidates.display().to_string(), tables: vec![ScoreTable { title, measures: measures::SCORES, rows }] }
+    Report {
+        subject: scores.candidates.display().to_string(),
+        tables: vec![ScoreTable { title, measures: measures::SCORES, rows, folded: false }],
+    }
 }
 
 /// A restoration benchmark: per kind and severity a row for the degraded
@@ -110,7 +130,7 @@ pub fn benchmark(e: &BenchmarkEvaluation) -> Report {
     );
     Report {
         subject: format!("restoration benchmark {}", e.benchmark.name),
-        tables: vec![ScoreTable { title, measures: measures::SCORES, rows }],
+        tables: vec![ScoreTable { title, measures: measures::SCORES, rows, folded: false }],
     }
 }
 
@@ -123,7 +143,8 @@ mod tests {
     fn assert_rows_point_into(report: &Report, json: &serde_json::Value) {
         for table in &report.tables {
             for row in &table.rows {
-                let group = fp_report::lookup(json, &row.json_path).unwrap_or_else(|| panic!("{:?} not in {json}", row.json_path));
+                let group = fp_report::lookup(json, &row.json_path)
+                    .unwrap_or_else(|| panic!("{:?} not in {json}", row.json_path));
                 for m in table.measures {
                     assert_eq!(m.value(group), row.value(m), "{} of {}", m.key, row.label);
                 }
@@ -143,10 +164,17 @@ mod tests {
             ssim: 0.5,
             identity: None,
             per_database: [("DB1_B".to_owned(), db1), ("DB2_B".to_owned(), db2)].into(),
-            per_image: vec![],
+            per_image: vec![fp_train::ImageScore {
+                file: "DB1_B/101_1.tif".into(),
+                database: "DB1_B".into(),
+                mse: 0.02,
+                psnr: 17.0,
+                ssim: 0.4,
+                identity: None,
+            }],
         };
         let report = evaluation(&e, "run".into());
-        assert_eq!(report.tables.len(), 1, "no identity table without identity");
+        assert_eq!(report.tables.len(), 2, "pixels and every print; no identity table without identity");
         assert_eq!(report.tables[0].rows.iter().map(|r| r.label.as_str()).collect::<Vec<_>>(), ["DB1_B", "DB2_B", "all"]);
         assert_rows_point_into(&report, &serde_json::to_value(&e).unwrap());
     }
