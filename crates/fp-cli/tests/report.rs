@@ -102,6 +102,18 @@ fn table_json_and_page_show_one_evaluation() {
     }
 }
 
+/// The number of page objects in a PDF (`/Type /Page`, not `/Pages`).
+fn pdf_pages(pdf: &[u8]) -> usize {
+    (0..pdf.len())
+        .filter(|&i| pdf[i..].starts_with(b"/Type"))
+        .filter(|&i| {
+            let rest = &pdf[i + 5..];
+            let rest = &rest[rest.iter().take_while(|b| b.is_ascii_whitespace()).count()..];
+            rest.starts_with(b"/Page") && rest.get(5) != Some(&b's')
+        })
+        .count()
+}
+
 /// Chromium from PATH (Debian's `chromium`; `cargo xtask test` installs it) or `FPAE_CHROMIUM`.
 fn chromium() -> Option<PathBuf> {
     if let Some(path) = std::env::var_os("FPAE_CHROMIUM") {
@@ -213,6 +225,12 @@ fn the_report_passes_a_real_browser() {
     browser(&["--window-size=1100,1600", &format!("--screenshot={}", shot.display())], &page);
     let image = image::open(&shot).unwrap().to_rgb8();
     assert_eq!(image.dimensions(), (1100, 1600));
+    // Printed: every view of the prints is shown, so the PDF is longer than one page.
+    let pdf = root.join("page/report.pdf");
+    browser(&["--no-pdf-header-footer", &format!("--print-to-pdf={}", pdf.display())], &page);
+    let pdf = std::fs::read(&pdf).unwrap();
+    assert!(pdf.starts_with(b"%PDF"), "a PDF");
+    assert!(pdf_pages(&pdf) >= 2, "{} pages", pdf_pages(&pdf));
     if let Some(keep) = std::env::var_os("FPAE_REPORT_SCREENSHOT") {
         std::fs::copy(&shot, keep).unwrap();
     }
