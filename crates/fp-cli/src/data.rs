@@ -1,3 +1,6 @@
+//! `fpae data`: the dataset a config prepares, described as the tutorial prints it
+//! (shape, dtype, range), per database, with a PNG of its first images.
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::process::ExitCode;

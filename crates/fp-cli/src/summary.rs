@@ -1,3 +1,5 @@
+//! `fpae summary`: the Keras-style layer table of a config's model.
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 
