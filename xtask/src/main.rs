@@ -7,6 +7,7 @@ mod bench;
 mod bench_restore;
 mod debian;
 mod fetch;
+mod fuzz;
 mod libtorch;
 mod soak;
 
@@ -48,6 +49,10 @@ enum Task {
     /// Kill `fpae train` at random moments and at every storage point (--kills N, seeded by --seed),
     /// resume it each time, and check that it ends bit-identical to an uninterrupted run.
     Soak(soak::SoakArgs),
+    /// Fuzz every reader of untrusted input (images, configs with --set, saved models, fetch-data's
+    /// manifest and archives) with libFuzzer for --seconds each; a failing input is kept as a
+    /// regression case of `cargo test -p fp-fuzz`, and the exit status is 1.
+    Fuzz(fuzz::FuzzArgs),
     /// Benchmarks that print a table and, as their last line, one JSON object.
     #[command(subcommand)]
     Bench(Bench),
@@ -94,6 +99,7 @@ fn run(cli: Cli) -> Result<()> {
         Task::FetchData(args) => fetch::run(&args),
         Task::Demo { from } => demo(from),
         Task::Soak(args) => soak::run(&args),
+        Task::Fuzz(args) => fuzz::run(&args),
         Task::Bench(Bench::Train(args)) => bench::train(&args),
         Task::Bench(Bench::Restore(args)) => bench_restore::run(&args),
         Task::Bench(Bench::Data) => {

@@ -36,6 +36,21 @@ pub enum ModelError {
     /// A precision name could not be parsed.
     #[error("precision {0:?}: expected f32, bf16 or auto")]
     Precision(String),
+    /// A weights file is too small to hold the model its config describes, by
+    /// far: checked before the model is built, so that a config describing a
+    /// huge network allocates nothing.
+    #[error(
+        "{path}: {bytes} bytes cannot hold the {parameters} parameters that model.toml describes (the file does \
+         not match the model config)"
+    )]
+    WeightsTooSmall {
+        /// The weights file.
+        path: PathBuf,
+        /// The parameters of the network the config describes.
+        parameters: u64,
+        /// The size of the weights file.
+        bytes: u64,
+    },
     /// A weights file does not match the model described by its config.
     #[error("{path}: tensor {name:?} has shape {found:?}, but the model config expects {expected:?}")]
     ShapeMismatch {

@@ -57,10 +57,32 @@ pub fn save(dir: &Path, vars: &nn::VarStore, config: &ModelConfig, input: InputS
 /// Loads the model saved in `dir` onto `device`, of whatever kind `model.toml` says.
 pub fn load(dir: &Path, device: Device) -> Result<SavedModel> {
     let (model_config, input) = read_model_config(dir)?;
+    let weights = dir.join(MODEL_WEIGHTS_FILE);
+    check_weights_size(&weights, &model_config)?;
     let mut vars = nn::VarStore::new(device);
     let model = Autoencoder::new(&vars.root(), &model_config, 0)?;
-    load_weights(&mut vars, &dir.join(MODEL_WEIGHTS_FILE))?;
+    load_weights(&mut vars, &weights)?;
     Ok(SavedModel { vars, model, input })
+}
+
+/// Checks, before any variable is allocated, that the weights file has at
+/// least one byte per parameter of the network `config` describes: no tensor
+/// type takes less, so a smaller file cannot hold the weights. Without it, a
+/// `model.toml` describing a huge network beside a small weights file would
+/// allocate (and initialise) gigabytes before the mismatch showed. A file that
+/// is too small because it is damaged is reported as damaged.
+fn check_weights_size(path: &Path, config: &ModelConfig) -> Result<()> {
+    let io_err = |source| ModelError::Io { path: path.to_owned(), source };
+    let bytes = std::fs::metadata(path).map_err(io_err)?.len();
+    let parameters: u64 =
+        config.graph().variables().iter().flatten().map(|v| u64::try_from(v.numel()).unwrap_or(u64::MAX)).sum();
+    if parameters <= bytes {
+        return Ok(());
+    }
+    if let Some(problem) = safetensors_problem(&std::fs::read(path).map_err(io_err)?) {
+        return Err(ModelError::CorruptWeights { path: path.to_owned(), problem });
+    }
+    Err(ModelError::WeightsTooSmall { path: path.to_owned(), parameters, bytes })
 }
 
 /// Reads and checks `model.toml` of the model saved in `dir`: the network it

@@ -368,11 +368,43 @@ fn loading_weights_of_another_shape_is_a_clear_error() {
     std::fs::write(dir.path().join("model.toml"), text.replace("filters = [4, 8, 8]", "filters = [4, 8]")).unwrap();
     let err = fp_model::load(dir.path(), Device::Cpu).unwrap_err().to_string();
     assert!(err.contains("unexpected tensor \"dec3.bias\""), "{err}");
-    // Another kind altogether.
-    let other = "[input]\nheight = 16\nwidth = 16\n\n[model]\nkind = \"unet\"\ndepth = 1\n";
+    // Another kind altogether, no larger than the weights file (a larger one is
+    // refused before it is built: see the next test).
+    let other = "[input]\nheight = 16\nwidth = 16\n\n[model]\nkind = \"unet\"\ndepth = 1\nbase_width = 2\n";
     std::fs::write(dir.path().join("model.toml"), other).unwrap();
     let err = fp_model::load(dir.path(), Device::Cpu).unwrap_err().to_string();
     assert!(err.contains("unexpected tensor \"dec1.bias\""), "{err}");
+}
+
+#[test]
+fn a_config_describing_a_far_larger_network_than_the_weights_is_refused_before_building_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let vs = nn::VarStore::new(Device::Cpu);
+    Autoencoder::new(&vs.root(), &tiny(), 7).unwrap();
+    fp_model::save(dir.path(), &vs, &tiny(), InputSize { height: 16, width: 16 }).unwrap();
+    // A U-Net of depth 6 and base width 512 has billions of parameters (tens of
+    // GB in f32): building it first would exhaust the memory of most machines.
+    let huge = "[input]\nheight = 64\nwidth = 64\n\n[model]\nkind = \"unet\"\ndepth = 6\nbase_width = 512\n";
+    std::fs::write(dir.path().join("model.toml"), huge).unwrap();
+    let err = fp_model::load(dir.path(), Device::Cpu).unwrap_err();
+    let ModelError::WeightsTooSmall { parameters, bytes, .. } = err else { panic!("{err:?}") };
+    let summary = Summary::new(
+        &ModelConfig::Unet(UnetConfig { depth: 6, base_width: 512, ..UnetConfig::default() }),
+        InputSize { height: 64, width: 64 },
+    )
+    .unwrap();
+    assert_eq!(parameters, summary.total_params() as u64);
+    assert!(parameters > 7_000_000_000, "{parameters}");
+    let weights = dir.path().join("model.safetensors");
+    assert_eq!(bytes, std::fs::metadata(&weights).unwrap().len());
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "{}: {bytes} bytes cannot hold the {parameters} parameters that model.toml describes (the file does not \
+             match the model config)",
+            weights.display()
+        )
+    );
 }
 
 #[test]
