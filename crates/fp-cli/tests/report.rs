@@ -30,8 +30,11 @@ fn finished_run(root: &Path) -> PathBuf {
     root.join("page/report.html")
 }
 
-/// The cells of the HTML tables: (JSON file, row's JSON path, key, exact value, shown text).
-fn html_cells(html: &str) -> Vec<(String, Vec<String>, String, Option<f64>, String)> {
+/// One cell of an HTML table: (JSON file, row's JSON path, key, exact value, shown text).
+type HtmlCell = (String, Vec<String>, String, Option<f64>, String);
+
+/// The cells of the HTML tables.
+fn html_cells(html: &str) -> Vec<HtmlCell> {
     let attr = |tag: &str, name: &str| -> Option<String> {
         let start = tag.find(&format!("{name}=\""))? + name.len() + 2;
         let end = start + tag[start..].find('"')?;

@@ -46,7 +46,7 @@ pub fn table(table: &ScoreTable) -> String {
                 format!("{:<width$}", table.measures[range.start].band)
             })
             .collect();
-        out += &format!("{:label_width$} {}\n", "", segments.join(" | ")).trim_end().to_owned();
+        out += format!("{:label_width$} {}", "", segments.join(" | ")).trim_end();
         out += "\n";
     }
     out += &line("group", &|c| table.measures[c].heading.to_owned());
