@@ -40,8 +40,7 @@ pub fn is_root() -> bool {
 
 /// Whether `program` is on PATH.
 pub fn on_path(program: &str) -> bool {
-    std::env::var_os("PATH")
-        .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(program).is_file()))
+    std::env::var_os("PATH").is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(program).is_file()))
 }
 
 /// Makes sure `program` is on PATH, installing `package` when it can; says
@@ -56,6 +55,8 @@ pub fn ensure_program(program: &str, package: &str, why: &str) -> bool {
             return true;
         }
     }
-    eprintln!("warning: {program} is not installed; it is needed {why} (Debian/Ubuntu: `sudo apt-get install {package}`)");
+    eprintln!(
+        "warning: {program} is not installed; it is needed {why} (Debian/Ubuntu: `sudo apt-get install {package}`)"
+    );
     false
 }

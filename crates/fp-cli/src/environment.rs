@@ -56,7 +56,8 @@ impl Environment {
     pub fn write(&self, dir: &Path) -> anyhow::Result<()> {
         let path = dir.join(ENVIRONMENT_FILE);
         let json = serde_json::to_string_pretty(self).expect("the environment serializes");
-        fp_io::write_file_atomically(&path, format!("{json}\n")).with_context(|| format!("cannot write {}", path.display()))?;
+        fp_io::write_file_atomically(&path, format!("{json}\n"))
+            .with_context(|| format!("cannot write {}", path.display()))?;
         Ok(())
     }
 

@@ -16,7 +16,7 @@ use rayon::prelude::*;
 
 use crate::apply::{ApplyOptions, Job, apply_to_files};
 use crate::minutiae::marks;
-use crate::shared::{ModelArgs, load_run_data, to_gray, write_figure};
+use crate::shared::{ModelAndInputs, ModelArgs, load_run_data, resolve_model, to_gray, write_figure};
 
 /// File name of the reconstruction grid in a run directory.
 pub const GRID_FILE: &str = "reconstructions.png";
@@ -24,17 +24,16 @@ pub const GRID_FILE: &str = "reconstructions.png";
 pub const GRID_COLUMNS: usize = 8;
 
 #[derive(Debug, clap::Args)]
-#[command(group = clap::ArgGroup::new("what").required(true).args(["grid", "images"]))]
+#[command(override_usage = "fpae reconstruct [OPTIONS] --out <DIR> <MODEL> <IMAGE|DIR>...\n       \
+                            fpae reconstruct [OPTIONS] --grid <N> <MODEL>\n       \
+                            (or --model <MODEL> in place of the first <MODEL>)")]
 pub struct ReconstructArgs {
-    /// The run directory.
-    run_dir: PathBuf,
-    /// Images (any size or format) or folders of images to reconstruct.
-    #[arg(value_name = "IMAGE")]
-    images: Vec<PathBuf>,
+    #[command(flatten)]
+    what: ModelAndInputs,
     /// Instead of files: a PNG of the first N validation images over their reconstructions.
-    #[arg(long, value_name = "N", conflicts_with_all = ["images", "original_size"])]
+    #[arg(long, value_name = "N", conflicts_with_all = ["original_size"])]
     grid: Option<usize>,
-    /// Output: the folder for reconstructions of IMAGEs, or the grid's file (default RUN_DIR/reconstructions.png).
+    /// Output: the folder for reconstructions of IMAGEs, or the grid's file (default MODEL/reconstructions.png).
     #[arg(long, value_name = "PATH")]
     out: Option<PathBuf>,
     /// Resize each reconstruction back to its input's original size.
@@ -115,9 +114,18 @@ impl GridOptions {
 }
 
 pub fn run(args: ReconstructArgs) -> anyhow::Result<ExitCode> {
-    let model = args.model.load(&args.run_dir)?;
+    let (model_path, images) = args.what.split()?;
+    match (args.grid, images.is_empty()) {
+        (Some(_), false) => bail!("--grid draws the model's validation prints: give no images with it"),
+        (None, true) => bail!("give the images or folders of images to reconstruct after the model, or --grid N"),
+        _ => {}
+    }
+    let model = args.model.load(&model_path)?;
     if let Some(images) = args.grid {
-        let out = args.out.clone().unwrap_or_else(|| args.run_dir.join(GRID_FILE));
+        let out = match &args.out {
+            Some(out) => out.clone(),
+            None => resolve_model(&model_path)?.join(GRID_FILE),
+        };
         crate::shared::prepare_out_file(&out, "--out")?;
         let damage =
             (!args.kinds.is_empty()).then(|| GridDamage { kinds: args.kinds.clone(), severity: args.severity });
@@ -130,7 +138,7 @@ pub fn run(args: ReconstructArgs) -> anyhow::Result<ExitCode> {
     let Some(out_dir) = &args.out else {
         bail!("give --out DIR: the folder to write the reconstructions into");
     };
-    reconstruct_files(&model, &args.images, out_dir, args.original_size, args.model.batch)
+    reconstruct_files(&model, &images, out_dir, args.original_size, args.model.batch)
 }
 
 /// Draws validation images over their reconstructions, captioned with each

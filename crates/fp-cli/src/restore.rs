@@ -13,15 +13,14 @@ use fp_train::TaskKind;
 
 use crate::apply::{ApplyOptions, Job, apply_to_files, apply_to_files_then};
 use crate::minutiae::{Resolution, TemplateFormatArg, template_path, write_template};
-use crate::shared::ModelArgs;
+use crate::shared::{ModelAndInputs, ModelArgs};
 
 #[derive(Debug, clap::Args)]
+#[command(override_usage = "fpae restore [OPTIONS] --out <OUT> <MODEL> <IMAGE|DIR>...\n       \
+                            fpae restore [OPTIONS] --out <OUT> --model <MODEL> <IMAGE|DIR>...")]
 pub struct RestoreArgs {
-    /// The model: a run directory, or a model folder written by `fpae export`.
-    model: PathBuf,
-    /// Images (any size or format) or folders of images to restore.
-    #[arg(value_name = "IMAGE|DIR", required = true)]
-    inputs: Vec<PathBuf>,
+    #[command(flatten)]
+    what: ModelAndInputs,
     /// The folder to write into: a folder's images keep their paths below it
     /// (`DIR/noise/0.6/DB1_B/101_1.tif` -> `OUT/noise/0.6/DB1_B/101_1.png`), a file given
     /// alone is written as `OUT/<stem>.png`.
@@ -77,8 +76,12 @@ impl Shard {
 }
 
 pub fn run(args: RestoreArgs) -> anyhow::Result<ExitCode> {
+    let (model_path, inputs) = args.what.split()?;
+    if inputs.is_empty() {
+        bail!("give the images or folders of images to restore after the model");
+    }
     crate::shared::check_out_dir(&args.out, "--out")?;
-    let all = jobs(&args.inputs, &args.out)?;
+    let all = jobs(&inputs, &args.out)?;
     let total = all.len();
     let mine: Vec<Job> = match args.shard {
         Some(shard) => all.into_iter().enumerate().filter(|(i, _)| shard.contains(*i)).map(|(_, j)| j).collect(),
@@ -99,11 +102,11 @@ pub fn run(args: RestoreArgs) -> anyhow::Result<ExitCode> {
         println!("0 restored, {skipped} already in {}", args.out.display());
         return Ok(ExitCode::SUCCESS);
     }
-    let model = args.model_args.load(&args.model)?;
+    let model = args.model_args.load(&model_path)?;
     if model.config.task.kind != TaskKind::Restore {
         tracing::warn!(
             "{} was trained to reconstruct clean prints, not to restore degraded ones",
-            args.model.display()
+            model_path.display()
         );
     }
     crate::shared::create_out_dir(&args.out, "--out")?;

@@ -56,6 +56,32 @@ impl ModelArgs {
     }
 }
 
+/// The model a command applies and what it applies it to: the model either
+/// by `--model` or as the first positional argument, so that
+/// `fpae restore MODEL IMAGE` and `fpae restore --model MODEL IMAGE` agree.
+#[derive(Debug, clap::Args)]
+pub struct ModelAndInputs {
+    /// The model: a run directory, a model folder written by `fpae export`, or the
+    /// name of a ready-made model in models/ (`fpae models` lists them). Without
+    /// --model, the first positional argument is the model.
+    #[arg(long = "model", value_name = "MODEL")]
+    model: Option<PathBuf>,
+    /// [MODEL] then the images (any size or format) or folders of images.
+    #[arg(value_name = "INPUT")]
+    positional: Vec<PathBuf>,
+}
+
+impl ModelAndInputs {
+    /// The model and the inputs, in that order; an error when no model is given.
+    pub fn split(&self) -> anyhow::Result<(PathBuf, Vec<PathBuf>)> {
+        match (&self.model, self.positional.split_first()) {
+            (Some(model), _) => Ok((model.clone(), self.positional.clone())),
+            (None, Some((model, inputs))) => Ok((model.clone(), inputs.to_vec())),
+            (None, None) => bail!("give the model: --model MODEL or MODEL as the first argument"),
+        }
+    }
+}
+
 /// Where ready-made models live, relative to the working directory (the repository root).
 pub const MODELS_DIR: &str = "models";
 

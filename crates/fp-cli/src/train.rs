@@ -182,10 +182,10 @@ fn write_figures(run: &RunDir, config: &Config) -> anyhow::Result<()> {
     )
     .with_context(|| again("reconstruct --grid 5"))?;
     tracing::info!("reconstructions: {}", grid.display());
-    let options =
-        crate::report::ReportOptions { prints: GRID_IMAGES, identity: true, batch: config.train.batch_size };
-    let report = crate::report::write_report(run.path(), &model, &run.path().join(crate::report::REPORT_FILE), &options)
-        .with_context(|| again("report"))?;
+    let options = crate::report::ReportOptions { prints: GRID_IMAGES, identity: true, batch: config.train.batch_size };
+    let report =
+        crate::report::write_report(run.path(), &model, &run.path().join(crate::report::REPORT_FILE), &options)
+            .with_context(|| again("report"))?;
     tracing::info!("report: {}", report.display());
     println!("{}", report.display());
     Ok(())

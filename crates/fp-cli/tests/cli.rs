@@ -177,6 +177,17 @@ fn train_evaluate_plot_grid_and_reconstruct_end_to_end() {
     for name in ["a.png", "b.png", "c.png"] {
         assert_eq!(image::open(dir.path().join("small").join(name)).unwrap().to_luma8().dimensions(), (16, 16));
     }
+    // `--model` names the model as the first argument does.
+    let out = fpae(&["reconstruct", "--model", "runs/e2e", "mine", "--out", "by-flag"], dir.path());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    for name in ["a.png", "b.png", "c.png"] {
+        let read = |folder: &str| std::fs::read(dir.path().join(folder).join(name)).unwrap();
+        assert_eq!(read("by-flag"), read("small"), "{name}");
+    }
+    let out = fpae(&["reconstruct", "runs/e2e", "--grid", "2", "mine"], dir.path());
+    assert!(text(&out.stderr).contains("--grid draws the model's validation prints"), "{}", text(&out.stderr));
+    let out = fpae(&["reconstruct", "runs/e2e"], dir.path());
+    assert!(text(&out.stderr).contains("or --grid N"), "{}", text(&out.stderr));
 }
 
 /// The identity keys other tools read from `fpae evaluate --json`.

@@ -45,7 +45,8 @@ fn html_cells(html: &str) -> Vec<HtmlCell> {
         let source = attr(table, "data-source").unwrap();
         let table = &table[..table.find("</table>").unwrap()];
         for row in table.split("<tr data-path=").skip(1) {
-            let path: Vec<String> = serde_json::from_str(&attr(&format!("data-path={row}"), "data-path").unwrap()).unwrap();
+            let path: Vec<String> =
+                serde_json::from_str(&attr(&format!("data-path={row}"), "data-path").unwrap()).unwrap();
             for cell in row.split("<td ").skip(1) {
                 let tag = &cell[..cell.find('>').unwrap()];
                 let shown = &cell[tag.len() + 1..cell.find("</td>").unwrap()];
@@ -63,9 +64,11 @@ fn table_json_and_page_show_one_evaluation() {
     let root = dir.path();
     let page = finished_run(root);
     let html = std::fs::read_to_string(&page).unwrap();
-    let evaluation: Value = serde_json::from_slice(&std::fs::read(root.join("runs/r/evaluation.json")).unwrap()).unwrap();
+    let evaluation: Value =
+        serde_json::from_slice(&std::fs::read(root.join("runs/r/evaluation.json")).unwrap()).unwrap();
     let benchmark: Value =
-        serde_json::from_slice(&std::fs::read(root.join("runs/r/restored/synthetic-restore-v1.json")).unwrap()).unwrap();
+        serde_json::from_slice(&std::fs::read(root.join("runs/r/restored/synthetic-restore-v1.json")).unwrap())
+            .unwrap();
     assert!(evaluation["identity"]["minutiae_recall"].as_f64().is_some(), "identity measured: {evaluation}");
 
     // The page: every number is the one at its place in its JSON file.
@@ -77,7 +80,13 @@ fn table_json_and_page_show_one_evaluation() {
     for (source, path, key, value, shown) in &cells {
         let json = if source == "evaluation.json" { &evaluation } else { &benchmark };
         let group = fp_report::lookup(json, path).unwrap_or_else(|| panic!("{path:?} not in {source}"));
-        let measure = measures::PIXELS.iter().chain(measures::IDENTITY).chain(measures::SCORES).chain(measures::IMAGE).find(|m| m.key == key).unwrap();
+        let measure = measures::PIXELS
+            .iter()
+            .chain(measures::IDENTITY)
+            .chain(measures::SCORES)
+            .chain(measures::IMAGE)
+            .find(|m| m.key == key)
+            .unwrap();
         assert_eq!(*value, measure.value(group), "{source} {path:?} {key}");
         assert_eq!(*shown, measure.cell(*value), "{source} {path:?} {key}");
     }
@@ -91,10 +100,18 @@ fn table_json_and_page_show_one_evaluation() {
     // One row per print in the page (folded), none in the terminal.
     let per_image = cells.iter().filter(|c| c.1.first().is_some_and(|k| k == "per_image")).count();
     assert_eq!(per_image, measures::IMAGE.len() * evaluation["per_image"].as_array().unwrap().len());
-    for (source, path, key, value, shown) in cells.iter().filter(|c| c.0 == "evaluation.json" && c.1.first().is_none_or(|k| k != "per_image")) {
+    for (source, path, key, value, shown) in
+        cells.iter().filter(|c| c.0 == "evaluation.json" && c.1.first().is_none_or(|k| k != "per_image"))
+    {
         let label = path.last().map_or("all", String::as_str);
         let (measure_set, line) = if key.starts_with("identity.") {
-            (measures::IDENTITY, table.lines().skip_while(|l| !l.starts_with("identity:")).find(|l| l.split_whitespace().next() == Some(label)))
+            (
+                measures::IDENTITY,
+                table
+                    .lines()
+                    .skip_while(|l| !l.starts_with("identity:"))
+                    .find(|l| l.split_whitespace().next() == Some(label)),
+            )
         } else {
             (measures::PIXELS, table.lines().find(|l| l.split_whitespace().next() == Some(label)))
         };
@@ -169,7 +186,9 @@ fn the_report_passes_a_real_browser() {
             eprintln!("FPAE_SKIP_BROWSER is set: the browser check is skipped");
             return;
         }
-        panic!("chromium not found: `cargo xtask test` installs Debian's chromium; or set FPAE_CHROMIUM=PATH (or FPAE_SKIP_BROWSER=1)");
+        panic!(
+            "chromium not found: `cargo xtask test` installs Debian's chromium; or set FPAE_CHROMIUM=PATH (or FPAE_SKIP_BROWSER=1)"
+        );
     };
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
@@ -193,7 +212,10 @@ fn the_report_passes_a_real_browser() {
     let out = browser(&["--window-size=390,800", "--virtual-time-budget=10000", "--dump-dom"], &checked);
     let dom = text(&out.stdout);
     let start = dom.find("<pre id=\"fpae-check\">").expect("the check ran") + "<pre id=\"fpae-check\">".len();
-    let json = dom[start..start + dom[start..].find("</pre>").unwrap()].replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&");
+    let json = dom[start..start + dom[start..].find("</pre>").unwrap()]
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&");
     let check: Value = serde_json::from_str(&json).unwrap();
     assert_eq!(check["errors"], serde_json::json!([]), "no console or load errors");
     let widths: Vec<u64> = check["images"].as_array().unwrap().iter().map(|w| w.as_u64().unwrap()).collect();
@@ -204,9 +226,11 @@ fn the_report_passes_a_real_browser() {
     assert!(check["width"].as_u64().unwrap() <= viewport, "fits the window: {} > {viewport}", check["width"]);
     assert_eq!(check["before"], serde_json::json!([true, false, false]));
     assert_eq!(check["after"], serde_json::json!([false, true, false]), "the second button shows the restorations");
-    let evaluation: Value = serde_json::from_slice(&std::fs::read(root.join("runs/r/evaluation.json")).unwrap()).unwrap();
+    let evaluation: Value =
+        serde_json::from_slice(&std::fs::read(root.join("runs/r/evaluation.json")).unwrap()).unwrap();
     let benchmark: Value =
-        serde_json::from_slice(&std::fs::read(root.join("runs/r/restored/synthetic-restore-v1.json")).unwrap()).unwrap();
+        serde_json::from_slice(&std::fs::read(root.join("runs/r/restored/synthetic-restore-v1.json")).unwrap())
+            .unwrap();
     let cells = check["cells"].as_array().unwrap();
     assert!(cells.len() > 100, "{} cells", cells.len());
     for cell in cells {
@@ -214,10 +238,18 @@ fn the_report_passes_a_real_browser() {
         let path: Vec<String> = serde_json::from_value(cell["path"].clone()).unwrap();
         let group = fp_report::lookup(json, &path).unwrap_or_else(|| panic!("{cell} not in its JSON"));
         let key = cell["key"].as_str().unwrap();
-        let measure = measures::PIXELS.iter().chain(measures::IDENTITY).chain(measures::SCORES).chain(measures::IMAGE).find(|m| m.key == key).unwrap();
+        let measure = measures::PIXELS
+            .iter()
+            .chain(measures::IDENTITY)
+            .chain(measures::SCORES)
+            .chain(measures::IMAGE)
+            .find(|m| m.key == key)
+            .unwrap();
         let expected = measure.value(group);
         match (cell["value"].as_f64(), expected) {
-            (Some(shown), Some(expected)) => assert!((shown - expected).abs() <= 1e-12 * expected.abs(), "{cell}: {expected}"),
+            (Some(shown), Some(expected)) => {
+                assert!((shown - expected).abs() <= 1e-12 * expected.abs(), "{cell}: {expected}")
+            }
             (None, None) => {}
             (shown, expected) => panic!("{cell}: {shown:?} against {expected:?}"),
         }

@@ -135,6 +135,16 @@ fn benchmark_restore_score_and_evaluate() {
     let out = fpae(&["restore", "r", "bench/degraded/noise/0.3", "--out", "by-name"], root);
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert_eq!(listing(&root.join("by-name")).len(), 4);
+    // `--model NAME` is the same as NAME in first place.
+    let out = fpae(&["restore", "--model", "r", "bench/degraded/noise/0.3", "--out", "by-flag"], root);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(listing(&root.join("by-flag")), listing(&root.join("by-name")));
+    for name in listing(&root.join("by-name")) {
+        let (flag, positional) = (root.join("by-flag").join(&name), root.join("by-name").join(&name));
+        assert_eq!(std::fs::read(flag).unwrap(), std::fs::read(positional).unwrap(), "{name}");
+    }
+    let out = fpae(&["restore", "--model", "r", "--out", "nothing-given"], root);
+    assert!(text(&out.stderr).contains("give the images or folders of images to restore"), "{}", text(&out.stderr));
     let out = fpae(&["restore", "nothing", "bench/degraded/noise/0.3", "--out", "by-name2"], root);
     assert!(
         text(&out.stderr).contains(

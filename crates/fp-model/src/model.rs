@@ -108,7 +108,10 @@ impl Autoencoder {
     /// (see [`Autoencoder::set_exact_subpixel`]); none when it is off.
     pub fn subpixel_layers(&self) -> Vec<&str> {
         let nodes = self.graph.nodes();
-        (0..nodes.len()).filter(|&i| self.exact_subpixel && self.phase_convs[i]).map(|i| nodes[i].name.as_str()).collect()
+        (0..nodes.len())
+            .filter(|&i| self.exact_subpixel && self.phase_convs[i])
+            .map(|i| nodes[i].name.as_str())
+            .collect()
     }
 
     /// Computes in `compute`'s precision and layout from now on (f32, NCHW by
@@ -196,7 +199,15 @@ impl Autoencoder {
 
     /// Computes one node from the values of earlier ones, in the model's
     /// precision and layout.
-    fn node(&self, id: NodeId, op: &Op, params: &Params, values: &[Option<Tensor>], xs: &Tensor, train: bool) -> Tensor {
+    fn node(
+        &self,
+        id: NodeId,
+        op: &Op,
+        params: &Params,
+        values: &[Option<Tensor>],
+        xs: &Tensor,
+        train: bool,
+    ) -> Tensor {
         let c = self.compute;
         let phases = |node: NodeId| self.exact_subpixel && self.phase_convs[node];
         let value =
@@ -388,7 +399,8 @@ mod tests {
             let g = Tensor::randn([n, o, 2 * h, 2 * w], (Kind::Double, Device::Cpu));
 
             let expected = plain(&x, &k, &b);
-            let grads_expected = Tensor::run_backward(&[(&expected * &g).sum(Kind::Double)], &[&x, &k, &b], false, false);
+            let grads_expected =
+                Tensor::run_backward(&[(&expected * &g).sum(Kind::Double)], &[&x, &k, &b], false, false);
             let got = upsample_conv3x3(&x, &fold_conv3x3_into_phases(&k), Some(&b));
             let grads_got = Tensor::run_backward(&[(&got * &g).sum(Kind::Double)], &[&x, &k, &b], false, false);
 

@@ -161,7 +161,8 @@ pub fn render(page: &Page) -> String {
             Section::Views { caption, views, .. } => {
                 out += "<div class=\"views\">\n<div>";
                 for (i, (name, _)) in views.iter().enumerate() {
-                    let _ = write!(out, "<button type=\"button\" aria-pressed=\"{}\">{}</button>", i == 0, escape(name));
+                    let _ =
+                        write!(out, "<button type=\"button\" aria-pressed=\"{}\">{}</button>", i == 0, escape(name));
                 }
                 out += "</div>\n";
                 for (i, (name, png)) in views.iter().enumerate() {
@@ -278,9 +279,15 @@ mod tests {
 
     #[test]
     fn base64_matches_rfc_4648_vectors() {
-        for (plain, encoded) in
-            [("", ""), ("f", "Zg=="), ("fo", "Zm8="), ("foo", "Zm9v"), ("foob", "Zm9vYg=="), ("fooba", "Zm9vYmE="), ("foobar", "Zm9vYmFy")]
-        {
+        for (plain, encoded) in [
+            ("", ""),
+            ("f", "Zg=="),
+            ("fo", "Zm8="),
+            ("foo", "Zm9v"),
+            ("foob", "Zm9vYg=="),
+            ("fooba", "Zm9vYmE="),
+            ("foobar", "Zm9vYmFy"),
+        ] {
             assert_eq!(base64(plain.as_bytes()), encoded);
         }
     }
@@ -302,7 +309,11 @@ mod tests {
             subtitle: "s".into(),
             sections: vec![
                 Section::Scores { report, source: "evaluation.json".into() },
-                Section::Views { title: "v".into(), caption: "c".into(), views: vec![("a".into(), vec![1]), ("b".into(), vec![2])] },
+                Section::Views {
+                    title: "v".into(),
+                    caption: "c".into(),
+                    views: vec![("a".into(), vec![1]), ("b".into(), vec![2])],
+                },
             ],
         };
         let html = render(&page);

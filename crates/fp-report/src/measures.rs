@@ -55,14 +55,27 @@ impl Measure {
     }
 }
 
-const fn measure(key: &'static str, heading: &'static str, band: &'static str, format: Format, meaning: &'static str) -> Measure {
+const fn measure(
+    key: &'static str,
+    heading: &'static str,
+    band: &'static str,
+    format: Format,
+    meaning: &'static str,
+) -> Measure {
     Measure { key, heading, band, format, meaning }
 }
 
 const IMAGES: Measure = measure("images", "images", "", Format::Count, "Number of prints in the group.");
 const MSE: Measure = measure("mse", "MSE", "", Format::Decimals(6), "Mean squared error of the pixels in [0, 1].");
-const PSNR: Measure = measure("psnr", "PSNR (dB)", "", Format::Decimals(2), "Peak signal-to-noise ratio, mean over the prints.");
-const SSIM: Measure = measure("ssim", "SSIM", "", Format::Decimals(4), "Structural similarity (Gaussian window 11, sigma 1.5), mean over the prints.");
+const PSNR: Measure =
+    measure("psnr", "PSNR (dB)", "", Format::Decimals(2), "Peak signal-to-noise ratio, mean over the prints.");
+const SSIM: Measure = measure(
+    "ssim",
+    "SSIM",
+    "",
+    Format::Decimals(4),
+    "Structural similarity (Gaussian window 11, sigma 1.5), mean over the prints.",
+);
 const RECALL: Measure = measure(
     "identity.minutiae_recall",
     "recall",
@@ -184,18 +197,8 @@ pub const IDENTITY: &[Measure] = &[
 
 /// Pixels and identity of processed prints against their clean originals:
 /// `fpae score` and the restoration benchmark.
-pub const SCORES: &[Measure] = &[
-    IMAGES,
-    PSNR,
-    SSIM,
-    RECALL,
-    PRECISION,
-    TYPE1,
-    TYPE2,
-    TYPE2_ORIGINALS,
-    IMPOSTOR,
-    NOT_COMPUTABLE,
-];
+pub const SCORES: &[Measure] =
+    &[IMAGES, PSNR, SSIM, RECALL, PRECISION, TYPE1, TYPE2, TYPE2_ORIGINALS, IMPOSTOR, NOT_COMPUTABLE];
 
 /// One print's measures (an entry of an evaluation's `per_image`).
 pub const IMAGE: &[Measure] = &[

@@ -17,23 +17,24 @@ pub fn render(report: &Report) -> String {
 
 /// One table: its title, the band and column headings, then a line per row.
 pub fn table(table: &ScoreTable) -> String {
-    let cells: Vec<Vec<String>> = table
-        .rows
-        .iter()
-        .map(|row| table.measures.iter().map(|m| m.cell(row.value(m))).collect())
-        .collect();
+    let cells: Vec<Vec<String>> =
+        table.rows.iter().map(|row| table.measures.iter().map(|m| m.cell(row.value(m))).collect()).collect();
     let label_width = table.rows.iter().map(|r| r.label.len()).max().unwrap_or(0).max(MIN_LABEL_WIDTH);
     let widths: Vec<usize> = table
         .measures
         .iter()
         .enumerate()
-        .map(|(c, m)| cells.iter().map(|row| row[c].len()).chain([m.heading.len(), MIN_COLUMN_WIDTH]).max().unwrap_or(0))
+        .map(|(c, m)| {
+            cells.iter().map(|row| row[c].len()).chain([m.heading.len(), MIN_COLUMN_WIDTH]).max().unwrap_or(0)
+        })
         .collect();
     let bands = bands(table.measures);
     let line = |label: &str, columns: &dyn Fn(usize) -> String| {
         let segments: Vec<String> = bands
             .iter()
-            .map(|range| range.clone().map(|c| format!("{:>w$}", columns(c), w = widths[c])).collect::<Vec<_>>().join(" "))
+            .map(|range| {
+                range.clone().map(|c| format!("{:>w$}", columns(c), w = widths[c])).collect::<Vec<_>>().join(" ")
+            })
             .collect();
         format!("{label:<label_width$} {}\n", segments.join(" | "))
     };
@@ -84,7 +85,10 @@ mod tests {
             title: "pixels".into(),
             measures: measures::PIXELS,
             folded: false,
-            rows: vec![ScoreRow::new("DB1_B", &["per_database", "DB1_B"], &group(20.0)), ScoreRow::new("all", &[], &group(21.456))],
+            rows: vec![
+                ScoreRow::new("DB1_B", &["per_database", "DB1_B"], &group(20.0)),
+                ScoreRow::new("all", &[], &group(21.456)),
+            ],
         };
         let text = table(&t);
         let lines: Vec<&str> = text.lines().collect();
@@ -96,7 +100,12 @@ mod tests {
 
     #[test]
     fn bands_are_headed_and_separated() {
-        let t = ScoreTable { title: "scores".into(), measures: measures::SCORES, folded: false, rows: vec![ScoreRow::new("all", &[], &group(9.0))] };
+        let t = ScoreTable {
+            title: "scores".into(),
+            measures: measures::SCORES,
+            folded: false,
+            rows: vec![ScoreRow::new("all", &[], &group(9.0))],
+        };
         let text = table(&t);
         let lines: Vec<&str> = text.lines().collect();
         assert!(lines[1].contains("minutiae") && lines[1].contains("type II"), "{text}");

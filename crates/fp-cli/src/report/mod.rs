@@ -79,10 +79,8 @@ pub fn write_report(dir: &Path, model: &TrainedModel, out: &Path, options: &Repo
         });
     }
     let subject = format!("Evaluation: {} validation prints, checkpoint of epoch {}", evaluation.images, model.epoch);
-    sections.push(Section::Scores {
-        report: tables::evaluation(&evaluation, subject),
-        source: EVALUATION_FILE.to_owned(),
-    });
+    sections
+        .push(Section::Scores { report: tables::evaluation(&evaluation, subject), source: EVALUATION_FILE.to_owned() });
     if options.prints > 0 {
         sections.push(print_views(model, options)?);
     }
@@ -120,7 +118,8 @@ pub fn write_report(dir: &Path, model: &TrainedModel, out: &Path, options: &Repo
 /// asked for, else made now and written there.
 fn run_evaluation(dir: &Path, model: &TrainedModel, options: &ReportOptions) -> anyhow::Result<Evaluation> {
     let path = dir.join(EVALUATION_FILE);
-    let checkpoint_time = std::fs::metadata(model.checkpoint.join(fp_train::STATE_FILE)).and_then(|m| m.modified()).ok();
+    let checkpoint_time =
+        std::fs::metadata(model.checkpoint.join(fp_train::STATE_FILE)).and_then(|m| m.modified()).ok();
     let saved_time = std::fs::metadata(&path).and_then(|m| m.modified()).ok();
     if let (Some(saved), Some(checkpoint)) = (saved_time, checkpoint_time)
         && saved >= checkpoint
@@ -224,8 +223,9 @@ fn benchmarks(dir: &Path) -> anyhow::Result<Vec<(String, BenchmarkEvaluation)>> 
     files.sort();
     for file in files {
         let text = std::fs::read_to_string(&file).with_context(|| format!("cannot read {}", file.display()))?;
-        let evaluation: BenchmarkEvaluation = serde_json::from_str(&text)
-            .with_context(|| format!("{}: not a benchmark evaluation (fpae evaluate --benchmark writes it)", file.display()))?;
+        let evaluation: BenchmarkEvaluation = serde_json::from_str(&text).with_context(|| {
+            format!("{}: not a benchmark evaluation (fpae evaluate --benchmark writes it)", file.display())
+        })?;
         let name = file.strip_prefix(dir).unwrap_or(&file).display().to_string();
         found.push((name, evaluation));
     }

@@ -175,7 +175,10 @@ mod tests {
         };
         let report = evaluation(&e, "run".into());
         assert_eq!(report.tables.len(), 2, "pixels and every print; no identity table without identity");
-        assert_eq!(report.tables[0].rows.iter().map(|r| r.label.as_str()).collect::<Vec<_>>(), ["DB1_B", "DB2_B", "all"]);
+        assert_eq!(
+            report.tables[0].rows.iter().map(|r| r.label.as_str()).collect::<Vec<_>>(),
+            ["DB1_B", "DB2_B", "all"]
+        );
         assert_rows_point_into(&report, &serde_json::to_value(&e).unwrap());
     }
 }
