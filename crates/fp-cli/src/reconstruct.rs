@@ -33,7 +33,7 @@ pub struct ReconstructArgs {
     /// Instead of files: a PNG of the first N validation images over their reconstructions.
     #[arg(long, value_name = "N", conflicts_with_all = ["original_size"])]
     grid: Option<usize>,
-    /// Output: the folder for reconstructions of IMAGEs, or the grid's file (default MODEL/reconstructions.png).
+    /// Output: the folder for reconstructions of IMAGEs, or the grid's file (default MODEL/reconstructions.png; NAME-reconstructions.png here for a ready-made model given by NAME).
     #[arg(long, value_name = "PATH")]
     out: Option<PathBuf>,
     /// Resize each reconstruction back to its input's original size.
@@ -124,6 +124,8 @@ pub fn run(args: ReconstructArgs) -> anyhow::Result<ExitCode> {
     if let Some(images) = args.grid {
         let out = match &args.out {
             Some(out) => out.clone(),
+            // A ready-made model's folder stays as shipped: its grid comes here.
+            None if !model_path.exists() => PathBuf::from(format!("{}-{GRID_FILE}", model_path.display())),
             None => resolve_model(&model_path)?.join(GRID_FILE),
         };
         crate::shared::prepare_out_file(&out, "--out")?;

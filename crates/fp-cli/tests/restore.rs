@@ -143,6 +143,11 @@ fn benchmark_restore_score_and_evaluate() {
         let (flag, positional) = (root.join("by-flag").join(&name), root.join("by-name").join(&name));
         assert_eq!(std::fs::read(flag).unwrap(), std::fs::read(positional).unwrap(), "{name}");
     }
+    // A ready-made model's grid is written here, not into its folder.
+    let out = fpae(&["reconstruct", "r", "--grid", "2"], root);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(root.join("r-reconstructions.png").is_file());
+    assert!(!root.join("models/r/reconstructions.png").exists());
     let out = fpae(&["restore", "--model", "r", "--out", "nothing-given"], root);
     assert!(text(&out.stderr).contains("give the images or folders of images to restore"), "{}", text(&out.stderr));
     let out = fpae(&["restore", "nothing", "bench/degraded/noise/0.3", "--out", "by-name2"], root);
