@@ -58,17 +58,20 @@ fn html_cells(html: &str) -> Vec<HtmlCell> {
     cells
 }
 
+/// The finished run's `evaluation.json` and its benchmark evaluation, the
+/// sources of every number on the page.
+fn run_json(root: &Path) -> (Value, Value) {
+    let read = |path: &str| -> Value { serde_json::from_slice(&std::fs::read(root.join(path)).unwrap()).unwrap() };
+    (read("runs/r/evaluation.json"), read("runs/r/restored/synthetic-restore-v1.json"))
+}
+
 #[test]
 fn table_json_and_page_show_one_evaluation() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
     let page = finished_run(root);
     let html = std::fs::read_to_string(&page).unwrap();
-    let evaluation: Value =
-        serde_json::from_slice(&std::fs::read(root.join("runs/r/evaluation.json")).unwrap()).unwrap();
-    let benchmark: Value =
-        serde_json::from_slice(&std::fs::read(root.join("runs/r/restored/synthetic-restore-v1.json")).unwrap())
-            .unwrap();
+    let (evaluation, benchmark) = run_json(root);
     assert!(evaluation["identity"]["minutiae_recall"].as_f64().is_some(), "identity measured: {evaluation}");
 
     // The page: every number is the one at its place in its JSON file.
@@ -80,13 +83,7 @@ fn table_json_and_page_show_one_evaluation() {
     for (source, path, key, value, shown) in &cells {
         let json = if source == "evaluation.json" { &evaluation } else { &benchmark };
         let group = fp_report::lookup(json, path).unwrap_or_else(|| panic!("{path:?} not in {source}"));
-        let measure = measures::PIXELS
-            .iter()
-            .chain(measures::IDENTITY)
-            .chain(measures::SCORES)
-            .chain(measures::IMAGE)
-            .find(|m| m.key == key)
-            .unwrap();
+        let measure = measures::by_key(key).unwrap_or_else(|| panic!("no measure reads {key}"));
         assert_eq!(*value, measure.value(group), "{source} {path:?} {key}");
         assert_eq!(*shown, measure.cell(*value), "{source} {path:?} {key}");
     }
@@ -226,11 +223,7 @@ fn the_report_passes_a_real_browser() {
     assert!(check["width"].as_u64().unwrap() <= viewport, "fits the window: {} > {viewport}", check["width"]);
     assert_eq!(check["before"], serde_json::json!([true, false, false]));
     assert_eq!(check["after"], serde_json::json!([false, true, false]), "the second button shows the restorations");
-    let evaluation: Value =
-        serde_json::from_slice(&std::fs::read(root.join("runs/r/evaluation.json")).unwrap()).unwrap();
-    let benchmark: Value =
-        serde_json::from_slice(&std::fs::read(root.join("runs/r/restored/synthetic-restore-v1.json")).unwrap())
-            .unwrap();
+    let (evaluation, benchmark) = run_json(root);
     let cells = check["cells"].as_array().unwrap();
     assert!(cells.len() > 100, "{} cells", cells.len());
     for cell in cells {
@@ -238,13 +231,7 @@ fn the_report_passes_a_real_browser() {
         let path: Vec<String> = serde_json::from_value(cell["path"].clone()).unwrap();
         let group = fp_report::lookup(json, &path).unwrap_or_else(|| panic!("{cell} not in its JSON"));
         let key = cell["key"].as_str().unwrap();
-        let measure = measures::PIXELS
-            .iter()
-            .chain(measures::IDENTITY)
-            .chain(measures::SCORES)
-            .chain(measures::IMAGE)
-            .find(|m| m.key == key)
-            .unwrap();
+        let measure = measures::by_key(key).unwrap_or_else(|| panic!("no measure reads {key}"));
         let expected = measure.value(group);
         match (cell["value"].as_f64(), expected) {
             (Some(shown), Some(expected)) => {

@@ -236,6 +236,16 @@ pub const IMAGE: &[Measure] = &[
     ),
 ];
 
+/// Every measure of every table, a key possibly more than once (written the same way).
+pub fn all() -> impl Iterator<Item = &'static Measure> {
+    PIXELS.iter().chain(IDENTITY).chain(SCORES).chain(IMAGE)
+}
+
+/// The measure read from `key`, in whichever table it appears.
+pub fn by_key(key: &str) -> Option<&'static Measure> {
+    all().find(|m| m.key == key)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -254,9 +264,8 @@ mod tests {
 
     #[test]
     fn a_key_is_written_one_way_in_every_table() {
-        let all: Vec<&Measure> = PIXELS.iter().chain(IDENTITY).chain(SCORES).chain(IMAGE).collect();
-        for a in &all {
-            for b in all.iter().filter(|b| b.key == a.key) {
+        for a in all() {
+            for b in all().filter(|b| b.key == a.key) {
                 assert_eq!(a.format, b.format, "{}", a.key);
             }
         }
