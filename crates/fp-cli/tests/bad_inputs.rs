@@ -21,7 +21,7 @@ fn unet() -> String {
     model("restore-fvc2002")
 }
 
-/// The tutorial's network at native resolution: 3 poolings, a stride of 8.
+/// The tutorial's network at native resolution: 2 poolings, a stride of 4.
 fn tutorial() -> String {
     model("native-cae-fvc2002")
 }
@@ -101,8 +101,8 @@ fn fpae_within(args: &[&str], cwd: &Path, limit: Duration) -> Output {
 /// Runs `fpae` where file permissions hold. Root reads any file (capabilities
 /// CAP_DAC_OVERRIDE and CAP_DAC_READ_SEARCH), so when this test can still read
 /// `unreadable`, the child drops those two from its bounding set before it
-/// starts, which makes root's own mode bits count. `None`, after saying why,
-/// where that cannot be done.
+/// starts, which makes root's own mode bits count. Where that cannot be done
+/// the test fails, or returns `None` when `FPAE_SKIP=capability` allows it.
 fn fpae_bound_by_permissions(args: &[&str], cwd: &Path, unreadable: &Path) -> Option<Output> {
     let mut command = command(args, cwd);
     let readable =
@@ -129,14 +129,20 @@ fn fpae_bound_by_permissions(args: &[&str], cwd: &Path, unreadable: &Path) -> Op
         }
         #[cfg(not(target_os = "linux"))]
         {
-            eprintln!("skipped: this process reads files of mode 000 and cannot drop that right here");
+            fp_testkit::missing(
+                fp_testkit::Need::Capability,
+                "this process reads files of mode 000 and cannot drop that right here",
+            );
             return None;
         }
     }
     match command.output() {
         Ok(out) => Some(out),
         Err(e) => {
-            eprintln!("skipped: running as root, and cannot drop the right to read any file ({e})");
+            fp_testkit::missing(
+                fp_testkit::Need::Capability,
+                &format!("running as root, and cannot drop the right to read any file ({e})"),
+            );
             None
         }
     }
@@ -351,7 +357,7 @@ fn a_named_pipe_with_an_image_name_is_refused_not_waited_on() {
     print(root, "in/ok.png", 32, 32);
     let made = Command::new("mkfifo").arg(root.join("in/pipe.png")).status();
     if !made.is_ok_and(|s| s.success()) {
-        eprintln!("skipped: mkfifo is not available");
+        fp_testkit::missing(fp_testkit::Need::Capability, "mkfifo cannot make a named pipe here");
         return;
     }
     let limit = Duration::from_secs(120);

@@ -179,13 +179,11 @@ const CHECK_SCRIPT: &str = r#"<script>
 #[test]
 fn the_report_passes_a_real_browser() {
     let Some(chromium) = chromium() else {
-        if std::env::var_os("FPAE_SKIP_BROWSER").is_some() {
-            eprintln!("FPAE_SKIP_BROWSER is set: the browser check is skipped");
-            return;
-        }
-        panic!(
-            "chromium not found: `cargo xtask test` installs Debian's chromium; or set FPAE_CHROMIUM=PATH (or FPAE_SKIP_BROWSER=1)"
+        fp_testkit::missing(
+            fp_testkit::Need::Browser,
+            "chromium not found (`cargo xtask test` installs Debian's chromium; or set FPAE_CHROMIUM=PATH)",
         );
+        return;
     };
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();

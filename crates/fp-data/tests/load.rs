@@ -260,25 +260,11 @@ fn the_repository_manifests_parse_with_the_sensors_resolutions() {
     assert!(fvc2000.subsets.values().chain(fvc2002.subsets.values()).all(|s| s.sensor.is_some()));
 }
 
-/// A real dataset folder beside the checkout (`../shared/data/NAME`), or the
-/// path in `env` when set; `None`, saying so, when absent.
-fn real_root(name: &str, env: &str) -> Option<PathBuf> {
-    let root = std::env::var_os(env)
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data").join(name));
-    if root.is_dir() {
-        Some(root)
-    } else {
-        eprintln!("skipped: {name} not found at {} (set {env})", root.display());
-        None
-    }
-}
-
 /// The real FVC2002 B sets, from `../shared/data/fvc2002` beside the checkout
 /// (or `FPAE_FVC2002` when set). The tutorial's check: (320, 224, 224, 1), min 0, max 1.
 #[test]
 fn real_fvc2002_matches_the_tutorial_shape_and_range() {
-    let Some(root) = real_root("fvc2002", "FPAE_FVC2002") else { return };
+    let Some(root) = fp_testkit::dataset("fvc2002") else { return };
     let dir = tempfile::tempdir().unwrap();
     let cfg = DataConfig { root: root.into(), cache_dir: Some(dir.path().to_owned()), ..DataConfig::default() };
     let d = fp_data::load(&cfg).unwrap();
@@ -306,7 +292,7 @@ fn real_fvc2002_matches_the_tutorial_shape_and_range() {
 #[cfg(unix)]
 #[test]
 fn real_fvc2002_and_fvc2000_load_together_at_native_size() {
-    let (Some(fvc2002), Some(fvc2000)) = (real_root("fvc2002", "FPAE_FVC2002"), real_root("fvc2000", "FPAE_FVC2000"))
+    let (Some(fvc2002), Some(fvc2000)) = (fp_testkit::dataset("fvc2002"), fp_testkit::dataset("fvc2000"))
     else {
         return;
     };

@@ -1,7 +1,6 @@
 //! Minutiae and BOZORTH3 scores on synthetic ridge patterns, and on two real
-//! FVC2002 prints when `../shared/data/fvc2002` is beside the checkout.
-
-use std::path::{Path, PathBuf};
+//! FVC2002 prints from `../shared/data/fvc2002` beside the checkout (a test
+//! fails without them unless `FPAE_SKIP=data`).
 
 use fp_metrics::identity::{GalleryPrint, PrintKey, Probe, assess};
 use fp_metrics::minutiae::{BOZORTH_THRESHOLD, Correspondence, MinutiaKind, Template, Tolerance, match_score};
@@ -124,20 +123,9 @@ fn assess_separates_sharp_from_blurred_reconstructions() {
     assert_eq!(report.per_database["SYN"], *s);
 }
 
-/// `../shared/data/fvc2002` beside the checkout, or `FPAE_FVC2002`.
-fn fvc2002() -> Option<PathBuf> {
-    let root = std::env::var_os("FPAE_FVC2002")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/fvc2002"));
-    root.join("DB1_B").is_dir().then_some(root)
-}
-
 #[test]
 fn real_genuine_pair_matches_and_impostor_does_not() {
-    let Some(root) = fvc2002() else {
-        eprintln!("skipped: the FVC2002 B sets are not beside the checkout");
-        return;
-    };
+    let Some(root) = fp_testkit::dataset("fvc2002") else { return };
     let load = |name: &str| {
         let image = image::open(root.join("DB1_B").join(name)).unwrap().to_luma8();
         let (w, h) = image.dimensions();
@@ -155,10 +143,7 @@ fn real_genuine_pair_matches_and_impostor_does_not() {
 /// original's are, non-square prints included.
 #[test]
 fn real_round_trip_through_224_keeps_the_identity() {
-    let Some(root) = fvc2002() else {
-        eprintln!("skipped: the FVC2002 B sets are not beside the checkout");
-        return;
-    };
+    let Some(root) = fp_testkit::dataset("fvc2002") else { return };
     let preprocess = fp_data::Preprocess {
         height: 224,
         width: 224,

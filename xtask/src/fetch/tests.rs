@@ -322,14 +322,11 @@ fn safe_relative_path_rejects_escapes() {
     }
 }
 
-/// Imports a real dataset from `../shared/data/<name>` when present, through
-/// the same options `cargo xtask fetch-data <name>` uses, into a temporary folder.
+/// Imports a real dataset from `../shared/data/<name>` (a test without it fails
+/// unless `FPAE_SKIP=data`), through the same options `cargo xtask fetch-data
+/// <name>` uses, into a temporary folder.
 fn imports_real_dataset_from_shared(dataset: Dataset) -> Option<String> {
-    let shared = project_root().join("..").join("shared").join("data").join(dataset.name());
-    if !shared.is_dir() {
-        eprintln!("skipped: {} not present", shared.display());
-        return None;
-    }
+    let shared = fp_testkit::dataset(dataset.name())?;
     let dir = tempfile::tempdir().unwrap();
     let options = FetchOptions {
         dest: dir.path().join(dataset.name()),
