@@ -13,8 +13,8 @@ use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
 use crate::raster::{
-    bilinear, convolve_taps, curve, gaussian_blur, max_filter, min_filter, quantile, resize_bilinear, shrink_area,
-    smooth_field, smoothstep, standard_normal, stroke,
+    bilinear, convolve_taps, curve, gaussian_blur, gradient_angles, max_filter, min_filter, quantile, resize_bilinear,
+    shrink_area, smooth_field, smoothstep, standard_normal, stroke,
 };
 
 /// Additive Gaussian noise of standard deviation `0.5 s`.
@@ -343,6 +343,684 @@ pub(crate) fn elastic(px: &mut [f32], w: usize, h: usize, s: f32, rng: &mut ChaC
         for x in 0..w {
             let i = y * w + x;
             px[i] = bilinear(&src, w, h, x as f32 + amplitude * shift_x[i], y as f32 + amplitude * shift_y[i]);
+        }
+    }
+}
+
+/// The share of the print's ink the finger no longer touches at severity 1.
+const MOST_LOST: f32 = 0.5;
+
+/// A finger touching only part of the sensor. The boundary of the contact
+/// is a level line of `u + bend t^2 / d + wave(t)`, with `u` and `t` the
+/// coordinates along and across a random direction and `d` the diagonal: a
+/// line bent by up to 1.2 (convex contact, mostly) or -0.3, waving by two
+/// sines of 2 to 6 pixels and 40 to 160 pixels period, ragged by a 12-pixel
+/// random field of 2.5 pixels. The level is the one beyond which a share
+/// `0.5 s` of the print's ink lies (ink: how much darker than the
+/// background a pixel is, plus a little so that a blank image has some), so
+/// that the finger loses that share whether the print fills the image or
+/// not; the pixels beyond take the print's background level (its 0.95
+/// quantile). Within `4 + 10 s` pixels inside it the pressure falls off:
+/// ridges thin (a 3x3 maximum) and fade into the background.
+pub(crate) fn partial_contact(px: &mut [f32], w: usize, h: usize, s: f32, rng: &mut ChaCha8Rng) {
+    let angle = rng.random::<f32>() * std::f32::consts::TAU;
+    let bend = rng.random_range(-0.3f32..1.2);
+    let waves: [(f32, f32, f32); 2] = std::array::from_fn(|_| {
+        (rng.random_range(2.0..6.0), rng.random_range(40.0..160.0), rng.random::<f32>() * std::f32::consts::TAU)
+    });
+    let ragged = smooth_field(w, h, 12.0, rng);
+    let (cos, sin) = (angle.cos(), angle.sin());
+    let (cx, cy) = ((w as f32 - 1.0) / 2.0, (h as f32 - 1.0) / 2.0);
+    let diagonal = (w as f32).hypot(h as f32);
+    let level_of: Vec<f32> = (0..px.len())
+        .map(|i| {
+            let (x, y) = ((i % w) as f32 - cx, (i / w) as f32 - cy);
+            let (u, t) = (x * cos + y * sin, -x * sin + y * cos);
+            let wave: f32 =
+                waves.iter().map(|&(a, period, phase)| a * (std::f32::consts::TAU * t / period + phase).sin()).sum();
+            u + bend * t * t / diagonal + wave + 2.5 * ragged[i]
+        })
+        .collect();
+    let background = quantile(px, 0.95);
+    let ink: Vec<f64> = px.iter().map(|&p| f64::from((background - p).max(0.0)) + 1e-3).collect();
+    let mut order: Vec<usize> = (0..px.len()).collect();
+    order.sort_by(|&a, &b| level_of[b].total_cmp(&level_of[a]).then(a.cmp(&b)));
+    // Down from the highest level until the share of the ink is reached.
+    let lost = f64::from(MOST_LOST * s) * ink.iter().sum::<f64>();
+    let mut seen = 0.0;
+    let mut edge = level_of[order[0]];
+    for &i in &order {
+        seen += ink[i];
+        edge = level_of[i];
+        if seen >= lost {
+            break;
+        }
+    }
+    let band = 4.0 + 10.0 * s;
+    let thin = max_filter(px, w, h, 1);
+    for (i, p) in px.iter_mut().enumerate() {
+        if level_of[i] > edge {
+            *p = background;
+            continue;
+        }
+        let fade = smoothstep(edge - band, edge, level_of[i]);
+        let thinned = *p + (thin[i] - *p) * (2.0 * fade).min(1.0);
+        *p = thinned + (background - thinned) * fade;
+    }
+}
+
+/// The share of the image a cut reaches at severity 1, from its side.
+const DEEPEST_CUT: f32 = 0.45;
+
+/// A sensor's edge across the print: from a random side's middle, a line
+/// `0.45 s` of the image's size across that side inwards, tilted by up to
+/// 0.2 radians (11 degrees) and bent by a sagitta of up to 6% of the half
+/// side; beyond it everything is white. 60% of the time a dark rim (grey
+/// 0.1 to 0.45, 1 to 3 pixels wide, opacity `0.5 + 0.5 s`) lines the cut,
+/// as a sensor's frame or the shadow of its edge.
+pub(crate) fn cut_edge(px: &mut [f32], w: usize, h: usize, s: f32, rng: &mut ChaCha8Rng) {
+    let side = rng.random_range(0..4usize);
+    let tilt = rng.random_range(-0.2f32..0.2);
+    let sag = rng.random_range(-0.06f32..0.06);
+    let rim = rng.random_bool(0.6);
+    let rim_grey = rng.random_range(0.1f32..0.45);
+    let rim_width = rng.random_range(1.0f32..3.0);
+    let (wf, hf) = (w as f32, h as f32);
+    // The side's middle, the inward normal there, and the size across.
+    let (mid, inward, across) = match side {
+        0 => ((wf / 2.0, -0.5), (0.0, 1.0), hf),
+        1 => ((wf - 0.5, hf / 2.0), (-1.0, 0.0), wf),
+        2 => ((wf / 2.0, hf - 0.5), (0.0, -1.0), hf),
+        _ => ((-0.5, hf / 2.0), (1.0, 0.0), wf),
+    };
+    let (cos, sin) = (tilt.cos(), tilt.sin());
+    let normal: (f32, f32) = (inward.0 * cos - inward.1 * sin, inward.0 * sin + inward.1 * cos);
+    let half_side = if side % 2 == 0 { wf / 2.0 } else { hf / 2.0 };
+    let depth = DEEPEST_CUT * s * across;
+    let opacity = 0.5 + 0.5 * s;
+    for (i, p) in px.iter_mut().enumerate() {
+        let (x, y) = ((i % w) as f32 - mid.0, (i / w) as f32 - mid.1);
+        let (inside, along) = (x * normal.0 + y * normal.1, -x * normal.1 + y * normal.0);
+        // How far inside the cut the pixel lies (negative: beyond it).
+        let t = along / half_side.max(1.0);
+        let d = inside - depth + sag * half_side * (1.0 - t * t);
+        if d <= -0.5 {
+            *p = 1.0;
+            continue;
+        }
+        if rim {
+            let dark = 1.0 - smoothstep(rim_width - 0.5, rim_width + 0.5, d);
+            *p += (rim_grey - *p) * dark * opacity;
+        }
+        let white = (0.5 - d).clamp(0.0, 1.0);
+        *p += (1.0 - *p) * white;
+    }
+}
+
+/// Uneven pressure: a pressure field, the sum of a smooth random field
+/// (bumps half the print across, normalised over the image: mean 0,
+/// standard deviation 0.7) and a ramp from -1 to 1 across the image in a
+/// random direction (a finger tilted or rolled presses one side harder),
+/// scaled by `1.2 s` and clamped to [-1, 1], sets a local strength `a`. The
+/// ramp makes sure that every print has both a heavy and a light side. Where the finger presses harder (`a > 0`) ridges
+/// thicken and merge (blended by `a` with the 3x3 minimum of a 0.8-pixel
+/// blur) and darken `0.4 a` of the way towards the ridges around them; where
+/// it presses less (`a < 0`) they thin (the 3x3 maximum), lighten `0.4 |a|`
+/// of the way towards the valleys around them, and break where a 5-pixel
+/// random field passes `1.9 - 1.7 |a|` standard deviations; the blurred
+/// 7x7 minimum and the 9x9 maximum give the ridges' and valleys' levels.
+pub(crate) fn uneven_pressure(px: &mut [f32], w: usize, h: usize, s: f32, rng: &mut ChaCha8Rng) {
+    let bumps = smooth_field(w, h, w.max(h) as f32 / 2.0, rng);
+    let gaps = smooth_field(w, h, 5.0, rng);
+    let angle = rng.random::<f32>() * std::f32::consts::TAU;
+    let n = bumps.len() as f64;
+    let mean = bumps.iter().map(|&b| f64::from(b)).sum::<f64>() / n;
+    let std = (bumps.iter().map(|&b| (f64::from(b) - mean).powi(2)).sum::<f64>() / n).sqrt().max(1e-6);
+    let (cos, sin) = (angle.cos(), angle.sin());
+    let (cx, cy) = ((w as f32 - 1.0) / 2.0, (h as f32 - 1.0) / 2.0);
+    // Half the image's extent along the ramp, where the ramp reaches ±1.
+    let reach = (cx * cos.abs() + cy * sin.abs()).max(1.0);
+    let strength: Vec<f32> = (0..bumps.len())
+        .map(|i| {
+            let (x, y) = ((i % w) as f32 - cx, (i / w) as f32 - cy);
+            let bump = 0.7 * ((f64::from(bumps[i]) - mean) / std) as f32;
+            (1.2 * s * (bump + (x * cos + y * sin) / reach)).clamp(-1.0, 1.0)
+        })
+        .collect();
+    press(px, w, h, &strength, &gaps);
+}
+
+/// [`uneven_pressure`] with the local strengths `a` (in [-1, 1]) and the gap field given.
+fn press(px: &mut [f32], w: usize, h: usize, strength: &[f32], gaps: &[f32]) {
+    let thick = min_filter(&gaussian_blur(px, w, h, 0.8), w, h, 1);
+    let thin = max_filter(px, w, h, 1);
+    // The ridges' level around each pixel, blurred so that merged ridges
+    // are round, not the minimum's squares.
+    let dark = gaussian_blur(&min_filter(px, w, h, 3), w, h, 2.0);
+    let light = max_filter(px, w, h, 4);
+    for i in 0..px.len() {
+        let a = strength[i];
+        px[i] = if a >= 0.0 {
+            let merged = px[i] + (thick[i] - px[i]) * a;
+            merged + (dark[i] - merged) * 0.4 * a
+        } else {
+            let b = -a;
+            let thinned = px[i] + (thin[i] - px[i]) * b;
+            let faded = thinned + (light[i] - thinned) * 0.4 * b;
+            let threshold = 1.9 - 1.7 * b;
+            faded + (light[i] - faded) * smoothstep(threshold, threshold + 0.5, gaps[i])
+        };
+    }
+}
+
+/// Pixels of the image per short break at severity 1.
+const PIXELS_PER_BREAK: f32 = 250.0;
+/// Most long creases a print gets (at severity 1).
+const CREASES: usize = 3;
+
+/// Ridges broken by creases and cuts in the skin: `ceil(s n)` short breaks,
+/// `n` one per 250 pixels of the image, each a light stroke 5 to 10 pixels
+/// long and 2.6 to 4.6 wide (times `0.8 + 0.2 s`), across the local ridge flow
+/// (within 0.3 radians; a fifth of them at random angles); from severity
+/// 0.5, `ceil(3 (2 s - 1))` long creases, gently curved light strokes 0.2 to
+/// 0.6 of the diagonal long and 2 to 4 pixels wide. Both take the valleys'
+/// level around them (the largest value within 4 pixels), so that a break
+/// looks like the valley next to it.
+pub(crate) fn ridge_breaks(px: &mut [f32], w: usize, h: usize, s: f32, rng: &mut ChaCha8Rng) {
+    let most = ((w * h) as f32 / PIXELS_PER_BREAK).ceil() as usize;
+    let breaks: Vec<_> = (0..most)
+        .map(|_| {
+            let centre = (rng.random::<f32>() * w as f32, rng.random::<f32>() * h as f32);
+            let length = rng.random_range(5.0f32..10.0);
+            let radius = rng.random_range(0.8f32..1.8);
+            let random_angle = rng.random_bool(0.2).then(|| rng.random::<f32>() * std::f32::consts::PI);
+            let jitter = rng.random_range(-0.3f32..0.3);
+            (centre, length, radius, random_angle, jitter)
+        })
+        .collect();
+    let diagonal = (w as f32).hypot(h as f32);
+    let creases: Vec<_> = (0..CREASES)
+        .map(|_| {
+            let centre = (rng.random::<f32>() * w as f32, rng.random::<f32>() * h as f32);
+            let angle = rng.random::<f32>() * std::f32::consts::PI;
+            let length = diagonal * rng.random_range(0.2..0.6);
+            let bend = length * rng.random_range(-0.1..0.1);
+            let radius = rng.random_range(0.5f32..1.5);
+            (centre, angle, length, bend, radius)
+        })
+        .collect();
+    let across = gradient_angles(px, w, h, 4.0);
+    let light = max_filter(px, w, h, 4);
+    let mut coverage = vec![0.0; px.len()];
+    let count = (most as f32 * s).ceil() as usize;
+    for &(centre, length, radius, random_angle, jitter) in &breaks[..count] {
+        let (x, y) = ((centre.0 as usize).min(w - 1), (centre.1 as usize).min(h - 1));
+        let angle = random_angle.unwrap_or(across[y * w + x] + jitter);
+        let (dx, dy) = (angle.cos() * length / 2.0, angle.sin() * length / 2.0);
+        let path = [(centre.0 - dx, centre.1 - dy), (centre.0 + dx, centre.1 + dy)];
+        stroke(&mut coverage, w, h, &path, radius * (0.8 + 0.2 * s));
+    }
+    let long = (CREASES as f32 * (2.0 * s - 1.0)).ceil().max(0.0) as usize;
+    for &(centre, angle, length, bend, radius) in &creases[..long] {
+        let (dx, dy) = (angle.cos() * length / 2.0, angle.sin() * length / 2.0);
+        let control = (centre.0 - angle.sin() * bend, centre.1 + angle.cos() * bend);
+        stroke(
+            &mut coverage,
+            w,
+            h,
+            &curve((centre.0 - dx, centre.1 - dy), control, (centre.0 + dx, centre.1 + dy)),
+            radius,
+        );
+    }
+    for ((p, c), l) in px.iter_mut().zip(&coverage).zip(&light) {
+        *p += (l - *p).max(0.0) * c;
+    }
+}
+
+/// JPEG's worst quality here, at severity 1, and its best, near severity 0.
+const JPEG_QUALITY: [f32; 2] = [5.0, 60.0];
+
+/// Lossy JPEG compression at quality `round(5 + 55 (1 - s)^2)`, from 60
+/// down to 5, faster at first (32 at severity 0.3, 14 at 0.6, 6 at 0.9),
+/// since high qualities barely touch a print: the values rounded
+/// to 8 bits, encoded and decoded by the `image` crate, with the 8x8 block
+/// grid shifted by a random 0 to 7 pixels each way, as in a print cropped
+/// after it was compressed.
+pub(crate) fn jpeg(px: &mut [f32], w: usize, h: usize, s: f32, rng: &mut ChaCha8Rng) {
+    let offset = (rng.random_range(0..8usize), rng.random_range(0..8usize));
+    let [worst, best] = JPEG_QUALITY;
+    let quality = (worst + (best - worst) * (1.0 - s).powi(2)).round() as u8;
+    jpeg_round_trip(px, w, h, quality, offset);
+}
+
+/// The widest and tallest tile encoded at once: a multiple of the 8-pixel
+/// blocks below JPEG's limit of 65535 pixels a side. Blocks are coded
+/// independently, so tiling a huge image changes nothing but that it fits.
+const JPEG_TILE: usize = 8 * 4096;
+
+/// Encodes the image at `quality` (1 to 100) and decodes it back, with
+/// `offset` columns and rows of its edge pixels added before its left and top
+/// sides (cropped again after), which moves the block grid.
+fn jpeg_round_trip(px: &mut [f32], w: usize, h: usize, quality: u8, offset: (usize, usize)) {
+    use image::ImageEncoder;
+    let (pw, ph) = (w + offset.0, h + offset.1);
+    let padded: Vec<u8> = (0..pw * ph)
+        .map(|i| {
+            let (x, y) = ((i % pw).saturating_sub(offset.0), (i / pw).saturating_sub(offset.1));
+            (px[y * w + x].clamp(0.0, 1.0) * 255.0).round() as u8
+        })
+        .collect();
+    let mut decoded = padded.clone();
+    for ty in (0..ph).step_by(JPEG_TILE) {
+        for tx in (0..pw).step_by(JPEG_TILE) {
+            let (tw, th) = (JPEG_TILE.min(pw - tx), JPEG_TILE.min(ph - ty));
+            let tile: Vec<u8> = (0..th).flat_map(|y| &padded[(ty + y) * pw + tx..][..tw]).copied().collect();
+            let mut bytes = Vec::new();
+            let encoded = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut bytes, quality).write_image(
+                &tile,
+                tw as u32,
+                th as u32,
+                image::ExtendedColorType::L8,
+            );
+            // An image this function encoded itself always decodes; were
+            // either step to fail, the tile would keep its 8-bit values.
+            let Ok(()) = encoded else { continue };
+            let Ok(back) = image::load_from_memory_with_format(&bytes, image::ImageFormat::Jpeg) else { continue };
+            let back = back.into_luma8();
+            if back.dimensions() != (tw as u32, th as u32) {
+                continue;
+            }
+            for (y, row) in back.as_raw().chunks_exact(tw).enumerate() {
+                decoded[(ty + y) * pw + tx..][..tw].copy_from_slice(row);
+            }
+        }
+    }
+    for y in 0..h {
+        for x in 0..w {
+            px[y * w + x] = f32::from(decoded[(y + offset.1) * pw + x + offset.0]) / 255.0;
+        }
+    }
+}
+
+/// A soft, wobbly elliptic blob: 1 inside, 0 outside, over a rim a fifth of
+/// its radius; a smooth field moves its edge by a fifth of its radius per
+/// standard deviation.
+struct Blob {
+    centre: (f32, f32),
+    radii: (f32, f32),
+    angle: f32,
+}
+
+impl Blob {
+    /// A blob centred within the middle 80% of the image, with half-axes
+    /// `lo` to `hi` times the image's shorter side.
+    fn random(w: usize, h: usize, lo: f32, hi: f32, rng: &mut ChaCha8Rng) -> Blob {
+        let short = w.min(h) as f32;
+        Blob {
+            centre: (w as f32 * rng.random_range(0.1..0.9), h as f32 * rng.random_range(0.1..0.9)),
+            radii: (short * rng.random_range(lo..hi), short * rng.random_range(lo..hi)),
+            angle: rng.random::<f32>() * std::f32::consts::PI,
+        }
+    }
+
+    fn mask(&self, w: usize, h: usize, wobble: &[f32]) -> Vec<f32> {
+        let (cos, sin) = (self.angle.cos(), self.angle.sin());
+        (0..w * h)
+            .map(|i| {
+                let (x, y) = ((i % w) as f32 - self.centre.0, (i / w) as f32 - self.centre.1);
+                let (u, v) =
+                    ((x * cos + y * sin) / self.radii.0.max(1.0), (-x * sin + y * cos) / self.radii.1.max(1.0));
+                1.0 - smoothstep(0.8, 1.0, u.hypot(v) + 0.2 * wobble[i])
+            })
+            .collect()
+    }
+}
+
+/// A latent print over the print and a smear. The second print is the
+/// print itself (blurred by a pixel) rotated by 0.3 to 1.2 radians either
+/// way, scaled by 0.9 to 1.1 and shifted by up to 15% of the shorter side;
+/// within a blob of half-axes 20% to 40% of the shorter side its ink (how
+/// far it is from the print's light level, its 0.9 quantile, towards its
+/// dark level, its 0.1 quantile) darkens the print by up to `0.6 s`
+/// (multiplied). A second blob (half-axes 15% to 30%) is smeared: blended by
+/// `0.25 + 0.75 s` with the average along a line `4 + 20 s` pixels long in a
+/// random direction.
+pub(crate) fn smudge(px: &mut [f32], w: usize, h: usize, s: f32, rng: &mut ChaCha8Rng) {
+    let ghost_blob = Blob::random(w, h, 0.2, 0.4, rng);
+    let turn = rng.random_range(0.3f32..1.2) * if rng.random_bool(0.5) { 1.0 } else { -1.0 };
+    let scale = rng.random_range(0.9f32..1.1);
+    let short = w.min(h) as f32;
+    let shift = (short * rng.random_range(-0.15..0.15), short * rng.random_range(-0.15..0.15));
+    let smear_blob = Blob::random(w, h, 0.15, 0.3, rng);
+    let smear_angle = rng.random::<f32>() * std::f32::consts::PI;
+    let wobble = smooth_field(w, h, short / 3.0, rng);
+
+    let ghost_mask = ghost_blob.mask(w, h, &wobble);
+    let source = gaussian_blur(px, w, h, 1.0);
+    let (light, dark) = (quantile(px, 0.9), quantile(px, 0.1));
+    let (cos, sin) = (turn.cos(), turn.sin());
+    let (cx, cy) = ghost_blob.centre;
+    if light - dark > 1e-3 {
+        for (i, p) in px.iter_mut().enumerate() {
+            if ghost_mask[i] <= 0.0 {
+                continue;
+            }
+            let (x, y) = (((i % w) as f32 - cx) / scale, ((i / w) as f32 - cy) / scale);
+            let (sx, sy) = (cx + x * cos - y * sin + shift.0, cy + x * sin + y * cos + shift.1);
+            let ink = ((light - bilinear(&source, w, h, sx, sy)) / (light - dark)).clamp(0.0, 1.0);
+            *p *= 1.0 - 0.6 * s * ghost_mask[i] * ink;
+        }
+    }
+
+    // The smear's blob takes the wobble field mirrored, so its edge differs
+    // from the latent print's.
+    let mirrored: Vec<f32> = wobble.iter().rev().copied().collect();
+    let smear_mask = smear_blob.mask(w, h, &mirrored);
+    let length = 4.0 + 20.0 * s;
+    let samples = length.ceil() as usize + 1;
+    let (dx, dy) = (smear_angle.cos(), smear_angle.sin());
+    let before = px.to_vec();
+    let blend = 0.25 + 0.75 * s;
+    for (i, p) in px.iter_mut().enumerate() {
+        if smear_mask[i] <= 0.0 {
+            continue;
+        }
+        let (x, y) = ((i % w) as f32, (i / w) as f32);
+        let mean = (0..samples)
+            .map(|k| {
+                let t = length * (k as f32 / (samples - 1) as f32 - 0.5);
+                bilinear(&before, w, h, x + t * dx, y + t * dy)
+            })
+            .sum::<f32>()
+            / samples as f32;
+        *p += (mean - *p) * blend * smear_mask[i];
+    }
+}
+
+/// Pixels of the image per cluster of dead or hot pixels at severity 1.
+const PIXELS_PER_CLUSTER: f32 = 3000.0;
+
+/// A sensor's own patterns: per-row offsets (standard deviation `0.05 s`)
+/// and a slow banding of rows (darkening by `0.04 s (1 + sin)`, a period of
+/// 20 to 60 rows, so that it shows on a white background), per-column gains (standard deviation `0.04 s`), a grid of
+/// 1-pixel lines 6 to 14 pixels apart darkening by `0.08 s`, pixel noise of
+/// standard deviation `0.03 s`, and `ceil(s n)` clusters (`n` one per 3000
+/// pixels, at least 2) of dead (black) or hot (white) pixels, discs of radius
+/// 0.5 to 2.5 pixels.
+pub(crate) fn sensor_noise(px: &mut [f32], w: usize, h: usize, s: f32, rng: &mut ChaCha8Rng) {
+    let rows: Vec<f32> = (0..h).map(|_| standard_normal(rng)).collect();
+    let columns: Vec<f32> = (0..w).map(|_| standard_normal(rng)).collect();
+    let band_period = rng.random_range(20.0f32..60.0);
+    let band_phase = rng.random::<f32>() * std::f32::consts::TAU;
+    let pitch = rng.random_range(6usize..=14);
+    let grid_offset = (rng.random_range(0..pitch), rng.random_range(0..pitch));
+    let noise: Vec<f32> = (0..px.len()).map(|_| standard_normal(rng)).collect();
+    let most = ((px.len() as f32 / PIXELS_PER_CLUSTER).ceil() as usize).max(2);
+    let clusters: Vec<_> = (0..most)
+        .map(|_| {
+            let centre = (rng.random::<f32>() * w as f32, rng.random::<f32>() * h as f32);
+            (centre, rng.random_range(0.5f32..2.5), if rng.random_bool(0.5) { 1.0 } else { 0.0 })
+        })
+        .collect();
+    for (i, p) in px.iter_mut().enumerate() {
+        let (x, y) = (i % w, i / w);
+        let on_grid = (x + grid_offset.0) % pitch == 0 || (y + grid_offset.1) % pitch == 0;
+        let band = (std::f32::consts::TAU * y as f32 / band_period + band_phase).sin();
+        let offset = 0.05 * rows[y] - 0.04 * (1.0 + band) + 0.03 * noise[i] - if on_grid { 0.08 } else { 0.0 };
+        *p = (*p * (1.0 + 0.04 * s * columns[x]) + s * offset).clamp(0.0, 1.0);
+    }
+    let count = (most as f32 * s).ceil() as usize;
+    for &(centre, radius, value) in &clusters[..count] {
+        let mut coverage = vec![0.0; px.len()];
+        stroke(&mut coverage, w, h, &[centre], radius);
+        for (p, c) in px.iter_mut().zip(&coverage) {
+            if *c >= 0.5 {
+                *p = value;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+
+    /// Straight ridges across the whole image, 9 pixels apart: dark ridge
+    /// centres (0.1) on rows 4, 13, 22, ..., light valley centres (0.9) on
+    /// rows 0, 9, 18, ... (`along_x`), or the same turned a quarter.
+    fn stripes(w: usize, h: usize, along_x: bool) -> Vec<f32> {
+        (0..w * h)
+            .map(|i| {
+                let across = if along_x { i / w } else { i % w };
+                0.5 + 0.4 * (std::f32::consts::TAU * across as f32 / 9.0).cos()
+            })
+            .collect()
+    }
+
+    fn damaged(
+        kind: fn(&mut [f32], usize, usize, f32, &mut ChaCha8Rng),
+        clean: &[f32],
+        w: usize,
+        h: usize,
+        s: f32,
+        seed: u64,
+    ) -> Vec<f32> {
+        let mut px = clean.to_vec();
+        kind(&mut px, w, h, s, &mut ChaCha8Rng::seed_from_u64(seed));
+        px
+    }
+
+    #[test]
+    fn partial_contact_loses_a_growing_share_of_the_print_to_the_background() {
+        let (w, h) = (96, 80);
+        let clean = stripes(w, h, false);
+        let background = quantile(&clean, 0.95);
+        for seed in 0..6 {
+            let lost = |s| {
+                let out = damaged(partial_contact, &clean, w, h, s, seed);
+                let set = out.iter().zip(&clean).filter(|&(o, c)| *o == background && *c != background).count();
+                set as f32 / clean.len() as f32
+            };
+            let [low, mid, high] = [0.3, 0.6, 0.9].map(lost);
+            assert!(0.0 < low && low < mid && mid < high, "seed {seed}: {low} {mid} {high}");
+            // The ink is spread evenly over stripes, so the share of pixels
+            // lost is near the share of ink lost, 0.5 s = 0.45 (a few
+            // pixels on the boundary have the background's level already).
+            assert!((0.35..0.5).contains(&high), "seed {seed}: {high}");
+        }
+    }
+
+    #[test]
+    fn cut_edge_whitens_a_band_along_one_side() {
+        let (w, h) = (90, 70);
+        let clean = stripes(w, h, true);
+        for seed in 0..8 {
+            let outs = [0.3, 0.6, 0.9].map(|s| damaged(cut_edge, &clean, w, h, s, seed));
+            let white = |out: &[f32], i: usize| out[i] == 1.0;
+            // The outer line of pixels along each side: top, right, bottom, left.
+            let sides: [Vec<usize>; 4] = [
+                (0..w).collect(),
+                (0..h).map(|y| y * w + w - 1).collect(),
+                (0..w).map(|x| (h - 1) * w + x).collect(),
+                (0..h).map(|y| y * w).collect(),
+            ];
+            let cut: Vec<usize> = (0..4).filter(|&k| sides[k].iter().all(|&i| white(&outs[1], i))).collect();
+            assert_eq!(cut.len(), 1, "seed {seed}: one side is cut at severity 0.6, got {cut:?}");
+            let side = cut[0];
+            assert!(sides[side].iter().all(|&i| white(&outs[2], i)), "seed {seed}: the same side at 0.9");
+            // The opposite side is far beyond the deepest cut (0.45 of the
+            // image, plus at most a fifth of the half side for the tilt).
+            assert!(sides[(side + 2) % 4].iter().all(|&i| !white(&outs[2], i)), "seed {seed}");
+            let shares = outs.map(|out| out.iter().filter(|&&v| v == 1.0).count() as f32 / out.len() as f32);
+            assert!(shares[0] < shares[1] && shares[1] < shares[2], "seed {seed}: {shares:?}");
+            // 0.45 s of the image, give or take the bend and the rounding.
+            assert!((shares[2] - 0.405).abs() < 0.06, "seed {seed}: {shares:?}");
+        }
+    }
+
+    #[test]
+    fn uneven_pressure_thickens_pressed_ridges_and_thins_the_others() {
+        // Full pressure on the left half, none on the right; no gaps.
+        let (w, h) = (80, 60);
+        let clean = stripes(w, h, false);
+        let strength: Vec<f32> = (0..w * h).map(|i| if i % w < w / 2 { 1.0 } else { -1.0 }).collect();
+        let mut out = clean.clone();
+        press(&mut out, w, h, &strength, &vec![-9.0; w * h]);
+        // Share of ridge pixels (below 0.5) and mean level in the middle of
+        // each half, away from the image's edges and the halves' border.
+        let half = |img: &[f32], left: bool| {
+            let xs = if left { 5..w / 2 - 5 } else { w / 2 + 5..w - 5 };
+            let values: Vec<f32> = (5..h - 5).flat_map(|y| xs.clone().map(move |x| img[y * w + x])).collect();
+            let ridge = values.iter().filter(|&&v| v < 0.5).count() as f32 / values.len() as f32;
+            (ridge, values.iter().sum::<f32>() / values.len() as f32)
+        };
+        let (clean_ridge, clean_mean) = half(&clean, true);
+        let (pressed_ridge, pressed_mean) = half(&out, true);
+        let (light_ridge, light_mean) = half(&out, false);
+        // The stripes are half ridge: a 3x3 minimum adds two pixels of 9 to
+        // each ridge, a maximum takes two away, and the shift towards the
+        // levels around moves them further.
+        assert!(pressed_ridge > clean_ridge + 0.15, "{pressed_ridge} vs {clean_ridge}");
+        assert!(light_ridge < clean_ridge - 0.15, "{light_ridge} vs {clean_ridge}");
+        assert!(pressed_mean < clean_mean - 0.1 && light_mean > clean_mean + 0.1, "{pressed_mean} {light_mean}");
+    }
+
+    /// Runs of light pixels (above 0.5) along the ridge centres of
+    /// [`stripes`] along x: the breaks that cut them.
+    fn gaps_along_ridges(img: &[f32], w: usize, h: usize) -> Vec<usize> {
+        let mut runs = Vec::new();
+        for y in (4..h).step_by(9) {
+            let mut run = 0;
+            for x in 0..w {
+                if img[y * w + x] > 0.5 {
+                    run += 1;
+                } else if run > 0 {
+                    runs.push(run);
+                    run = 0;
+                }
+            }
+            if run > 0 {
+                runs.push(run);
+            }
+        }
+        runs
+    }
+
+    #[test]
+    fn ridge_breaks_cut_across_ridges_and_leave_valleys_alone() {
+        let (w, h) = (120, 99);
+        let clean = stripes(w, h, true);
+        assert!(gaps_along_ridges(&clean, w, h).is_empty());
+        for seed in 0..4 {
+            let counts = [0.3, 0.6, 0.9].map(|s| {
+                let out = damaged(ridge_breaks, &clean, w, h, s, seed);
+                // Valleys are already at the level breaks take.
+                for y in (0..h).step_by(9) {
+                    assert_eq!(out[y * w..][..w], clean[y * w..][..w], "seed {seed}, row {y}");
+                }
+                gaps_along_ridges(&out, w, h).len()
+            });
+            assert!(0 < counts[0] && counts[0] < counts[1] && counts[1] < counts[2], "seed {seed}: {counts:?}");
+            // Across the ridges, breaks are short along them: 2.6 to 4.6
+            // pixels wide (the fifth at random angles and the ones that
+            // overlap run longer). No creases below severity 0.5.
+            let runs = gaps_along_ridges(&damaged(ridge_breaks, &clean, w, h, 0.5, seed), w, h);
+            let mean = runs.iter().sum::<usize>() as f32 / runs.len() as f32;
+            assert!(mean < 5.5, "seed {seed}: {runs:?}");
+        }
+    }
+
+    /// The mean absolute step between neighbouring columns of `error`, at the
+    /// block grid's column boundaries (`x % 8 == phase`) and elsewhere.
+    fn steps_at_and_off_block_edges(error: &[f32], w: usize, phase: usize) -> (f32, f32) {
+        let (mut at, mut off) = ((0.0, 0), (0.0, 0));
+        for row in error.chunks_exact(w) {
+            for x in 1..w {
+                let step = (row[x] - row[x - 1]).abs();
+                let sum = if x % 8 == phase { &mut at } else { &mut off };
+                (sum.0, sum.1) = (sum.0 + step, sum.1 + 1);
+            }
+        }
+        (at.0 / at.1 as f32, off.0 / off.1 as f32)
+    }
+
+    #[test]
+    fn jpeg_leaves_8x8_blocks_on_its_grid_and_worsens_with_severity() {
+        // Oblique ridges, so that every block has detail to lose.
+        let (w, h) = (96, 96);
+        let clean: Vec<f32> = (0..w * h)
+            .map(|i| 0.5 + 0.4 * (std::f32::consts::TAU * ((i % w) as f32 + 0.6 * (i / w) as f32) / 9.0).cos())
+            .collect();
+        let error = |quality, offset| {
+            let mut out = clean.clone();
+            jpeg_round_trip(&mut out, w, h, quality, offset);
+            out.iter().zip(&clean).map(|(o, c)| o - c).collect::<Vec<f32>>()
+        };
+        let mean_abs = |e: &[f32]| e.iter().map(|v| v.abs()).sum::<f32>() / e.len() as f32;
+        let [good, fair, poor] = [60, 32, 5].map(|q| mean_abs(&error(q, (0, 0))));
+        assert!(good < fair && fair < poor, "{good} {fair} {poor}");
+        // The error jumps where blocks meet: at x % 8 == 0, or at 3 when
+        // three columns are added on the left (the grid moves with them).
+        for (offset, phase) in [((0, 0), 0), ((5, 2), 3)] {
+            let (at, off) = steps_at_and_off_block_edges(&error(5, offset), w, phase);
+            assert!(at > 1.5 * off, "offset {offset:?}: {at} at block edges, {off} elsewhere");
+        }
+        // Through the public function, severity picks the quality.
+        let [low, high] = [0.3, 0.9].map(|s| mean_abs(&damaged(jpeg, &clean, w, h, s, 1)));
+        assert!(0.0 < low && low < high, "{low} {high}");
+    }
+
+    #[test]
+    fn jpeg_tiles_images_wider_than_the_format_allows() {
+        let (w, h) = (JPEG_TILE + 900, 3);
+        let clean: Vec<f32> = (0..w * h).map(|i| 0.5 + 0.4 * (i as f32 / 3.0).sin()).collect();
+        let mut out = clean.clone();
+        jpeg_round_trip(&mut out, w, h, 90, (2, 1));
+        let worst = out.iter().zip(&clean).map(|(o, c)| (o - c).abs()).fold(0.0, f32::max);
+        // At quality 90 a smooth wave comes back within a few levels of 255,
+        // across the tiles' border too.
+        assert!(worst < 0.1, "{worst}");
+    }
+
+    #[test]
+    fn smudge_darkens_blobs_of_the_print_and_leaves_the_rest() {
+        let (w, h) = (96, 96);
+        let clean = stripes(w, h, true);
+        for seed in 0..6 {
+            let out = damaged(smudge, &clean, w, h, 0.9, seed);
+            let changed = out.iter().zip(&clean).filter(|(o, c)| o != c).count() as f32 / clean.len() as f32;
+            // Two blobs, each at most 0.4 x 0.4 of the side in half-axes
+            // (a disc of 0.5 of the image) plus its wobble.
+            assert!((0.03..0.9).contains(&changed), "seed {seed}: {changed}");
+            let mean = |v: &[f32]| v.iter().sum::<f32>() / v.len() as f32;
+            assert!(mean(&out) < mean(&clean), "seed {seed}: the second print adds ink");
+        }
+    }
+
+    #[test]
+    fn sensor_noise_stripes_rows_and_columns_and_sticks_pixels() {
+        let (w, h) = (96, 96);
+        let flat = vec![0.5; w * h];
+        let std = |v: &[f32]| {
+            let mean = v.iter().sum::<f32>() / v.len() as f32;
+            (v.iter().map(|x| (x - mean).powi(2)).sum::<f32>() / v.len() as f32).sqrt()
+        };
+        for seed in 0..6 {
+            let out = damaged(sensor_noise, &flat, w, h, 1.0, seed);
+            let kept: Vec<f32> = out.iter().map(|&v| if v == 0.0 || v == 1.0 { 0.5 } else { v }).collect();
+            let rows: Vec<f32> = kept.chunks_exact(w).map(|r| r.iter().sum::<f32>() / w as f32).collect();
+            let columns: Vec<f32> = (0..w).map(|x| (0..h).map(|y| kept[y * w + x]).sum::<f32>() / h as f32).collect();
+            // Rows: offsets of 0.05 and banding of 0.04 sin (0.028) add to
+            // about 0.057; columns: gains of 0.04 on 0.5 (0.02) and the
+            // grid's lines (0.08 on one column in 6 to 14). Pixel noise
+            // (0.03) averages to 0.003 over a line.
+            assert!(std(&rows) > 0.03, "seed {seed}: {}", std(&rows));
+            assert!(std(&columns) > 0.012, "seed {seed}: {}", std(&columns));
+            let stuck =
+                |s| damaged(sensor_noise, &flat, w, h, s, seed).iter().filter(|&&v| v == 0.0 || v == 1.0).count();
+            let [low, high] = [0.3, 0.9].map(stuck);
+            assert!(0 < low && low < high, "seed {seed}: {low} {high}");
         }
     }
 }

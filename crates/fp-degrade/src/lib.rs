@@ -7,16 +7,19 @@
 //! drawn from a range.
 //!
 //! Prints are dark ridges on a light background (0 is black). The kinds
-//! cover noise, blur, contrast, skin condition (`dry`, `wet`), marks on the
-//! print (`stain`, `scratch`, `occlusion`, `background`), resolution and
-//! elastic distortion; [`Degradation`] says how each one's severity maps to
-//! its parameters. `kinds` holds one function per kind and `raster` the
-//! filters they share.
+//! cover noise, blur, contrast, skin condition (`dry`, `wet`,
+//! `ridge-breaks`), marks on the print (`stain`, `scratch`, `occlusion`,
+//! `background`, `smudge`), resolution, elastic distortion, how the finger
+//! meets the sensor (`partial-contact`, `cut-edge`, `uneven-pressure`), the
+//! sensor itself (`sensor-noise`) and compression (`jpeg`); [`Degradation`]
+//! says how each one's severity maps to its parameters. `kinds` holds one
+//! function per kind and `raster` the filters they share.
 //!
 //! Adding a kind touches one place: a variant of [`Degradation`] with its
 //! `apply` arm (and its function in `kinds`).
 #![warn(missing_docs)]
 
+use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
@@ -87,11 +90,49 @@ pub enum Degradation {
     /// about 24 pixels across) of `4 s` pixels standard deviation along each
     /// axis, resampled bilinearly.
     Elastic,
+    /// The finger touches only part of the sensor: beyond a smooth random
+    /// boundary (a wavy, gently bent line) a share `0.5 s` of the print's ink
+    /// is lost to the background level (the 0.95 quantile), and ridges thin
+    /// and fade over `4 + 10 s` pixels inside it.
+    PartialContact,
+    /// A sensor's edge: beyond a straight or slightly curved line, tilted up
+    /// to 11 degrees from a random side and `0.45 s` of the image across
+    /// from it, everything is white; 60% of the time a dark rim 1 to 3
+    /// pixels wide (opacity `0.5 + 0.5 s`) lines it.
+    CutEdge,
+    /// Uneven pressure: a smooth random field (bumps half the print across,
+    /// standard deviation 0.7) plus a ramp from -1 to 1 across the print,
+    /// times `1.2 s`, clamped to ±1: where it is high ridges thicken, merge
+    /// and darken (`0.4` of the way at full strength), where low they thin,
+    /// lighten (`0.4`) and break.
+    UnevenPressure,
+    /// Ridges broken by creases and cuts: `ceil(s n)` light breaks 5 to 10
+    /// pixels long across the local ridge flow (`n` one per 250 pixels), and
+    /// from severity 0.5 `ceil(3 (2 s - 1))` long creases, 0.2 to 0.6 of the
+    /// diagonal, all at the valleys' level.
+    RidgeBreaks,
+    /// JPEG compression of the 8-bit values at quality
+    /// `round(5 + 55 (1 - s)^2)` (60 to 5), its 8x8 block grid shifted by a
+    /// random 0 to 7 pixels.
+    Jpeg,
+    /// A latent second print and a smear: the print rotated 17 to 70 degrees,
+    /// scaled and shifted darkens a blob (half-axes 20% to 40% of the shorter
+    /// side) by up to `0.6 s` of its ink; another blob is blended by
+    /// `0.25 + 0.75 s` with its average along a line `4 + 20 s` pixels long.
+    Smudge,
+    /// A sensor's fixed patterns: row offsets (`0.05 s`) and banding
+    /// (`0.08 s`), column gains (`0.04 s`), a grid of lines 6 to 14 pixels apart
+    /// (`-0.08 s`), pixel noise (`0.03 s`) and `ceil(s n)` clusters of dead
+    /// or hot pixels (`n` one per 3000 pixels, at least 2).
+    SensorNoise,
 }
 
 impl Degradation {
     /// Every kind, in the order figures and tables list them.
-    pub const ALL: [Degradation; 13] = [
+    ///
+    /// New kinds go at the end: a kind's place seeds its damage in `fpae
+    /// degrade`, so moving one would change the others' outputs.
+    pub const ALL: [Degradation; 20] = [
         Degradation::Noise,
         Degradation::SaltPepper,
         Degradation::Blur,
@@ -105,6 +146,13 @@ impl Degradation {
         Degradation::Background,
         Degradation::LowResolution,
         Degradation::Elastic,
+        Degradation::PartialContact,
+        Degradation::CutEdge,
+        Degradation::UnevenPressure,
+        Degradation::RidgeBreaks,
+        Degradation::Jpeg,
+        Degradation::Smudge,
+        Degradation::SensorNoise,
     ];
 
     /// The kind's name in config files and on the command line.
@@ -123,6 +171,13 @@ impl Degradation {
             Degradation::Background => "background",
             Degradation::LowResolution => "low-resolution",
             Degradation::Elastic => "elastic",
+            Degradation::PartialContact => "partial-contact",
+            Degradation::CutEdge => "cut-edge",
+            Degradation::UnevenPressure => "uneven-pressure",
+            Degradation::RidgeBreaks => "ridge-breaks",
+            Degradation::Jpeg => "jpeg",
+            Degradation::Smudge => "smudge",
+            Degradation::SensorNoise => "sensor-noise",
         }
     }
 
@@ -160,6 +215,13 @@ impl Degradation {
             Degradation::Background => kinds::background,
             Degradation::LowResolution => kinds::low_resolution,
             Degradation::Elastic => kinds::elastic,
+            Degradation::PartialContact => kinds::partial_contact,
+            Degradation::CutEdge => kinds::cut_edge,
+            Degradation::UnevenPressure => kinds::uneven_pressure,
+            Degradation::RidgeBreaks => kinds::ridge_breaks,
+            Degradation::Jpeg => kinds::jpeg,
+            Degradation::Smudge => kinds::smudge,
+            Degradation::SensorNoise => kinds::sensor_noise,
         };
         damage(pixels, width, height, severity, rng);
         for p in pixels.iter_mut() {
@@ -256,6 +318,45 @@ impl Pipeline {
     }
 }
 
+impl Pipeline {
+    /// Checks a composition's `[fewest, most]` kinds per image against the
+    /// steps; `field` names the setting in errors.
+    pub fn validate_composition(&self, field: &str, kinds: [usize; 2]) -> Result<(), DegradeError> {
+        let [lo, hi] = kinds;
+        let usable = self.steps.iter().filter(|s| s.probability > 0.0).count();
+        if lo > hi || hi == 0 || hi > usable {
+            return Err(DegradeError::InvalidSetting {
+                field: field.to_owned(),
+                expected: format!(
+                    "expected [fewest, most] kinds per image with fewest <= most, 1 <= most <= {usable} \
+                     (the steps with a probability above 0), got [{lo}, {hi}]"
+                ),
+            });
+        }
+        Ok(())
+    }
+
+    /// Damages one image in place with a random composition of the steps: a
+    /// number of them drawn uniformly from `kinds` (`[fewest, most]`), chosen
+    /// at random among those whose probability is above 0, each applied once
+    /// at a severity drawn from its range, in a random order. The probabilities
+    /// only say which steps may be chosen. Everything random comes from `seed`.
+    pub fn apply_composed(&self, pixels: &mut [f32], width: usize, height: usize, seed: u64, kinds: [usize; 2]) {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let mut usable: Vec<&Step> = self.steps.iter().filter(|s| s.probability > 0.0).collect();
+        let hi = kinds[1].min(usable.len());
+        let lo = kinds[0].min(hi);
+        let count = rng.random_range(lo..=hi);
+        usable.shuffle(&mut rng);
+        for step in &usable[..count] {
+            let [lo, hi] = step.severity;
+            let severity = lo + (hi - lo) * rng.random::<f32>();
+            let mut step_rng = ChaCha8Rng::seed_from_u64(rng.random());
+            step.kind.apply(pixels, width, height, severity, &mut step_rng);
+        }
+    }
+}
+
 /// A seed for one image of one epoch, mixed from its parts (SplitMix64), so
 /// that any sample's damage can be made again without replaying the others.
 pub fn sample_seed(parts: &[u64]) -> u64 {
@@ -315,7 +416,14 @@ mod tests {
             | Degradation::Scratch
             | Degradation::Occlusion
             | Degradation::Background
-            | Degradation::Elastic => true,
+            | Degradation::Elastic
+            | Degradation::PartialContact
+            | Degradation::CutEdge
+            | Degradation::UnevenPressure
+            | Degradation::RidgeBreaks
+            | Degradation::Jpeg
+            | Degradation::Smudge
+            | Degradation::SensorNoise => true,
             Degradation::Blur | Degradation::Contrast | Degradation::LowResolution => false,
         }
     }
@@ -337,6 +445,13 @@ mod tests {
             Degradation::Background => 10,
             Degradation::LowResolution => 11,
             Degradation::Elastic => 12,
+            Degradation::PartialContact => 13,
+            Degradation::CutEdge => 14,
+            Degradation::UnevenPressure => 15,
+            Degradation::RidgeBreaks => 16,
+            Degradation::Jpeg => 17,
+            Degradation::Smudge => 18,
+            Degradation::SensorNoise => 19,
         };
         for (i, kind) in Degradation::ALL.into_iter().enumerate() {
             assert_eq!(place(kind), i, "{kind:?}");
@@ -401,7 +516,7 @@ mod tests {
 
     #[test]
     fn tiny_images_survive_every_kind() {
-        for (w, h) in [(1, 1), (1, 7), (5, 2)] {
+        for (w, h) in [(1, 1), (1, 7), (5, 2), (3, 40), (17, 5), (96, 96)] {
             for kind in Degradation::ALL {
                 let mut p = vec![0.5; w * h];
                 kind.apply(&mut p, w, h, 1.0, &mut ChaCha8Rng::seed_from_u64(1));
@@ -422,7 +537,8 @@ mod tests {
         assert_eq!(
             err,
             "unknown degradation `fog`, expected one of: noise, salt-pepper, blur, motion-blur, contrast, dry, \
-             wet, stain, scratch, occlusion, background, low-resolution, elastic"
+             wet, stain, scratch, occlusion, background, low-resolution, elastic, partial-contact, cut-edge, \
+             uneven-pressure, ridge-breaks, jpeg, smudge, sensor-noise"
         );
     }
 
@@ -484,6 +600,69 @@ mod tests {
         assert_eq!(base, sample_seed(&[13, 2, 5, 0]));
         for other in [[14, 2, 5, 0], [13, 3, 5, 0], [13, 2, 6, 0], [13, 2, 5, 1]] {
             assert_ne!(base, sample_seed(&other), "{other:?}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod composition_tests {
+    use super::*;
+
+    fn print() -> Vec<f32> {
+        (0..48 * 40).map(|i| 0.5 + 0.4 * ((i % 48) as f32 * 0.7 + (i / 48) as f32 * 0.2).sin()).collect()
+    }
+
+    fn pipeline(steps: &[(Degradation, f32)]) -> Pipeline {
+        Pipeline {
+            steps: steps.iter().map(|&(kind, p)| Step { kind, probability: p, severity: [1.0, 1.0] }).collect(),
+        }
+    }
+
+    #[test]
+    fn a_composition_applies_the_drawn_number_of_kinds_once_each() {
+        let clean = print();
+        let two = pipeline(&[(Degradation::Contrast, 0.15), (Degradation::Contrast, 0.15)]);
+        let mut once = clean.clone();
+        Degradation::Contrast.apply(&mut once, 48, 40, 1.0, &mut ChaCha8Rng::seed_from_u64(0));
+        let mut twice = once.clone();
+        Degradation::Contrast.apply(&mut twice, 48, 40, 1.0, &mut ChaCha8Rng::seed_from_u64(0));
+        let composed = |kinds: [usize; 2], seed: u64| {
+            let mut p = clean.clone();
+            two.apply_composed(&mut p, 48, 40, seed, kinds);
+            p
+        };
+        // Contrast ignores its random stream: exactly one or two applications.
+        assert_eq!(composed([1, 1], 3), once);
+        assert_eq!(composed([2, 2], 3), twice);
+        assert_eq!(composed([0, 0], 3), clean);
+        let counts: std::collections::BTreeSet<bool> = (0..40).map(|seed| composed([1, 2], seed) == once).collect();
+        assert_eq!(counts.len(), 2, "both one and two kinds are drawn");
+        // Seeded.
+        let wide = pipeline(&[(Degradation::Noise, 0.1), (Degradation::Blur, 0.1), (Degradation::Dry, 0.1)]);
+        let run = |seed| {
+            let mut p = clean.clone();
+            wide.apply_composed(&mut p, 48, 40, seed, [1, 3]);
+            p
+        };
+        assert_eq!(run(7), run(7));
+        assert_ne!(run(7), run(8));
+    }
+
+    #[test]
+    fn steps_of_probability_zero_are_never_chosen_and_bad_ranges_are_named() {
+        let clean = print();
+        let p = pipeline(&[(Degradation::Noise, 0.0), (Degradation::Contrast, 0.5)]);
+        let mut once = clean.clone();
+        Degradation::Contrast.apply(&mut once, 48, 40, 1.0, &mut ChaCha8Rng::seed_from_u64(0));
+        for seed in 0..10 {
+            let mut x = clean.clone();
+            p.apply_composed(&mut x, 48, 40, seed, [1, 1]);
+            assert_eq!(x, once);
+        }
+        assert!(p.validate_composition("task.compose", [1, 1]).is_ok());
+        for bad in [[2, 1], [0, 0], [1, 2]] {
+            let err = p.validate_composition("task.compose", bad).unwrap_err().to_string();
+            assert!(err.starts_with("task.compose: expected [fewest, most]") && err.contains("<= 1"), "{err}");
         }
     }
 }

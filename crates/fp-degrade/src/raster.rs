@@ -280,6 +280,34 @@ pub(crate) fn curve(a: (f32, f32), control: (f32, f32), b: (f32, f32)) -> Vec<(f
         .collect()
 }
 
+/// The direction across the ridges around each pixel, an angle in
+/// (-pi/2, pi/2] from the x axis: the dominant gradient direction of the
+/// image (blurred by one pixel) over a Gaussian window of `sigma` pixels, from
+/// the averaged structure tensor, so that opposite gradients on the two sides
+/// of a ridge agree instead of cancelling.
+pub(crate) fn gradient_angles(src: &[f32], width: usize, height: usize, sigma: f32) -> Vec<f32> {
+    let smooth = gaussian_blur(src, width, height, 1.0);
+    let at = |x: usize, y: usize| smooth[y * width + x];
+    let mut xx = vec![0.0; src.len()];
+    let mut yy = vec![0.0; src.len()];
+    let mut xy = vec![0.0; src.len()];
+    for y in 0..height {
+        for x in 0..width {
+            // Central differences, one-sided at the edges (zero on a 1-pixel side).
+            let gx = (at((x + 1).min(width - 1), y) - at(x.saturating_sub(1), y)) / 2.0;
+            let gy = (at(x, (y + 1).min(height - 1)) - at(x, y.saturating_sub(1))) / 2.0;
+            let i = y * width + x;
+            (xx[i], yy[i], xy[i]) = (gx * gx, gy * gy, gx * gy);
+        }
+    }
+    let (xx, yy, xy) = (
+        gaussian_blur(&xx, width, height, sigma),
+        gaussian_blur(&yy, width, height, sigma),
+        gaussian_blur(&xy, width, height, sigma),
+    );
+    (0..src.len()).map(|i| 0.5 * (2.0 * xy[i]).atan2(xx[i] - yy[i])).collect()
+}
+
 /// The value below which `fraction` of the pixels lie, from a 256-bin
 /// histogram of values in [0, 1].
 pub(crate) fn quantile(src: &[f32], fraction: f32) -> f32 {
@@ -381,6 +409,23 @@ mod tests {
         assert_eq!(c[6 * 20 + 10], 0.5);
         assert_eq!(c[7 * 20 + 10], 0.0);
         assert_eq!(c[5 * 20 + 19], 0.0);
+    }
+
+    #[test]
+    fn gradient_angles_point_across_straight_ridges() {
+        // Ridges along x (a stripe every 9 rows): the gradient runs along y,
+        // an angle of pi/2 (or, the same direction, -pi/2).
+        let (w, h) = (40, 36);
+        let rows: Vec<f32> =
+            (0..w * h).map(|i| 0.5 + 0.4 * (std::f32::consts::TAU * (i / w) as f32 / 9.0).cos()).collect();
+        let angles = gradient_angles(&rows, w, h, 3.0);
+        let across = angles[18 * w + 20];
+        assert!((across.abs() - std::f32::consts::FRAC_PI_2).abs() < 0.01, "{across}");
+        // The transposed pattern, ridges along y: angle 0.
+        let columns: Vec<f32> =
+            (0..w * h).map(|i| 0.5 + 0.4 * (std::f32::consts::TAU * (i % w) as f32 / 9.0).cos()).collect();
+        let along = gradient_angles(&columns, w, h, 3.0)[18 * w + 20];
+        assert!(along.abs() < 0.01, "{along}");
     }
 
     #[test]

@@ -60,7 +60,7 @@ pub struct TrainConfig {
     pub device: DeviceSpec,
     /// `f32`, `bf16` mixed precision, or `auto` (bf16 where the hardware runs it natively).
     pub precision: Precision,
-    /// What is minimised: `mse` (the tutorial), `l1` or `ssim+l1`.
+    /// What is minimised: `mse` (the tutorial), `l1`, `ssim+l1` or `ssim+l1+orientation`.
     pub loss: LossKind,
 }
 
@@ -308,6 +308,14 @@ mod tests {
         .unwrap();
         assert_eq!(c.model.kind_name(), "unet");
         assert_eq!(c.task.kind, TaskKind::Restore);
+        // A composition of the steps: checked against them and the task.
+        let restore = "[task]\nkind = \"restore\"\n[[task.degradations]]\nkind = \"noise\"\n[[task.degradations]]\nkind = \"jpeg\"\n";
+        let c = parse(restore, &["task.compose=[1, 2]"]).unwrap();
+        assert_eq!(c.task.compose, Some([1, 2]));
+        let e = err(restore, &["task.compose=[1, 3]"]);
+        assert!(e.starts_with("task.compose: ") && e.contains("1 <= most <= 2"), "{e}");
+        let e = err("", &["task.compose=[1, 1]"]);
+        assert!(e.starts_with("task.compose: only a restore task"), "{e}");
     }
 
     #[test]

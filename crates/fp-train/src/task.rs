@@ -28,6 +28,11 @@ pub struct TaskConfig {
     pub kind: TaskKind,
     /// With `restore`: the damage done to each input, step by step.
     pub degradations: Pipeline,
+    /// With `restore`: instead of each step with its own probability, each
+    /// input gets a number of the steps drawn uniformly from `[fewest, most]`,
+    /// chosen at random among those with a probability above 0, in random order.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub compose: Option<[usize; 2]>,
 }
 
 /// The tasks on offer.
@@ -63,6 +68,30 @@ impl TaskConfig {
                 expected: "only a restore task degrades its inputs; set task.kind = \"restore\"".into(),
             }),
             _ => Ok(()),
+        }?;
+        if let Some(kinds) = self.compose {
+            if self.kind != TaskKind::Restore {
+                return Err(TrainError::InvalidSetting {
+                    field: "task.compose",
+                    expected: "only a restore task degrades its inputs; set task.kind = \"restore\"".into(),
+                });
+            }
+            self.degradations.validate_composition("task.compose", kinds).map_err(|e| {
+                let expected = match e {
+                    fp_degrade::DegradeError::InvalidSetting { expected, .. } => expected,
+                    other => other.to_string(),
+                };
+                TrainError::InvalidSetting { field: "task.compose", expected }
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Damages one input in place as the task says; everything random comes from `seed`.
+    pub fn damage(&self, pixels: &mut [f32], width: usize, height: usize, seed: u64) {
+        match self.compose {
+            Some(kinds) => self.degradations.apply_composed(pixels, width, height, seed, kinds),
+            None => self.degradations.apply(pixels, width, height, seed),
         }
     }
 }
@@ -142,7 +171,7 @@ impl<'a> Pairs<'a> {
                 let size = self.data.size(image);
                 let mut damaged = self.data.image(image).to_vec();
                 let seed = sample_seed(&[self.seed, epoch as u64, image as u64, crop as u64, DAMAGE]);
-                self.task.degradations.apply(&mut damaged, size.0, size.1, seed);
+                self.task.damage(&mut damaged, size.0, size.1, seed);
                 fp_data::crop_square(&damaged, size, origin, side, &mut input[range]);
             }
         }
@@ -183,7 +212,7 @@ impl<'a> Pairs<'a> {
         let mut input = clean.to_vec();
         for (pixels, &(image, crop)) in input.chunks_mut(w * h).zip(picks) {
             let seed = sample_seed(&[self.seed, epoch, image as u64, crop as u64, DAMAGE]);
-            self.task.degradations.apply(pixels, w, h, seed);
+            self.task.damage(pixels, w, h, seed);
         }
         Some(input)
     }
