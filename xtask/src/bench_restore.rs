@@ -1,5 +1,5 @@
-//! `cargo xtask bench restore`: a trained restoration model next to a classical
-//! baseline, on the fixed restoration benchmark, scored the same way.
+//! `cargo xtask bench restore`: a trained restoration model next to pyfing's
+//! two enhancement pipelines, on the fixed restoration benchmark, scored the same way.
 //!
 //! The benchmark (`fpae benchmark make`, made once into `target/bench/fvc2002-restore-v1`)
 //! holds every clean FVC2002 print and the validation prints under each kind of
@@ -8,18 +8,23 @@
 //! and that one folder goes, from scratch and timed by the wall clock, through
 //!
 //! - `fpae restore MODEL` into `target/bench/restore-out/fpae`, and
-//! - pyfing 0.7.3's classical pipeline (GMFS segmentation, GBFOE orientations,
-//!   XSFFE frequencies, GBFEN Gabor enhancement; `xtask/bench/pyfing_enhance.py`,
-//!   run with the Python of the LibTorch venv, where pyfing and Keras are
-//!   installed on first use) into `target/bench/restore-out/pyfing`,
+//! - each baseline of pyfing 0.7.3 (`xtask/bench/pyfing_enhance.py`, run with
+//!   the Python of the peers' venv, see [`crate::peers`]) into
+//!   `target/bench/restore-out/pyfing-<pipeline>`: `pyfing-gabor`, the classical
+//!   pipeline (GMFS segmentation, GBFOE orientations, XSFFE frequencies, GBFEN
+//!   Gabor enhancement), and `pyfing-snfen`, the learned one (SUFS, SNFOE,
+//!   SNFFE, SNFEN),
 //!
-//! both with the same number of cores. `fpae score` then measures three sets of
+//! all with the same number of cores. `fpae score` then measures every set of
 //! candidates against the clean prints: the degraded inputs themselves, fpae's
-//! restorations and pyfing's enhancements. The report has one table per kind and
-//! severity, a summary per severity averaged over the kinds (over those where a
-//! measure is defined) with the share of the identity gap recovered, and the
-//! time per print of both tools. It is written to `target/bench/restore.json`
-//! and printed as the last line.
+//! restorations and each baseline's enhancements. The same tools also process
+//! the clean validation prints (`restore-in-clean`), scored as they are: the
+//! do-no-harm rows. The report has one table per kind and severity, a summary per
+//! severity averaged over the kinds (over those where a measure is defined) with
+//! the share of the identity gap recovered (also for the better pyfing pipeline
+//! of each kind, `pyfing-best`), the do-no-harm table and the time per print of
+//! every tool. It is written to `target/bench/restore.json` and printed as the
+//! last line.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -31,16 +36,39 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail};
 use serde_json::{Map, Value, json};
 
-use crate::{fetch, libtorch, project_root};
+use crate::{fetch, libtorch, peers, project_root};
 
-/// pyfing and what it imports beyond numpy (Keras on the torch backend,
-/// OpenCV, SciPy), at the versions this benchmark was made with. pyfing's
-/// package declares no dependencies itself; none of these asks for another torch.
-const PYFING_PACKAGES: [(&str, &str); 4] =
-    [("pyfing", "0.7.3"), ("keras", "3.15.1"), ("opencv-python-headless", "4.14.0.94"), ("scipy", "1.17.1")];
+/// One of pyfing's enhancement pipelines, a baseline of the benchmark.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, clap::ValueEnum)]
+pub enum Baseline {
+    /// The classical pipeline: GMFS, GBFOE, XSFFE, GBFEN.
+    Gabor,
+    /// The learned pipeline: SUFS, SNFOE, SNFFE, SNFEN.
+    Snfen,
+}
+
+impl Baseline {
+    /// The script's `--pipeline` value.
+    fn pipeline(self) -> &'static str {
+        match self {
+            Baseline::Gabor => "gabor",
+            Baseline::Snfen => "snfen",
+        }
+    }
+
+    /// Its rows' name in the tables and the JSON.
+    fn method(self) -> &'static str {
+        match self {
+            Baseline::Gabor => "pyfing-gabor",
+            Baseline::Snfen => "pyfing-snfen",
+        }
+    }
+}
 
 /// The candidate sets, in the order of the tables' rows.
-const METHODS: [&str; 3] = ["degraded", "fpae", "pyfing"];
+const METHODS: [&str; 4] = ["degraded", "fpae", "pyfing-gabor", "pyfing-snfen"];
+/// The better pyfing pipeline of each kind, by its type-II rate: a summary row.
+const BEST_PEER: &str = "pyfing-best";
 
 /// Extensions of the images fpae and the pyfing script read.
 const IMAGE_EXTENSIONS: [&str; 6] = ["png", "tif", "tiff", "bmp", "jpg", "jpeg"];
@@ -58,9 +86,15 @@ pub struct RestoreBenchArgs {
     /// A severity to measure; repeat for several [default: every severity of the benchmark]
     #[arg(long = "severity", value_name = "S")]
     severities: Vec<f64>,
-    /// Skip the pyfing baseline.
-    #[arg(long)]
+    /// A pyfing pipeline to compare with; repeat for both [default: gabor and snfen]
+    #[arg(long = "baseline", value_name = "PIPELINE", value_enum)]
+    baselines: Vec<Baseline>,
+    /// Compare with no pyfing pipeline.
+    #[arg(long, conflicts_with = "baselines")]
     no_pyfing: bool,
+    /// Skip the do-no-harm rows (every tool on the clean validation prints).
+    #[arg(long)]
+    no_clean: bool,
     /// Cores for each tool: fpae's threads and pyfing's worker processes [default: all cores]
     #[arg(long, value_name = "N")]
     workers: Option<usize>,
@@ -195,14 +229,24 @@ pub fn run(args: &RestoreBenchArgs) -> Result<()> {
         None => cores(),
     };
 
-    let provision = libtorch::setup()?;
+    libtorch::setup()?;
     crate::cargo(&["build", "--quiet", "--release", "-p", "fp-cli"], &[])?;
     let fpae = root.join("target").join("release").join("fpae");
 
     if !bench_dir.join("benchmark.toml").is_file() {
         make_benchmark(&fpae, &bench_dir)?;
     }
-    let python = if args.no_pyfing { None } else { Some(pyfing_python(provision)?) };
+    let baselines: Vec<Baseline> = if args.no_pyfing {
+        Vec::new()
+    } else if args.baselines.is_empty() {
+        vec![Baseline::Gabor, Baseline::Snfen]
+    } else {
+        let mut chosen = args.baselines.clone();
+        chosen.sort();
+        chosen.dedup();
+        chosen
+    };
+    let python = if baselines.is_empty() { None } else { Some(peers::python()?) };
 
     let selection = select(&bench_dir, &args.severities, &bench_root.join("restore-in"))?;
     eprintln!(
@@ -211,75 +255,132 @@ pub fn run(args: &RestoreBenchArgs) -> Result<()> {
         selection.kinds.len(),
         selection.severities.join(", ")
     );
+    let clean_in = bench_root.join("restore-in-clean");
+    let clean = if args.no_clean { None } else { Some(select_clean(&bench_dir, &clean_in)?) };
 
+    // Every tool on the degraded prints (timed), then on the clean ones.
     let out_root = bench_root.join("restore-out");
-    let fpae_out = out_root.join("fpae");
-    clear(&fpae_out)?;
-    eprintln!("fpae restore, {workers} threads ...");
-    let mut cmd = Command::new(&fpae);
-    cmd.arg("--threads").arg(workers.to_string()).arg("restore").arg(&args.model).arg(&selection.dir);
-    cmd.arg("--out").arg(&fpae_out);
-    let started = Instant::now();
-    run_to_stderr(&mut cmd)?;
-    let fpae_seconds = started.elapsed().as_secs_f64();
-    let fpae_timing = json!({
-        "seconds": fpae_seconds,
-        "per_image_s": number(fpae_seconds / selection.images as f64),
-        "threads": workers,
-    });
-
-    let mut pyfing_timing = Value::Null;
-    let pyfing_out = out_root.join("pyfing");
-    if let Some(python) = &python {
-        clear(&pyfing_out)?;
-        eprintln!("pyfing, {workers} workers ...");
-        let script = root.join("xtask").join("bench").join("pyfing_enhance.py");
-        let mut cmd = Command::new(python);
-        cmd.arg(&script).arg(&selection.dir).arg(&pyfing_out).arg("--workers").arg(workers.to_string());
-        cmd.env("KERAS_BACKEND", "torch");
-        let started = Instant::now();
-        let (report, status) = json_stdout(&mut cmd)?;
-        let seconds = started.elapsed().as_secs_f64();
-        // Exit status 1: some prints could not be enhanced; they are named above and missing from the scores.
-        if !status.success() && status.code() != Some(1) {
-            bail!("{} failed ({status})", script.display());
+    let clean_root = bench_root.join("restore-out-clean");
+    let tools: Vec<Tool> = std::iter::once(Tool::Fpae).chain(baselines.iter().map(|&b| Tool::Pyfing(b))).collect();
+    let mut timings = Map::new();
+    let mut candidates: Vec<(&str, PathBuf)> = vec![("degraded", selection.dir.clone())];
+    let mut clean_candidates: Vec<(&str, PathBuf)> = vec![("degraded", clean_in.clone())];
+    for &tool in &tools {
+        let out = out_root.join(tool.method());
+        let timing = tool.process(&fpae, &args.model, python.as_deref(), &selection.dir, &out, workers)?;
+        let seconds = timing["seconds"].as_f64().unwrap_or(f64::NAN);
+        let mut timing = timing;
+        timing["per_image_s"] = number(seconds / selection.images as f64);
+        timings.insert(tool.method().to_owned(), timing);
+        candidates.push((tool.method(), out));
+        if clean.is_some() {
+            let out = clean_root.join(tool.method());
+            tool.process(&fpae, &args.model, python.as_deref(), &clean_in, &out, workers)?;
+            clean_candidates.push((tool.method(), out));
         }
-        let failed = report["failed"].as_u64().unwrap_or(0);
-        if failed > 0 {
-            eprintln!("warning: pyfing could not enhance {failed} prints; they are left out of its scores");
-        }
-        pyfing_timing = json!({
-            "seconds": seconds,
-            "per_image_s": number(seconds / selection.images as f64),
-            "workers": workers,
-            "script": report,
-            "packages": PYFING_PACKAGES.iter().map(|(p, v)| format!("{p}=={v}")).collect::<Vec<_>>(),
-        });
     }
 
     let originals = bench_dir.join("clean");
-    let mut scores: BTreeMap<&str, Value> = BTreeMap::new();
-    for (method, candidates) in [("degraded", &selection.dir), ("fpae", &fpae_out), ("pyfing", &pyfing_out)] {
-        if method == "pyfing" && python.is_none() {
-            continue;
-        }
-        eprintln!("scoring {method} ...");
+    let score = |method: &str, dir: &Path| -> Result<Value> {
+        eprintln!("scoring {method} ({}) ...", dir.display());
         let mut cmd = Command::new(&fpae);
-        cmd.args(["score", "--json", "--originals"]).arg(&originals).arg("--candidates").arg(candidates);
+        cmd.args(["score", "--json", "--originals"]).arg(&originals).arg("--candidates").arg(dir);
         let (value, status) = json_stdout(&mut cmd)?;
         if !status.success() {
-            bail!("`fpae score` of {} failed ({status})", candidates.display());
+            bail!("`fpae score` of {} failed ({status})", dir.display());
         }
-        scores.insert(method, value);
+        Ok(value)
+    };
+    let mut scores: BTreeMap<&str, Value> = BTreeMap::new();
+    for (method, dir) in &candidates {
+        scores.insert(method, score(method, dir)?);
+    }
+    let mut clean_scores: BTreeMap<&str, Value> = BTreeMap::new();
+    if clean.is_some() {
+        for (method, dir) in &clean_candidates {
+            let name = if *method == "degraded" { "clean" } else { method };
+            clean_scores.insert(name, score(name, dir)?);
+        }
     }
 
-    let report = summarise(args, &bench_dir, &selection, workers, &scores, fpae_timing, pyfing_timing);
+    let report = summarise(args, &bench_dir, &selection, workers, &scores, &clean_scores, timings);
     print_report(&report);
     let path = bench_root.join("restore.json");
     write_atomically(&path, &(serde_json::to_string_pretty(&report)? + "\n"))?;
     eprintln!("written to {}", path.display());
     println!("{}", serde_json::to_string(&report)?);
     Ok(())
+}
+
+/// A tool that processes a folder of prints into another.
+#[derive(Debug, Clone, Copy)]
+enum Tool {
+    /// `fpae restore MODEL`.
+    Fpae,
+    /// A pyfing pipeline through `xtask/bench/pyfing_enhance.py`.
+    Pyfing(Baseline),
+}
+
+impl Tool {
+    fn method(self) -> &'static str {
+        match self {
+            Tool::Fpae => "fpae",
+            Tool::Pyfing(b) => b.method(),
+        }
+    }
+
+    /// Processes every print under `input` into `out` (emptied first) with
+    /// `workers` cores; its timing as JSON (`seconds`, wall clock of the whole command).
+    fn process(
+        self,
+        fpae: &Path,
+        model: &Path,
+        python: Option<&Path>,
+        input: &Path,
+        out: &Path,
+        workers: usize,
+    ) -> Result<Value> {
+        clear(out)?;
+        eprintln!("{} on {}, {workers} cores ...", self.method(), input.display());
+        match self {
+            Tool::Fpae => {
+                let mut cmd = Command::new(fpae);
+                cmd.arg("--threads").arg(workers.to_string()).arg("restore").arg(model).arg(input);
+                cmd.arg("--out").arg(out);
+                let started = Instant::now();
+                run_to_stderr(&mut cmd)?;
+                Ok(json!({"seconds": started.elapsed().as_secs_f64(), "threads": workers}))
+            }
+            Tool::Pyfing(baseline) => {
+                let python = python.context("the pyfing baselines need the peers' Python")?;
+                let script = project_root().join("xtask").join("bench").join("pyfing_enhance.py");
+                let mut cmd = Command::new(python);
+                cmd.arg(&script).arg(input).arg(out).arg("--pipeline").arg(baseline.pipeline());
+                cmd.arg("--workers").arg(workers.to_string());
+                cmd.env("KERAS_BACKEND", peers::KERAS_BACKEND);
+                let started = Instant::now();
+                let (report, status) = json_stdout(&mut cmd)?;
+                let seconds = started.elapsed().as_secs_f64();
+                // Exit status 1: some prints could not be enhanced; they are named above and missing from the scores.
+                if !status.success() && status.code() != Some(1) {
+                    bail!("{} --pipeline {} failed ({status})", script.display(), baseline.pipeline());
+                }
+                let failed = report["failed"].as_u64().unwrap_or(0);
+                if failed > 0 {
+                    eprintln!(
+                        "warning: {} could not enhance {failed} prints; they are left out of its scores",
+                        self.method()
+                    );
+                }
+                Ok(json!({
+                    "seconds": seconds,
+                    "workers": workers,
+                    "script": report,
+                    "packages": peers::pins(),
+                }))
+            }
+        }
+    }
 }
 
 /// `fpae benchmark make` from data/fvc2002 into `bench_dir`.
@@ -298,62 +399,6 @@ fn make_benchmark(fpae: &Path, bench_dir: &Path) -> Result<()> {
     let mut cmd = Command::new(fpae);
     cmd.args(["benchmark", "make", "--data"]).arg(&data).arg("--out").arg(bench_dir);
     run_to_stderr(&mut cmd)
-}
-
-/// The Python that runs the pyfing script, with pyfing and its imports
-/// installed: into our LibTorch venv when missing, beside its torch, which
-/// stays at [`libtorch::TORCH_VERSION`]. A Python of the user's own is only checked.
-fn pyfing_python(provision: libtorch::Provision) -> Result<PathBuf> {
-    let (python, managed) = match provision {
-        libtorch::Provision::Managed { python } => (python, true),
-        libtorch::Provision::User => (PathBuf::from("python3"), false),
-    };
-    let pins: Vec<String> = PYFING_PACKAGES.iter().map(|(p, v)| format!("{p}=={v}")).collect();
-    if pyfing_installed(&python)? {
-        return Ok(python);
-    }
-    if !managed {
-        bail!(
-            "pyfing is not installed in your Python (python3); install it with `python3 -m pip install {}` \
-             or run with --no-pyfing",
-            pins.join(" ")
-        );
-    }
-    let log = libtorch::setup_log()?;
-    eprintln!("installing {} into {} ...", pins.join(" "), python.display());
-    eprintln!("  pip's output: {}", log.display());
-    let started = Instant::now();
-    let torch = format!("torch=={}", libtorch::TORCH_VERSION);
-    let mut cmd = Command::new(&python);
-    cmd.args(["-m", "pip", "install", "--disable-pip-version-check", "--no-input"]).arg(&torch).args(&pins);
-    libtorch::run_logged(&mut cmd, &log).context("cannot install pyfing; or run with --no-pyfing")?;
-    eprintln!("installed in {:.0} s", started.elapsed().as_secs_f64());
-    if !pyfing_installed(&python)? {
-        bail!("pip installed {} into {}, but their versions do not match", pins.join(" "), python.display());
-    }
-    Ok(python)
-}
-
-/// Whether `python` holds every pinned package at its version, and our torch.
-fn pyfing_installed(python: &Path) -> Result<bool> {
-    let mut wanted: Vec<(&str, &str)> = PYFING_PACKAGES.to_vec();
-    wanted.push(("torch", libtorch::TORCH_VERSION));
-    let wanted = wanted.iter().map(|(p, v)| format!("({p:?}, {v:?})")).collect::<Vec<_>>().join(", ");
-    // Versions from the installed metadata: no import of torch needed. A local
-    // version (`2.13.0+cpu`) counts as its release.
-    let code = format!(
-        "import sys\nfrom importlib.metadata import version\n\
-         def ok(p, v):\n    try:\n        return version(p).split('+')[0] == v\n    except Exception:\n        return False\n\
-         sys.exit(0 if all(ok(p, v) for p, v in [{wanted}]) else 1)\n"
-    );
-    let status = Command::new(python)
-        .arg("-c")
-        .arg(code)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .with_context(|| format!("cannot run {}", python.display()))?;
-    Ok(status.success())
 }
 
 /// Links the chosen severities of every kind in `bench_dir/degraded` into
@@ -404,6 +449,45 @@ fn select(bench_dir: &Path, severities: &[f64], dir: &Path) -> Result<Selection>
     Ok(Selection { dir: dir.to_path_buf(), kinds, severities: chosen.into_iter().map(|(_, s)| s).collect(), images })
 }
 
+/// Links the clean prints of the benchmark's validation fingers (those under
+/// its first kind and severity) into `dir` (emptied first) as `<DB>/<stem>.png`:
+/// the do-no-harm inputs. Returns how many.
+fn select_clean(bench_dir: &Path, dir: &Path) -> Result<usize> {
+    let degraded = bench_dir.join("degraded");
+    let clean = fs::canonicalize(bench_dir.join("clean"))
+        .with_context(|| format!("cannot open {}", bench_dir.join("clean").display()))?;
+    let kind = sorted_subfolders(&degraded)?.into_iter().next().with_context(|| format!("{}: no kinds", degraded.display()))?;
+    let severity = sorted_subfolders(&degraded.join(&kind))?
+        .into_iter()
+        .next()
+        .with_context(|| format!("{}: no severities", degraded.join(&kind).display()))?;
+    let val = degraded.join(&kind).join(&severity);
+    clear(dir)?;
+    let mut n = 0;
+    for db in sorted_subfolders(&val)? {
+        fs::create_dir_all(dir.join(&db)).with_context(|| format!("cannot create {}", dir.join(&db).display()))?;
+        let mut names: Vec<String> = fs::read_dir(val.join(&db))
+            .with_context(|| format!("cannot list {}", val.join(&db).display()))?
+            .filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
+            .filter(|name| !name.starts_with('.') && name.ends_with(".png"))
+            .collect();
+        names.sort();
+        for name in names {
+            let target = clean.join(&db).join(&name);
+            if !target.is_file() {
+                bail!("{}: the clean print of {} is missing", target.display(), val.join(&db).join(&name).display());
+            }
+            std::os::unix::fs::symlink(&target, dir.join(&db).join(&name))
+                .with_context(|| format!("cannot link {}", dir.join(&db).join(&name).display()))?;
+            n += 1;
+        }
+    }
+    if n == 0 {
+        bail!("{}: no validation prints", val.display());
+    }
+    Ok(n)
+}
+
 /// The names of the visible subfolders of `dir`, sorted.
 fn sorted_subfolders(dir: &Path) -> Result<Vec<String>> {
     let mut names = Vec::new();
@@ -450,7 +534,7 @@ fn clear(dir: &Path) -> Result<()> {
 }
 
 /// Runs a command with its output on our stderr (our stdout ends with the JSON line).
-fn run_to_stderr(cmd: &mut Command) -> Result<()> {
+pub(crate) fn run_to_stderr(cmd: &mut Command) -> Result<()> {
     cmd.stdout(Stdio::from(std::io::stderr()));
     let status = cmd.status().with_context(|| format!("cannot run {cmd:?}"))?;
     if !status.success() {
@@ -460,7 +544,7 @@ fn run_to_stderr(cmd: &mut Command) -> Result<()> {
 }
 
 /// Runs a command, its stderr on ours, and parses the last line of its stdout as JSON.
-fn json_stdout(cmd: &mut Command) -> Result<(Value, ExitStatus)> {
+pub(crate) fn json_stdout(cmd: &mut Command) -> Result<(Value, ExitStatus)> {
     let out = cmd.stderr(Stdio::inherit()).output().with_context(|| format!("cannot run {cmd:?}"))?;
     let stdout = String::from_utf8_lossy(&out.stdout);
     let line = stdout.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or_default();
@@ -471,7 +555,7 @@ fn json_stdout(cmd: &mut Command) -> Result<(Value, ExitStatus)> {
 }
 
 /// Writes `text` to a temporary file beside `path`, syncs it and renames it into place.
-fn write_atomically(path: &Path, text: &str) -> Result<()> {
+pub(crate) fn write_atomically(path: &Path, text: &str) -> Result<()> {
     let dir = path.parent().context("the report path has no folder")?;
     fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let name = path.file_name().context("the report path has no file name")?.to_string_lossy();
@@ -489,11 +573,11 @@ fn write_atomically(path: &Path, text: &str) -> Result<()> {
     Ok(())
 }
 
-fn cores() -> usize {
+pub(crate) fn cores() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
-fn cpu_model() -> String {
+pub(crate) fn cpu_model() -> String {
     fs::read_to_string("/proc/cpuinfo")
         .ok()
         .and_then(|s| {
@@ -513,10 +597,11 @@ fn summarise(
     selection: &Selection,
     workers: usize,
     scores: &BTreeMap<&str, Value>,
-    fpae_timing: Value,
-    pyfing_timing: Value,
+    clean_scores: &BTreeMap<&str, Value>,
+    timing: Map<String, Value>,
 ) -> Value {
     let methods: Vec<&str> = METHODS.into_iter().filter(|m| scores.contains_key(m)).collect();
+    let peers: Vec<&str> = methods.iter().copied().filter(|m| m.starts_with("pyfing-")).collect();
     // Groups, by kind then by severity value.
     let mut group_names: Vec<String> = scores
         .values()
@@ -537,6 +622,10 @@ fn summarise(
             if g.is_null() { Metrics::NAN } else { Metrics::of(g) }
         })
     };
+    // The better pyfing pipeline of a group by its type-II rate, with its measures.
+    let best_peer = |group: &str| -> Option<(&str, Metrics)> {
+        peers.iter().map(|&p| (p, metrics(p, group))).filter(|(_, m)| m.type2.is_finite()).max_by(|a, b| a.1.type2.total_cmp(&b.1.type2))
+    };
 
     let mut groups = Map::new();
     for name in &group_names {
@@ -546,6 +635,9 @@ fn summarise(
         entry.insert("severity".into(), number(severity.parse().unwrap_or(f64::NAN)));
         for &method in &methods {
             entry.insert(method.into(), scores[method]["groups"][name.as_str()].clone());
+        }
+        if let Some((peer, _)) = best_peer(name) {
+            entry.insert("best_peer".into(), json!(peer));
         }
         groups.insert(name.clone(), Value::Object(entry));
     }
@@ -576,8 +668,20 @@ fn summarise(
                 gaps.insert(method.into(), number(gap_recovered(m.type2, degraded.type2, originals_type2)));
             }
         }
+        if peers.len() > 1 {
+            let best: Vec<Metrics> = members.iter().map(|g| best_peer(g).map_or(Metrics::NAN, |(_, m)| m)).collect();
+            let m = Metrics::mean(&best);
+            entry.insert(BEST_PEER.into(), m.to_json());
+            gaps.insert(BEST_PEER.into(), number(gap_recovered(m.type2, degraded.type2, originals_type2)));
+        }
         entry.insert("gap_recovered".into(), Value::Object(gaps));
         summary.insert(severity, Value::Object(entry));
+    }
+
+    // Do no harm: every tool on the clean validation prints, against the prints as they are.
+    let mut do_no_harm = Map::new();
+    for (&method, s) in clean_scores {
+        do_no_harm.insert(method.to_owned(), Metrics::of(&s["all"]).to_json());
     }
 
     let all: Map<String, Value> = methods.iter().map(|&m| (m.to_owned(), scores[m]["all"].clone())).collect();
@@ -590,9 +694,9 @@ fn summarise(
         "cpu": cpu_model(),
         "cores": cores(),
         "workers": workers,
-        "fpae": fpae_timing,
-        "pyfing": pyfing_timing,
+        "timing": timing,
         "summary": summary,
+        "do_no_harm": do_no_harm,
         "groups": groups,
         "all": all,
     })
@@ -652,19 +756,21 @@ fn print_report(r: &Value) {
             println!("{}", markdown_header("", &[]));
             for &method in &methods {
                 let m = if g[method].is_null() { Metrics::NAN } else { Metrics::of(&g[method]) };
-                println!("{}", markdown_row(&[vec![method.to_owned()], metric_cells(&m, 0)].concat()));
+                let best = if g["best_peer"].as_str() == Some(method) { " (better pyfing)" } else { "" };
+                println!("{}", markdown_row(&[vec![format!("{method}{best}")], metric_cells(&m, 0)].concat()));
             }
         }
     }
 
     println!("\n### Mean over the kinds\n");
     println!(
-        "gap recovered: (type-II of the method - type-II of the degraded prints) / (type-II of the clean originals - type-II of the degraded prints)\n"
+        "gap recovered: (type-II of the method - type-II of the degraded prints) / (type-II of the clean originals - type-II of the degraded prints); {BEST_PEER}: the better pyfing pipeline of each kind\n"
     );
     println!("{}", markdown_header("severity", &["gap recovered"]));
     if let Some(summary) = r["summary"].as_object() {
         for (severity, s) in summary {
-            for &method in &methods {
+            let rows = methods.iter().copied().chain(s.get(BEST_PEER).map(|_| BEST_PEER));
+            for method in rows {
                 let m = if s[method].is_null() { Metrics::NAN } else { summary_metrics(&s[method]) };
                 let gap = if method == "degraded" {
                     "-".into()
@@ -682,28 +788,55 @@ fn print_report(r: &Value) {
         }
     }
 
+    if let Some(harm) = r["do_no_harm"].as_object().filter(|h| !h.is_empty()) {
+        println!("\n### Do no harm: the clean validation prints, processed\n");
+        println!("{}", markdown_header("", &["type-II change"]));
+        let clean_type2 = harm.get("clean").map_or(f64::NAN, |c| summary_metrics(c).type2);
+        for name in std::iter::once("clean").chain(methods.iter().copied().filter(|m| *m != "degraded")) {
+            let Some(v) = harm.get(name) else { continue };
+            let m = summary_metrics(v);
+            let change = if name == "clean" {
+                "-".into()
+            } else if m.type2.is_finite() && clean_type2.is_finite() {
+                format!("{:+.1}", 100.0 * (m.type2 - clean_type2))
+            } else {
+                "n/a".into()
+            };
+            let first = if name == "clean" { "clean, as they are".to_owned() } else { name.to_owned() };
+            println!("{}", markdown_row(&[vec![first], metric_cells(&m, 0), vec![change]].concat()));
+        }
+    }
+
     println!("\n### Time per print\n");
     println!("{} ({} cores), {} prints", r["cpu"].as_str().unwrap_or("unknown CPU"), r["cores"], r["images"]);
-    let f = &r["fpae"];
+    let timing = &r["timing"];
+    let f = &timing["fpae"];
     println!(
         "- fpae restore: {} s per print ({} s in all, {}; wall clock of the whole command)",
         fixed(f["per_image_s"].as_f64().unwrap_or(f64::NAN), 4),
         fixed(f["seconds"].as_f64().unwrap_or(f64::NAN), 1),
         plural(&f["threads"], "thread")
     );
-    let p = &r["pyfing"];
-    if p.is_null() {
-        println!("- pyfing: not measured (--no-pyfing)");
-    } else {
+    let mut any_peer = false;
+    for method in methods.iter().filter(|m| m.starts_with("pyfing-")) {
+        let p = &timing[*method];
+        any_peer = true;
+        let stages: Vec<&str> = p["script"]["stages"].as_array().into_iter().flatten().filter_map(|s| s.as_str()).collect();
         println!(
-            "- pyfing {} (GMFS, GBFOE, XSFFE, GBFEN): {} s per print ({} s in all, {}; wall clock of the whole \
+            "- {method} {} ({}; Keras {} on {}): {} s per print ({} s in all, {}; wall clock of the whole \
              command; {} s per print once its imports are done)",
             p["script"]["pyfing"].as_str().unwrap_or("?"),
+            stages.join(", "),
+            p["script"]["keras"].as_str().unwrap_or("?"),
+            p["script"]["keras_backend"].as_str().unwrap_or("?"),
             fixed(p["per_image_s"].as_f64().unwrap_or(f64::NAN), 4),
             fixed(p["seconds"].as_f64().unwrap_or(f64::NAN), 1),
             plural(&p["workers"], "worker process"),
             fixed(p["script"]["per_image_s"].as_f64().unwrap_or(f64::NAN), 4)
         );
+    }
+    if !any_peer {
+        println!("- pyfing: not measured (--no-pyfing)");
     }
 }
 
@@ -741,6 +874,25 @@ fn summary_metrics(v: &Value) -> Metrics {
 mod tests {
     use super::*;
 
+    /// `xtask/bench/test_pyfing_enhance.py`: the script's inversion, masking,
+    /// path mapping, database recognition and pipeline choice, with numpy alone
+    /// (LibTorch's Python, where `cargo xtask test` puts numpy, else python3).
+    #[test]
+    fn pyfing_script_pure_parts() {
+        let venv = libtorch::install_dir().unwrap().join("venv").join("bin").join("python");
+        let has_numpy = |python: &Path| {
+            Command::new(python).args(["-c", "import numpy"]).stderr(Stdio::null()).status().is_ok_and(|s| s.success())
+        };
+        let python = [venv, PathBuf::from("python3")].into_iter().find(|p| has_numpy(p)).unwrap_or_else(|| {
+            panic!("no Python with numpy for the pyfing script's tests: run `cargo xtask test`, which installs it")
+        });
+        let test = project_root().join("xtask").join("bench").join("test_pyfing_enhance.py");
+        let out = Command::new(&python).arg(&test).env_remove("KERAS_BACKEND").output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{}:\n{stderr}", test.display());
+        assert!(stderr.contains("\nOK"), "{stderr}");
+    }
+
     #[test]
     fn missing_measures_are_nan_and_left_out_of_means() {
         let group = json!({"images": 4, "psnr": 20.0, "ssim": null, "identity": {"type2_rate_40": 0.5}});
@@ -753,6 +905,47 @@ mod tests {
         assert_eq!(mean.type2, 0.5);
         assert!(mean.recall.is_nan());
         assert_eq!(mean.to_json()["recall"], Value::Null);
+    }
+
+    #[test]
+    fn the_better_pyfing_pipeline_is_chosen_per_kind_and_clean_prints_make_the_do_no_harm_rows() {
+        let group = |type2: f64| json!({"images": 64, "psnr": 20.0, "identity": {"type2_rate_40": type2, "type2_rate_40_originals": 0.8}});
+        let set = |noise: f64, dry: f64| json!({"groups": {"noise/0.6": group(noise), "dry/0.6": group(dry)}, "all": group((noise + dry) / 2.0)});
+        let scores: BTreeMap<&str, Value> = [
+            ("degraded", set(0.4, 0.4)),
+            ("fpae", set(0.5, 0.45)),
+            ("pyfing-gabor", set(0.6, 0.3)),
+            ("pyfing-snfen", set(0.2, 0.7)),
+        ]
+        .into_iter()
+        .collect();
+        let clean: BTreeMap<&str, Value> =
+            [("clean", set(0.8, 0.8)), ("fpae", set(0.79, 0.79)), ("pyfing-snfen", set(0.7, 0.74))].into_iter().collect();
+        let args = RestoreBenchArgs {
+            model: PathBuf::from("m"),
+            bench_dir: None,
+            severities: vec![0.6],
+            baselines: vec![],
+            no_pyfing: false,
+            no_clean: false,
+            workers: Some(2),
+        };
+        let selection = Selection {
+            dir: PathBuf::from("in"),
+            kinds: vec!["dry".into(), "noise".into()],
+            severities: vec!["0.6".into()],
+            images: 128,
+        };
+        let r = summarise(&args, Path::new("b"), &selection, 2, &scores, &clean, Map::new());
+        assert_eq!(r["groups"]["noise/0.6"]["best_peer"], "pyfing-gabor");
+        assert_eq!(r["groups"]["dry/0.6"]["best_peer"], "pyfing-snfen");
+        let s = &r["summary"]["0.6"];
+        // The better pipeline per kind: (0.6 + 0.7) / 2 = 0.65; gap (0.65 - 0.4) / (0.8 - 0.4).
+        assert!((s[BEST_PEER]["type2_rate_40"].as_f64().unwrap() - 0.65).abs() < 1e-12);
+        assert!((s["gap_recovered"][BEST_PEER].as_f64().unwrap() - 0.625).abs() < 1e-12);
+        assert!((s["gap_recovered"]["fpae"].as_f64().unwrap() - 0.1875).abs() < 1e-12);
+        assert!((r["do_no_harm"]["pyfing-snfen"]["type2_rate_40"].as_f64().unwrap() - 0.72).abs() < 1e-12);
+        assert!(r["do_no_harm"].get("pyfing-gabor").is_none());
     }
 
     #[test]
@@ -787,5 +980,17 @@ mod tests {
         assert_eq!(s.images, 6);
         let err = select(&bench, &[0.5], &dir).unwrap_err().to_string();
         assert!(err.contains("no severity 0.5") && err.contains("0.3, 0.6, 0.9"), "{err}");
+
+        // The do-no-harm inputs: the clean prints of the validation fingers only.
+        let clean_dir = tmp.path().join("in-clean");
+        let err = select_clean(&bench, &clean_dir).unwrap_err().to_string();
+        assert!(err.contains("clean"), "{err}");
+        for name in ["101_1.png", "102_1.png"] {
+            fs::create_dir_all(bench.join("clean/DB1_B")).unwrap();
+            fs::write(bench.join("clean/DB1_B").join(name), name).unwrap();
+        }
+        assert_eq!(select_clean(&bench, &clean_dir).unwrap(), 1);
+        assert_eq!(fs::read_to_string(clean_dir.join("DB1_B/101_1.png")).unwrap(), "101_1.png");
+        assert!(!clean_dir.join("DB1_B/102_1.png").exists());
     }
 }

@@ -1,0 +1,113 @@
+//! The Python environment of the restoration peers: pyfing 0.7.3 with both of
+//! its pipelines (classical Gabor and learned SNFEN), on Keras 3 with the
+//! TensorFlow CPU backend, in a venv of its own beside LibTorch's
+//! (`~/.cache/fpae/pyfing-0.7.3/venv`), installed on first use from PyPI at
+//! pinned versions.
+//!
+//! Why TensorFlow: SNFEN runs faster on Keras's TensorFlow backend than on its
+//! torch backend (docs/restoration.md has the measurement). A venv of its own
+//! keeps TensorFlow's pins away from the torch that fpae links.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+
+use crate::libtorch;
+
+/// The packages of the peers' venv, at the versions the published numbers were made with.
+/// pyfing's package declares no dependencies itself.
+pub const PACKAGES: [(&str, &str); 6] = [
+    ("pyfing", "0.7.3"),
+    ("keras", "3.15.1"),
+    ("tensorflow-cpu", "2.21.0"),
+    ("opencv-python-headless", "4.14.0.94"),
+    ("scipy", "1.17.1"),
+    ("numpy", "2.4.6"),
+];
+
+/// The Keras backend the peers run on.
+pub const KERAS_BACKEND: &str = "tensorflow";
+
+/// Written last into a finished install: the pins it holds, one a line.
+const COMPLETE_MARKER: &str = "fpae-peers.complete";
+
+/// `name==version` for every pinned package.
+pub fn pins() -> Vec<String> {
+    PACKAGES.iter().map(|(p, v)| format!("{p}=={v}")).collect()
+}
+
+/// The folder of the peers' install, beside LibTorch's.
+pub fn install_dir() -> Result<PathBuf> {
+    let libtorch = libtorch::install_dir()?;
+    let parent = libtorch.parent().context("the LibTorch install folder has no parent")?;
+    Ok(parent.join("pyfing-0.7.3"))
+}
+
+/// The Python of the peers' venv, installed first when missing or outdated.
+pub fn python() -> Result<PathBuf> {
+    let dir = install_dir()?;
+    let venv = dir.join("venv");
+    let python = venv.join("bin").join("python");
+    let marker = dir.join(COMPLETE_MARKER);
+    let wanted = pins().join("\n") + "\n";
+    if python.is_file() && fs::read_to_string(&marker).is_ok_and(|m| m == wanted) {
+        return Ok(python);
+    }
+    fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let log = dir.join("setup.log");
+    let started = Instant::now();
+    eprintln!("installing the restoration peers ({}) into {} ...", pins().join(" "), venv.display());
+    eprintln!("  pip's output: {}", log.display());
+    if !python.is_file() {
+        let mut cmd = Command::new("python3");
+        cmd.args(["-m", "venv"]).arg(&venv);
+        libtorch::run_logged(&mut cmd, &log).context(
+            "cannot create a Python venv; install Python's venv module (on Debian/Ubuntu: `apt-get install python3-venv`)",
+        )?;
+    }
+    let mut cmd = Command::new(&python);
+    cmd.args(["-m", "pip", "install", "--disable-pip-version-check", "--no-input"]).args(pins());
+    libtorch::run_logged(&mut cmd, &log).context("cannot install the restoration peers; or run with --no-pyfing")?;
+    if !installed(&python, &PACKAGES)? {
+        bail!("pip installed {} into {}, but their versions do not match", pins().join(" "), venv.display());
+    }
+    fs::write(&marker, wanted).with_context(|| format!("cannot write {}", marker.display()))?;
+    eprintln!("installed in {:.0} s", started.elapsed().as_secs_f64());
+    Ok(python)
+}
+
+/// Whether `python` holds every package of `wanted` at its version (a local
+/// version, `2.13.0+cpu`, counts as its release). Reads the installed metadata:
+/// nothing is imported.
+pub fn installed(python: &Path, wanted: &[(&str, &str)]) -> Result<bool> {
+    let wanted = wanted.iter().map(|(p, v)| format!("({p:?}, {v:?})")).collect::<Vec<_>>().join(", ");
+    let code = format!(
+        "import sys\nfrom importlib.metadata import version\n\
+         def ok(p, v):\n    try:\n        return version(p).split('+')[0] == v\n    except Exception:\n        return False\n\
+         sys.exit(0 if all(ok(p, v) for p, v in [{wanted}]) else 1)\n"
+    );
+    let status = Command::new(python)
+        .arg("-c")
+        .arg(code)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .with_context(|| format!("cannot run {}", python.display()))?;
+    Ok(status.success())
+}
+
+/// numpy in LibTorch's venv, for the tests of the pyfing script's pure parts
+/// (`xtask/bench/test_pyfing_enhance.py`), which need nothing else.
+pub fn ensure_test_numpy(python: &Path) -> Result<()> {
+    let numpy = PACKAGES.iter().find(|(p, _)| *p == "numpy").copied().expect("numpy is pinned");
+    if installed(python, &[numpy])? {
+        return Ok(());
+    }
+    eprintln!("installing numpy=={} into {} for the pyfing script's tests ...", numpy.1, python.display());
+    let mut cmd = Command::new(python);
+    cmd.args(["-m", "pip", "install", "--disable-pip-version-check", "--no-input"]).arg(format!("numpy=={}", numpy.1));
+    libtorch::run_logged(&mut cmd, &libtorch::setup_log()?).context("cannot install numpy for the tests")
+}
