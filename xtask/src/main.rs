@@ -5,10 +5,12 @@
 
 mod bench;
 mod bench_restore;
+mod bench_synth;
 mod debian;
 mod fetch;
 mod fuzz;
 mod libtorch;
+mod peers;
 mod soak;
 
 use std::path::{Path, PathBuf};
@@ -29,7 +31,9 @@ enum Task {
     /// Install LibTorch (torch==2.13.0 from PyPI) into a shared per-user cache and wire the build to it.
     Setup,
     /// Set up LibTorch (and Debian's chromium, for the report's browser test) if needed, then run
-    /// every test of the workspace.
+    /// every test of the workspace. A test that needs the real datasets, a browser or a capability
+    /// fails without it, unless FPAE_SKIP names it (data, browser, capability or all); the skipped
+    /// tests are listed at the end.
     Test {
         /// Extra arguments passed to `cargo test` (after `--`).
         #[arg(last = true)]
@@ -69,6 +73,10 @@ enum Bench {
     /// (made if missing): time per print, pixel and identity measures per kind and severity;
     /// also written to target/bench/restore.json.
     Restore(bench_restore::RestoreBenchArgs),
+    /// Synthetic prints from `fpae synth` next to the real FVC sets as the matcher sees them
+    /// (minutiae, ridge period, foreground, type-II and impostor rates) and the generation speed;
+    /// also written to target/bench/synth.json, with sample pictures of each set.
+    Synth(bench_synth::SynthBenchArgs),
 }
 
 fn main() -> ExitCode {
@@ -90,18 +98,14 @@ fn run(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
-        Task::Test { args } => {
-            libtorch::setup()?;
-            // The report's test opens it in a real browser.
-            debian::ensure_program("chromium", "chromium", "for the report's browser test");
-            cargo(&["test", "--workspace"], &args)
-        }
+        Task::Test { args } => test(&args),
         Task::FetchData(args) => fetch::run(&args),
         Task::Demo { from } => demo(from),
         Task::Soak(args) => soak::run(&args),
         Task::Fuzz(args) => fuzz::run(&args),
         Task::Bench(Bench::Train(args)) => bench::train(&args),
         Task::Bench(Bench::Restore(args)) => bench_restore::run(&args),
+        Task::Bench(Bench::Synth(args)) => bench_synth::run(&args),
         Task::Bench(Bench::Data) => {
             let data = fetch::Dataset::Fvc2002.data_dir();
             if !data.is_dir() {
@@ -191,6 +195,46 @@ fn demo(from: Option<PathBuf>) -> Result<()> {
     Ok(())
 }
 
+/// The file the tests append a line to for every test they skip (`FPAE_SKIP_LOG`).
+const SKIP_LOG: &str = "test-skips.log";
+
+/// `cargo test --workspace` with what the tests need set up, then the list of
+/// tests that skipped something (only where `FPAE_SKIP` allowed it).
+fn test(args: &[String]) -> Result<()> {
+    if let libtorch::Provision::Managed { python } = libtorch::setup()? {
+        // The pyfing script's pure parts are tested with numpy alone.
+        peers::ensure_test_numpy(&python)?;
+    }
+    // The report's test opens it in a real browser.
+    debian::ensure_program("chromium", "chromium", "for the report's browser test");
+    let target = project_root().join("target");
+    std::fs::create_dir_all(&target).with_context(|| format!("cannot create {}", target.display()))?;
+    let log = target.join(SKIP_LOG);
+    match std::fs::remove_file(&log) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            return Err(e).with_context(|| format!("cannot remove {}", log.display()));
+        }
+        _ => {}
+    }
+    let mut cmd = cargo_command(&["test", "--workspace"], args);
+    cmd.env("FPAE_SKIP_LOG", &log);
+    let result = run_cargo(cmd, &["test", "--workspace"]);
+    let skipped = std::fs::read_to_string(&log).unwrap_or_default();
+    let lines: Vec<&str> = skipped.lines().filter(|l| !l.trim().is_empty()).collect();
+    if !lines.is_empty() {
+        eprintln!("\n{} skipped as FPAE_SKIP allowed (they tested nothing):", plural(lines.len(), "test"));
+        for line in lines {
+            eprintln!("  {line}");
+        }
+    }
+    result
+}
+
+/// `1 test`, `2 tests`.
+fn plural(n: usize, noun: &str) -> String {
+    if n == 1 { format!("1 {noun}") } else { format!("{n} {noun}s") }
+}
+
 /// Runs `fpae` (built from this workspace) with `args`.
 fn fpae(args: &[&str]) -> Result<()> {
     let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
@@ -207,12 +251,22 @@ pub fn project_root() -> PathBuf {
 
 /// Runs the cargo that runs us, in the repository root, streaming its output.
 pub(crate) fn cargo(args: &[&str], extra: &[String]) -> Result<()> {
+    run_cargo(cargo_command(args, extra), args)
+}
+
+/// The cargo that runs us, in the repository root, with `args` and, after `--`, `extra`.
+fn cargo_command(args: &[&str], extra: &[String]) -> Command {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut cmd = Command::new(cargo);
     cmd.current_dir(project_root()).args(args);
     if !extra.is_empty() {
         cmd.arg("--").args(extra);
     }
+    cmd
+}
+
+/// Runs a cargo command made by [`cargo_command`] with `args`, streaming its output.
+fn run_cargo(mut cmd: Command, args: &[&str]) -> Result<()> {
     let status = cmd.status().context("cannot run cargo")?;
     if !status.success() {
         bail!("`cargo {}` failed ({status})", args.join(" "));

@@ -5,6 +5,7 @@ mod bench;
 mod benchmark;
 mod data;
 mod degrade;
+mod describe;
 mod environment;
 mod evaluate;
 mod export;
@@ -17,6 +18,7 @@ mod restore;
 mod score;
 mod shared;
 mod summary;
+mod synth;
 mod train;
 
 use std::io::IsTerminal;
@@ -87,6 +89,10 @@ enum Command {
     Models(models::ModelsArgs),
     /// Score any folder of processed prints against their clean originals: pixels, minutiae, matcher.
     Score(score::ScoreArgs),
+    /// Generate synthetic fingerprints (several impressions of each finger) with their ground truth, as a dataset.
+    Synth(synth::SynthArgs),
+    /// Describe a dataset as the matcher sees it: minutiae, ridge period, foreground, genuine and impostor rates.
+    Describe(describe::DescribeArgs),
 }
 
 fn main() -> ExitCode {
@@ -122,6 +128,8 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Score(args) => score::run(args),
         Command::Export(args) => export::run(args),
         Command::Models(args) => models::run(args),
+        Command::Synth(args) => synth::run(args),
+        Command::Describe(args) => describe::run(args),
     }
 }
 

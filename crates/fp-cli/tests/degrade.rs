@@ -1,4 +1,4 @@
-//! `fpae degrade` end to end on small synthetic prints.
+//! `fpae degrade` end to end on small synthetic prints, and `fpae synth`, which makes prints.
 
 mod common;
 
@@ -121,7 +121,7 @@ fn the_figure_has_a_row_per_kind_and_four_columns() {
             run = 0;
         }
     }
-    assert_eq!(tile_rows, 13);
+    assert_eq!(tile_rows, fp_degrade::Degradation::ALL.len());
     // Across the first row of tiles: four runs of columns 64 pixels wide (+2 for the frame).
     let band = 60..80;
     let mut columns = Vec::new();
@@ -135,4 +135,56 @@ fn the_figure_has_a_row_per_kind_and_four_columns() {
         }
     }
     assert_eq!(columns, [66, 66, 66, 66]);
+}
+
+/// `fpae synth`: a dataset fpae reads (its manifest, a folder per sensor style,
+/// ground truth beside every print), the same bytes for the same seed, and
+/// clear refusals of bad settings and of an existing folder.
+#[test]
+fn synth_writes_a_seeded_dataset_with_ground_truth() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let args = |out: &str, seed: &str| {
+        ["synth", "--count", "2", "--impressions", "2", "--size", "160x192", "--style", "optical", "--seed", seed]
+            .into_iter()
+            .map(str::to_owned)
+            .chain(["--out".to_owned(), out.to_owned()])
+            .collect::<Vec<_>>()
+    };
+    let run = |out: &str, seed: &str| {
+        let a = args(out, seed);
+        fpae(&a.iter().map(String::as_str).collect::<Vec<_>>(), root)
+    };
+    let out = run("a", "5");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("4 prints of 2 fingers in a"), "{}", text(&out.stdout));
+    assert_eq!(listing(&root.join("a")), ["dataset.toml", "optical", "synth.json"]);
+    let prints = listing(&root.join("a/optical"));
+    assert_eq!(prints, ["1_1.json", "1_1.png", "1_2.json", "1_2.png", "2_1.json", "2_1.png", "2_2.json", "2_2.png"]);
+    let truth: serde_json::Value = serde_json::from_slice(&std::fs::read(root.join("a/optical/2_1.json")).unwrap()).unwrap();
+    assert_eq!((truth["finger"].as_u64(), truth["impression"].as_u64()), (Some(1), Some(0)));
+    assert_eq!((truth["width"].as_u64(), truth["height"].as_u64()), (Some(160), Some(192)));
+
+    // The same seed, the same bytes; another seed, other prints.
+    assert!(run("b", "5").status.success());
+    assert!(run("c", "6").status.success());
+    let bytes = |set: &str| std::fs::read(root.join(set).join("optical/1_1.png")).unwrap();
+    assert_eq!(bytes("a"), bytes("b"));
+    assert_ne!(bytes("a"), bytes("c"));
+
+    // The prints are a dataset: `fpae data` reads them with their fingers.
+    std::fs::write(root.join("synth.toml"), "[data]\nroot = \"a\"\nheight = 32\nwidth = 32\n").unwrap();
+    let out = fpae(&["data", "synth.toml", "--out", "preview.png"], root);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("shape: (4, 32, 32, 1)"), "{}", text(&out.stdout));
+
+    let out = run("a", "5");
+    assert!(text(&out.stderr).contains("--out a: already exists"), "{}", text(&out.stderr));
+    let out = fpae(&["synth", "--count", "1", "--size", "40", "--out", "d"], root);
+    assert!(text(&out.stderr).contains("WIDTHxHEIGHT"), "{}", text(&out.stderr));
+    let out = fpae(&["synth", "--count", "1", "--class", "loop", "--out", "d"], root);
+    assert!(text(&out.stderr).contains("left-loop"), "{}", text(&out.stderr));
+    let out = fpae(&["synth", "--count", "1", "--impressions", "0", "--out", "d"], root);
+    assert!(!out.status.success() && text(&out.stderr).contains("impressions"), "{}", text(&out.stderr));
+    assert!(!root.join("d").exists(), "nothing is left of a refused set");
 }

@@ -112,3 +112,47 @@ fn restore_and_score_write_the_templates_of_their_prints() {
         assert_eq!(written, text(&out.stdout), "{db}");
     }
 }
+
+#[test]
+fn describe_measures_a_synthetic_set_as_the_matcher_sees_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let synth =
+        ["synth", "--count", "3", "--impressions", "3", "--size", "256x320", "--style", "optical", "--out", "s"];
+    let out = fpae(&synth, root);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+
+    let out = fpae(&["describe", "s", "--json", "--sample", "sample.png", "--sample-count", "2"], root);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let d: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let all = &d["overall"];
+    assert_eq!((all["prints"].as_u64(), all["fingers"].as_u64()), (Some(9), Some(3)));
+    assert_eq!(d["databases"].as_object().unwrap().keys().collect::<Vec<_>>(), ["optical"]);
+    assert_eq!(d["prints"].as_array().unwrap().len(), 9);
+    // Ordered pairs of distinct impressions: 3 fingers x 3 x 2; first impressions of
+    // different fingers: 3 x 2.
+    assert_eq!(all["type2"]["pairs"], 18);
+    assert_eq!(all["impostor"]["pairs"], 6);
+    let num = |v: &serde_json::Value| v.as_f64().unwrap();
+    // 500 ppi prints: ridges about 9 px (0.46 mm) apart, dozens of minutiae, mostly finger.
+    let period = num(&all["ridge_period_px"]["median"]);
+    assert!((7.0..=12.0).contains(&period), "ridge period {period} px");
+    assert!((num(&all["ridge_period_mm"]["median"]) - period / 500.0 * 25.4).abs() < 0.05);
+    let minutiae = num(&all["minutiae"]["median"]);
+    assert!((10.0..=150.0).contains(&minutiae), "{minutiae} minutiae");
+    let foreground = num(&all["foreground"]["median"]);
+    assert!((0.3..=1.0).contains(&foreground), "foreground {foreground}");
+    // Impressions of one finger match far more often than different fingers do.
+    let (genuine, impostor) = (num(&all["type2"]["rate_40"]), num(&all["impostor"]["rate_40"]));
+    assert!(genuine > impostor, "type-II {genuine} vs impostor {impostor}");
+    let sample = image::open(root.join("sample.png")).unwrap();
+    assert!(sample.height() > 300, "two prints 300 px high under a title");
+
+    // The table: one row for the database, one over all, and the JSON written with --out.
+    let out = fpae(&["describe", "s", "--out", "d.json"], root);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let table = text(&out.stdout);
+    assert!(table.contains("| optical") && table.contains("| all"), "{table}");
+    let written: serde_json::Value = serde_json::from_slice(&std::fs::read(root.join("d.json")).unwrap()).unwrap();
+    assert_eq!(written["overall"], d["overall"]);
+}

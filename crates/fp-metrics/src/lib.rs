@@ -13,6 +13,7 @@
 //! [`templates`] writes and reads minutiae in the formats other fingerprint
 //! systems read (NIST `xyt`, ISO/IEC 19794-2:2005).
 
+pub mod describe;
 pub mod folders;
 pub mod gallery;
 pub mod identity;
