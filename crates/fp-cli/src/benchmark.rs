@@ -19,6 +19,7 @@
 //! on every machine, which `digest` (over paths and pixels) records. A change to a degradation's code
 //! changes the bytes, so it needs a new version of the benchmark.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -125,7 +126,60 @@ pub fn run(args: BenchmarkArgs) -> anyhow::Result<ExitCode> {
                 args.out.display(),
                 &spec.digest[..16]
             );
+            match Published::check(&spec) {
+                Published::Same => println!("the same bytes as the published {}: its numbers compare", spec.name),
+                Published::Differs(published) => tracing::warn!(
+                    "{} differs from the published benchmark of that name (digest {}..., {} degraded prints): \
+                     numbers made on it do not compare with the published ones",
+                    spec.name,
+                    &published.digest[..published.digest.len().min(16)],
+                    published.degraded
+                ),
+                Published::Unknown => {}
+            }
             Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// A published benchmark: what `benchmark make` wrote from the verified dataset.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PublishedBenchmark {
+    /// Clean prints.
+    pub clean: usize,
+    /// Degraded prints.
+    pub degraded: usize,
+    /// SHA-256 over the degraded files' paths and pixels.
+    pub digest: String,
+}
+
+/// The published benchmarks by name (`data/restore-benchmarks.toml`, built in).
+pub fn published() -> std::collections::BTreeMap<String, PublishedBenchmark> {
+    toml::from_str(include_str!("../../../data/restore-benchmarks.toml"))
+        .expect("data/restore-benchmarks.toml is valid (a test reads it)")
+}
+
+/// How a benchmark just made compares with the published one of its name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Published {
+    /// The same counts and digest.
+    Same,
+    /// A published benchmark of that name has other bytes.
+    Differs(PublishedBenchmark),
+    /// None is published under that name.
+    Unknown,
+}
+
+impl Published {
+    /// Compares `spec` with the published benchmark of its name.
+    pub fn check(spec: &BenchmarkSpec) -> Self {
+        match published().remove(&spec.name) {
+            None => Published::Unknown,
+            Some(p) if p.digest == spec.digest && p.clean == spec.clean && p.degraded == spec.degraded => {
+                Published::Same
+            }
+            Some(p) => Published::Differs(p),
         }
     }
 }
@@ -262,6 +316,9 @@ pub struct BenchmarkEvaluation {
     pub restored: FolderScores,
     /// Classical enhancement, when given.
     pub classical: Option<FolderScores>,
+    /// Other tools' outputs by name (`pyfing-gabor`, `pyfing-snfen`), when given.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub peers: BTreeMap<String, FolderScores>,
 }
 
 /// What `fpae evaluate RUN --benchmark DIR` is asked for, besides the model.
@@ -271,6 +328,8 @@ pub struct BenchmarkRequest<'a> {
     pub bench_dir: &'a Path,
     /// Classical enhancements of its degraded prints, in the same layout.
     pub classical: Option<&'a Path>,
+    /// Other tools' outputs of its degraded prints, by name, in the same layout.
+    pub peers: &'a [(String, PathBuf)],
     /// Only these severities (all when empty).
     pub severities: &'a [f32],
     /// Print JSON instead of the table.
@@ -287,7 +346,7 @@ pub fn evaluate(
     model_args: &crate::shared::ModelArgs,
     request: BenchmarkRequest<'_>,
 ) -> anyhow::Result<ExitCode> {
-    let BenchmarkRequest { bench_dir, classical, severities, json, out, figure } = request;
+    let BenchmarkRequest { bench_dir, classical, peers, severities, json, out, figure } = request;
     let spec = read_spec(bench_dir)?;
     for s in severities {
         if !spec.severities.contains(s) {
@@ -327,6 +386,10 @@ pub fn evaluate(
         degraded: score(&degraded_dir, "degraded prints")?,
         restored: score(&restored_dir, "restorations")?,
         classical: classical.map(|dir| score(dir, "classical enhancements")).transpose()?,
+        peers: peers
+            .iter()
+            .map(|(name, dir)| Ok((name.clone(), score(dir, name)?)))
+            .collect::<anyhow::Result<_>>()?,
         benchmark: spec,
         model: run_dir.to_owned(),
         epoch: model.epoch,
@@ -349,7 +412,15 @@ pub fn evaluate(
         print!("{}", fp_report::text::render(&crate::report::tables::benchmark(&evaluation)));
     }
     if let Some(path) = figure {
-        let path = write_figure(bench_dir, &restored_dir, classical, path)?;
+        let mut others: Vec<(String, &Path)> = classical.map(|dir| ("classical".to_owned(), dir)).into_iter().collect();
+        others.extend(peers.iter().map(|(name, dir)| (name.clone(), dir.as_path())));
+        let path = write_figure(bench_dir, &restored_dir, &others, path)?;
+        // Also beside the evaluation, where `fpae report` shows it.
+        let shown = model_dir.join(RESTORED_DIR).join(format!("{}.png", evaluation.benchmark.name));
+        if shown != path {
+            let png = std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+            fp_io::write_file_atomically(&shown, png).with_context(|| format!("cannot write {}", shown.display()))?;
+        }
         if !json {
             println!("{}", path.display());
         }
@@ -364,13 +435,13 @@ const FIGURE_SEVERITY: &str = "0.6";
 const FIGURE_TILE: u32 = 240;
 
 /// Draws, for one print per kind of [`FIGURE_KINDS`] at severity 0.6, the
-/// degraded input, the restoration, the classical enhancement (when given)
-/// and the clean print, each with its minutiae and its BOZORTH3 score against
-/// the clean print (found on the whole print; the tiles show its centre).
+/// degraded input, the restoration, every other tool's output (`others`, by
+/// name) and the clean print, each with its minutiae and its BOZORTH3 score
+/// against the clean print (found on the whole print; the tiles show its centre).
 fn write_figure(
     bench_dir: &Path,
     restored_dir: &Path,
-    classical: Option<&Path>,
+    others: &[(String, &Path)],
     out: &Path,
 ) -> anyhow::Result<PathBuf> {
     use fp_metrics::minutiae::{Template, match_score};
@@ -391,8 +462,8 @@ fn write_figure(
             (format!("{kind} {FIGURE_SEVERITY}"), bench_dir.join(DEGRADED_DIR).join(&group).join(relative)),
             ("fpae".to_owned(), restored_dir.join(&group).join(relative)),
         ];
-        if let Some(dir) = classical {
-            columns.push(("classical".to_owned(), dir.join(&group).join(relative)));
+        for (name, dir) in others {
+            columns.push((name.clone(), dir.join(&group).join(relative)));
         }
         columns.push((format!("clean {relative}"), clean_dir.join(relative)));
         let detect = |path: &Path| -> anyhow::Result<(image::GrayImage, Template)> {
@@ -425,7 +496,7 @@ fn write_figure(
     }
     let title = format!(
         "Degraded (severity {FIGURE_SEVERITY}), restored by fpae{}, and clean; minutiae and BOZORTH3 scores against the clean print",
-        if classical.is_some() { ", classical enhancement" } else { "" }
+        others.iter().map(|(name, _)| format!(", {name}")).collect::<String>()
     );
     let image = fp_figures::grid(&rows, Some(&title)).context("cannot draw the figure")?;
     crate::shared::write_figure(out, &image)

@@ -38,8 +38,12 @@ pub struct EvaluateArgs {
     /// (as `cargo xtask bench restore` writes them with pyfing).
     #[arg(long, value_name = "DIR", requires = "benchmark")]
     classical: Option<PathBuf>,
+    /// With --benchmark: another tool's outputs of its degraded prints, in the same layout, scored
+    /// in rows of that name; repeat for several (`--peer pyfing-snfen=target/bench/restore-out/pyfing-snfen`).
+    #[arg(long = "peer", value_name = "NAME=DIR", requires = "benchmark", value_parser = parse_peer)]
+    peers: Vec<(String, PathBuf)>,
     /// With --benchmark: also draw one print per kind (noise, dry, scratch, occlusion at 0.6)
-    /// degraded, restored, enhanced and clean, with minutiae and BOZORTH3 scores, into FILE.
+    /// degraded, restored, enhanced by each other tool and clean, with minutiae and BOZORTH3 scores, into FILE.
     #[arg(long, value_name = "FILE", requires = "benchmark")]
     figure: Option<PathBuf>,
     /// With --benchmark: only this severity; repeat for several (default: all).
@@ -47,6 +51,25 @@ pub struct EvaluateArgs {
     severities: Vec<f32>,
     #[command(flatten)]
     model: ModelArgs,
+}
+
+/// `NAME=DIR` of `--peer`: a name of letters, digits, `-` and `_`.
+fn parse_peer(text: &str) -> Result<(String, PathBuf), String> {
+    let (name, dir) = text.split_once('=').ok_or_else(|| format!("expected NAME=DIR, not {text:?}"))?;
+    let reserved = ["degraded", "restored", "classical", "all"];
+    if name.is_empty()
+        || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        || reserved.contains(&name)
+    {
+        return Err(format!(
+            "{name:?}: a peer's name is letters, digits, - and _, and not one of {}",
+            reserved.join(", ")
+        ));
+    }
+    if dir.is_empty() {
+        return Err(format!("expected NAME=DIR, not {text:?}"));
+    }
+    Ok((name.to_owned(), PathBuf::from(dir)))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -71,6 +94,7 @@ pub fn run(args: EvaluateArgs) -> anyhow::Result<ExitCode> {
         let request = crate::benchmark::BenchmarkRequest {
             bench_dir: benchmark,
             classical: args.classical.as_deref(),
+            peers: &args.peers,
             severities: &args.severities,
             json: args.json,
             out: args.out.as_deref(),

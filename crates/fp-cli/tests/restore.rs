@@ -233,6 +233,8 @@ fn benchmark_restore_score_and_evaluate() {
             "bench",
             "--classical",
             "bench/degraded",
+            "--peer",
+            "tool-b=bench/degraded",
             "--out",
             "eval.json",
             "--figure",
@@ -242,16 +244,62 @@ fn benchmark_restore_score_and_evaluate() {
     );
     assert!(out.status.success(), "{}", text(&out.stderr));
     let table = text(&out.stdout);
-    for row in ["stain/0.6 degraded", "stain/0.6 restored", "stain/0.6 classical", "all restored"] {
+    for row in ["stain/0.6 degraded", "stain/0.6 restored", "stain/0.6 classical", "stain/0.6 tool-b", "all restored"] {
         assert!(table.contains(row), "{row} missing:\n{table}");
     }
     assert_eq!(listing(&root.join("runs/r/restored/synthetic-restore-v1")).len(), 156);
     let json: serde_json::Value = serde_json::from_slice(&std::fs::read(root.join("eval.json")).unwrap()).unwrap();
     assert_eq!(json["restored"]["groups"].as_object().unwrap().len(), 39);
     assert_eq!(json["benchmark"]["degraded"], 156);
-    // The figure: 4 kinds x (degraded, restored, classical, clean) tiles of the
-    // 96x96 prints with a legend strip, under a title.
+    // A peer's scores sit under its name; here it is the degraded prints again.
+    assert_eq!(json["peers"]["tool-b"]["all"], json["degraded"]["all"]);
+    // The figure: 4 kinds x (degraded, restored, classical, tool-b, clean) tiles
+    // of the 96x96 prints with a legend strip, under a title; a copy beside the
+    // evaluation for the report.
     let figure = image::open(root.join("figs/bench.png")).unwrap().to_rgb8();
-    assert!(figure.width() >= 4 * 96, "{:?}", figure.dimensions());
+    assert!(figure.width() >= 5 * 96, "{:?}", figure.dimensions());
     assert!(figure.height() >= 4 * 96, "{:?}", figure.dimensions());
+    let copy = root.join("runs/r/restored/synthetic-restore-v1.png");
+    assert_eq!(std::fs::read(&copy).unwrap(), std::fs::read(root.join("figs/bench.png")).unwrap());
+    for bad in ["restored=x", "=x", "a b=x", "tool"] {
+        let out = fpae(&["evaluate", "runs/r", "--benchmark", "bench", "--peer", bad], root);
+        assert!(!out.status.success() && text(&out.stderr).contains("--peer"), "{bad}: {}", text(&out.stderr));
+    }
+}
+
+/// The published restoration benchmarks (`data/restore-benchmarks.toml`), made
+/// again from the real FVC2002 and FVC2000 B sets beside the checkout: the same
+/// bytes (digest over every degraded file's path and pixels), and `benchmark
+/// make` says so. docs/restoration.md quotes the start of the FVC2002 digest.
+#[cfg(unix)]
+#[test]
+fn the_published_benchmarks_are_made_again_bit_for_bit() {
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let published: toml::Table =
+        toml::from_str(&std::fs::read_to_string(repo.join("data/restore-benchmarks.toml")).unwrap()).unwrap();
+    for dataset in ["fvc2002", "fvc2000"] {
+        let Some(real) = fp_testkit::dataset(dataset) else { return };
+        let name = format!("{dataset}-restore-v1");
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        // The dataset as fetch-data installs it: its manifest beside the four databases.
+        let data = root.join(dataset);
+        std::fs::create_dir(&data).unwrap();
+        std::fs::copy(repo.join(format!("data/{dataset}.dataset.toml")), data.join("dataset.toml")).unwrap();
+        for db in ["DB1_B", "DB2_B", "DB3_B", "DB4_B"] {
+            std::os::unix::fs::symlink(real.join(db), data.join(db)).unwrap();
+        }
+        let out = fpae(&["benchmark", "make", "--data", dataset, "--out", "bench"], root);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let said = format!("the same bytes as the published {name}: its numbers compare");
+        assert!(text(&out.stdout).contains(&said), "{}{}", text(&out.stdout), text(&out.stderr));
+        let spec: toml::Table = toml::from_str(&std::fs::read_to_string(root.join("bench/benchmark.toml")).unwrap()).unwrap();
+        let digest = spec["digest"].as_str().unwrap();
+        assert_eq!(digest, published[&name]["digest"].as_str().unwrap(), "{name}");
+        assert_eq!((spec["clean"].as_integer(), spec["degraded"].as_integer()), (Some(320), Some(2496)));
+        if dataset == "fvc2002" {
+            let docs = std::fs::read_to_string(repo.join("docs/restoration.md")).unwrap();
+            assert!(docs.contains(&format!("`{}...`", &digest[..16])), "docs/restoration.md quotes the digest");
+        }
+    }
 }

@@ -85,7 +85,16 @@ pub fn write_report(dir: &Path, model: &TrainedModel, out: &Path, options: &Repo
         sections.push(print_views(model, options)?);
     }
     for (name, benchmark) in benchmarks(dir)? {
+        let title = benchmark.benchmark.name.clone();
         sections.push(Section::Scores { report: tables::benchmark(&benchmark), source: name });
+        // The figure `fpae evaluate --benchmark --figure` left beside the evaluation.
+        let figure = dir.join(crate::benchmark::RESTORED_DIR).join(format!("{title}.png"));
+        if let Ok(png) = std::fs::read(&figure) {
+            let caption = "One print per kind of damage at severity 0.6: degraded, restored, every other tool's \
+                           output and clean, with minutiae and BOZORTH3 scores against the clean print"
+                .to_owned();
+            sections.push(Section::Figure { title: format!("{title}: one print per kind"), caption, png });
+        }
     }
     let config = std::fs::read_to_string(dir.join(fp_train::CONFIG_FILE)).unwrap_or_default();
     sections.push(Section::Code { title: "Configuration".to_owned(), text: config });

@@ -99,28 +99,33 @@ pub fn folder_scores(scores: &FolderScores) -> Report {
 /// database (sensor) and overall. The rows' JSON places are those of the
 /// serialized [`BenchmarkEvaluation`].
 pub fn benchmark(e: &BenchmarkEvaluation) -> Report {
-    let methods: Vec<(&str, &FolderScores)> =
+    // (row name, JSON place of the scores, scores).
+    let mut methods: Vec<(&str, Vec<&str>, &FolderScores)> =
         [("degraded", Some(&e.degraded)), ("restored", Some(&e.restored)), ("classical", e.classical.as_ref())]
             .into_iter()
-            .filter_map(|(name, s)| Some((name, s?)))
+            .filter_map(|(name, s)| Some((name, vec![name], s?)))
             .collect();
+    methods.extend(e.peers.iter().map(|(name, s)| (name.as_str(), vec!["peers", name.as_str()], s)));
+    fn place<'a>(at: &[&'a str], rest: &[&'a str]) -> Vec<&'a str> {
+        at.iter().chain(rest).copied().collect()
+    }
     let mut rows = Vec::new();
     for group in e.degraded.groups.keys() {
-        for (name, scores) in &methods {
+        for (name, at, scores) in &methods {
             if let Some(g) = scores.groups.get(group) {
-                rows.push(ScoreRow::new(format!("{group} {name}"), &[name, "groups", group], g));
+                rows.push(ScoreRow::new(format!("{group} {name}"), &place(at, &["groups", group]), g));
             }
         }
     }
     for database in e.degraded.databases.keys() {
-        for (name, scores) in &methods {
+        for (name, at, scores) in &methods {
             if let Some(d) = scores.databases.get(database) {
-                rows.push(ScoreRow::new(format!("{database} {name}"), &[name, "databases", database], d));
+                rows.push(ScoreRow::new(format!("{database} {name}"), &place(at, &["databases", database]), d));
             }
         }
     }
-    for (name, scores) in &methods {
-        rows.push(ScoreRow::new(format!("all {name}"), &[name, "all"], &scores.all));
+    for (name, at, scores) in &methods {
+        rows.push(ScoreRow::new(format!("all {name}"), &place(at, &["all"]), &scores.all));
     }
     let title = format!(
         "{} on {} (epoch {}); rates in % at BOZORTH3 score >= 40",
