@@ -214,13 +214,17 @@ impl ImpressionParams {
         size: (usize, usize),
     ) -> Self {
         let outline = master.outline;
-        // Most impressions sit near the middle; some are placed carelessly, as
-        // FVC asked of some of its volunteers' impressions.
-        let shift = if rng.random::<f32>() < 0.25 { 40.0 } else { 20.0 };
+        // Most impressions sit near the middle; some are placed carelessly,
+        // moved and turned far (up to 35 degrees), as FVC asked of some of its
+        // volunteers' impressions.
+        let careless = rng.random::<f32>() < 0.3;
+        // Shifts are shares of the image's shorter side (80 and 28 px at 400x500).
+        let side = size.0.min(size.1) as f32;
+        let (shift, turn) = if careless { (0.2 * side, 35.0f32) } else { (0.07 * side, 12.0f32) };
         let transform = Transform {
             dx: rng.random_range(-shift..shift),
             dy: rng.random_range(-shift..shift),
-            rotation: rng.random_range(-15.0f32..15.0).to_radians(),
+            rotation: rng.random_range(-turn..turn).to_radians(),
             scale: scale as f32,
             master_center_x: master.width as f32 / 2.0,
             master_center_y: master.height as f32 / 2.0,
@@ -229,14 +233,14 @@ impl ImpressionParams {
         };
         // A quarter of the impressions touch with only part of the finger (a
         // tip, a side).
-        let (size, offset) = if rng.random::<f32>() < 0.25 { (rng.random_range(0.6..0.8), 0.3) } else { (1.0, 0.08) };
+        let (size, offset) = if rng.random::<f32>() < 0.4 { (rng.random_range(0.4..0.75), 0.35) } else { (1.0, 0.08) };
         let contact = Contact {
             center_x: outline.center_x + rng.random_range(-offset..offset) * outline.half_width,
             center_y: outline.center_y + rng.random_range(-offset..offset + 0.02) * outline.top,
             half_width: outline.half_width * size * rng.random_range(0.95..1.15),
             half_height: outline.top * size * rng.random_range(1.05..1.35),
         };
-        let amplitude = rng.random_range(1.5..5.0);
+        let amplitude = rng.random_range(2.0..8.0);
         let waves = (0..3)
             .map(|_| {
                 let wavelength: f64 = rng.random_range(200.0..450.0);
@@ -269,8 +273,8 @@ impl ImpressionParams {
                 wobble_phase: rng.random_range(0.0..std::f32::consts::TAU),
             }
         });
-        let pressure = rng.random_range(-0.4..0.7);
-        let dryness = if rng.random::<f32>() < 0.3 { rng.random_range(0.3..1.0) } else { rng.random_range(0.0..0.25) };
+        let pressure = rng.random_range(-0.7..0.9);
+        let dryness = if rng.random::<f32>() < 0.4 { rng.random_range(0.4..1.0) } else { rng.random_range(0.0..0.3) };
         Self { style, transform, distortion, sweep, contact, pressure, dryness }
     }
 
