@@ -227,19 +227,14 @@ fn sample_picture(d: &DatasetDescription, count: usize) -> anyhow::Result<image:
 mod tests {
     use super::*;
 
+    /// A print of `database` as `fpae describe --json` writes it.
     fn print(database: &str, finger: u32, impression: u32) -> PrintDescription {
-        PrintDescription {
-            file: format!("{database}/{finger}_{impression}.png"),
-            database: database.into(),
-            finger: Some((finger, impression)),
-            width: 1,
-            height: 1,
-            ppi: 500,
-            minutiae: 0,
-            ridge_period_px: None,
-            ridge_period_mm: None,
-            foreground: 0.0,
-        }
+        serde_json::from_value(serde_json::json!({
+            "file": format!("{database}/{finger}_{impression}.png"), "database": database,
+            "finger": [finger, impression], "width": 1, "height": 1, "ppi": 500, "minutiae": 0,
+            "ridge_period_px": null, "ridge_period_mm": null, "foreground": 0.0,
+        }))
+        .expect("a print's description")
     }
 
     #[test]
