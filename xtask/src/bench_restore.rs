@@ -456,7 +456,10 @@ fn select_clean(bench_dir: &Path, dir: &Path) -> Result<usize> {
     let degraded = bench_dir.join("degraded");
     let clean = fs::canonicalize(bench_dir.join("clean"))
         .with_context(|| format!("cannot open {}", bench_dir.join("clean").display()))?;
-    let kind = sorted_subfolders(&degraded)?.into_iter().next().with_context(|| format!("{}: no kinds", degraded.display()))?;
+    let kind = sorted_subfolders(&degraded)?
+        .into_iter()
+        .next()
+        .with_context(|| format!("{}: no kinds", degraded.display()))?;
     let severity = sorted_subfolders(&degraded.join(&kind))?
         .into_iter()
         .next()
@@ -624,7 +627,11 @@ fn summarise(
     };
     // The better pyfing pipeline of a group by its type-II rate, with its measures.
     let best_peer = |group: &str| -> Option<(&str, Metrics)> {
-        peers.iter().map(|&p| (p, metrics(p, group))).filter(|(_, m)| m.type2.is_finite()).max_by(|a, b| a.1.type2.total_cmp(&b.1.type2))
+        peers
+            .iter()
+            .map(|&p| (p, metrics(p, group)))
+            .filter(|(_, m)| m.type2.is_finite())
+            .max_by(|a, b| a.1.type2.total_cmp(&b.1.type2))
     };
 
     let mut groups = Map::new();
@@ -821,7 +828,8 @@ fn print_report(r: &Value) {
     for method in methods.iter().filter(|m| m.starts_with("pyfing-")) {
         let p = &timing[*method];
         any_peer = true;
-        let stages: Vec<&str> = p["script"]["stages"].as_array().into_iter().flatten().filter_map(|s| s.as_str()).collect();
+        let stages: Vec<&str> =
+            p["script"]["stages"].as_array().into_iter().flatten().filter_map(|s| s.as_str()).collect();
         println!(
             "- {method} {} ({}; Keras {} on {}): {} s per print ({} s in all, {}; wall clock of the whole \
              command; {} s per print once its imports are done)",
@@ -920,7 +928,9 @@ mod tests {
         .into_iter()
         .collect();
         let clean: BTreeMap<&str, Value> =
-            [("clean", set(0.8, 0.8)), ("fpae", set(0.79, 0.79)), ("pyfing-snfen", set(0.7, 0.74))].into_iter().collect();
+            [("clean", set(0.8, 0.8)), ("fpae", set(0.79, 0.79)), ("pyfing-snfen", set(0.7, 0.74))]
+                .into_iter()
+                .collect();
         let args = RestoreBenchArgs {
             model: PathBuf::from("m"),
             bench_dir: None,

@@ -386,10 +386,7 @@ pub fn evaluate(
         degraded: score(&degraded_dir, "degraded prints")?,
         restored: score(&restored_dir, "restorations")?,
         classical: classical.map(|dir| score(dir, "classical enhancements")).transpose()?,
-        peers: peers
-            .iter()
-            .map(|(name, dir)| Ok((name.clone(), score(dir, name)?)))
-            .collect::<anyhow::Result<_>>()?,
+        peers: peers.iter().map(|(name, dir)| Ok((name.clone(), score(dir, name)?))).collect::<anyhow::Result<_>>()?,
         benchmark: spec,
         model: run_dir.to_owned(),
         epoch: model.epoch,

@@ -161,7 +161,8 @@ fn synth_writes_a_seeded_dataset_with_ground_truth() {
     assert_eq!(listing(&root.join("a")), ["dataset.toml", "optical", "synth.json"]);
     let prints = listing(&root.join("a/optical"));
     assert_eq!(prints, ["1_1.json", "1_1.png", "1_2.json", "1_2.png", "2_1.json", "2_1.png", "2_2.json", "2_2.png"]);
-    let truth: serde_json::Value = serde_json::from_slice(&std::fs::read(root.join("a/optical/2_1.json")).unwrap()).unwrap();
+    let truth: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(root.join("a/optical/2_1.json")).unwrap()).unwrap();
     assert_eq!((truth["finger"].as_u64(), truth["impression"].as_u64()), (Some(1), Some(0)));
     assert_eq!((truth["width"].as_u64(), truth["height"].as_u64()), (Some(160), Some(192)));
 

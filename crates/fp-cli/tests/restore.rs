@@ -293,7 +293,8 @@ fn the_published_benchmarks_are_made_again_bit_for_bit() {
         assert!(out.status.success(), "{}", text(&out.stderr));
         let said = format!("the same bytes as the published {name}: its numbers compare");
         assert!(text(&out.stdout).contains(&said), "{}{}", text(&out.stdout), text(&out.stderr));
-        let spec: toml::Table = toml::from_str(&std::fs::read_to_string(root.join("bench/benchmark.toml")).unwrap()).unwrap();
+        let spec: toml::Table =
+            toml::from_str(&std::fs::read_to_string(root.join("bench/benchmark.toml")).unwrap()).unwrap();
         let digest = spec["digest"].as_str().unwrap();
         assert_eq!(digest, published[&name]["digest"].as_str().unwrap(), "{name}");
         assert_eq!((spec["clean"].as_integer(), spec["degraded"].as_integer()), (Some(320), Some(2496)));

@@ -292,8 +292,7 @@ fn real_fvc2002_matches_the_tutorial_shape_and_range() {
 #[cfg(unix)]
 #[test]
 fn real_fvc2002_and_fvc2000_load_together_at_native_size() {
-    let (Some(fvc2002), Some(fvc2000)) = (fp_testkit::dataset("fvc2002"), fp_testkit::dataset("fvc2000"))
-    else {
+    let (Some(fvc2002), Some(fvc2000)) = (fp_testkit::dataset("fvc2002"), fp_testkit::dataset("fvc2000")) else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();

@@ -613,9 +613,7 @@ mod composition_tests {
     }
 
     fn pipeline(steps: &[(Degradation, f32)]) -> Pipeline {
-        Pipeline {
-            steps: steps.iter().map(|&(kind, p)| Step { kind, probability: p, severity: [1.0, 1.0] }).collect(),
-        }
+        Pipeline { steps: steps.iter().map(|&(kind, p)| Step { kind, probability: p, severity: [1.0, 1.0] }).collect() }
     }
 
     #[test]
