@@ -262,6 +262,16 @@ pub struct Step {
     pub severity: [f32; 2],
 }
 
+impl Step {
+    /// Draws this step's severity from its range, then the seed of its own
+    /// random stream, from a pipeline's stream `rng`.
+    fn draw(&self, rng: &mut ChaCha8Rng) -> (f32, ChaCha8Rng) {
+        let [lo, hi] = self.severity;
+        let severity = lo + (hi - lo) * rng.random::<f32>();
+        (severity, ChaCha8Rng::seed_from_u64(rng.random()))
+    }
+}
+
 fn always() -> f32 {
     1.0
 }
@@ -308,9 +318,7 @@ impl Pipeline {
             // Both draws happen whether or not the step applies, so that one
             // step's outcome never shifts the randomness of the next.
             let happens = rng.random::<f32>() < step.probability;
-            let [lo, hi] = step.severity;
-            let severity = lo + (hi - lo) * rng.random::<f32>();
-            let mut step_rng = ChaCha8Rng::seed_from_u64(rng.random());
+            let (severity, mut step_rng) = step.draw(&mut rng);
             if happens {
                 step.kind.apply(pixels, width, height, severity, &mut step_rng);
             }
@@ -349,9 +357,7 @@ impl Pipeline {
         let count = rng.random_range(lo..=hi);
         usable.shuffle(&mut rng);
         for step in &usable[..count] {
-            let [lo, hi] = step.severity;
-            let severity = lo + (hi - lo) * rng.random::<f32>();
-            let mut step_rng = ChaCha8Rng::seed_from_u64(rng.random());
+            let (severity, mut step_rng) = step.draw(&mut rng);
             step.kind.apply(pixels, width, height, severity, &mut step_rng);
         }
     }
