@@ -413,7 +413,7 @@ pub fn evaluate(
         others.extend(peers.iter().map(|(name, dir)| (name.clone(), dir.as_path())));
         let path = write_figure(bench_dir, &restored_dir, &others, path)?;
         // Also beside the evaluation, where `fpae report` shows it.
-        let shown = model_dir.join(RESTORED_DIR).join(format!("{}.png", evaluation.benchmark.name));
+        let shown = figure_beside_evaluation(&model_dir, &evaluation.benchmark.name);
         if shown != path {
             let png = std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
             fp_io::write_file_atomically(&shown, png).with_context(|| format!("cannot write {}", shown.display()))?;
@@ -426,8 +426,14 @@ pub fn evaluate(
 }
 
 /// The kinds the benchmark figure shows, one row each, at [`FIGURE_SEVERITY`].
-const FIGURE_KINDS: [&str; 4] = ["noise", "dry", "scratch", "occlusion"];
-const FIGURE_SEVERITY: &str = "0.6";
+pub(crate) const FIGURE_KINDS: [&str; 4] = ["noise", "dry", "scratch", "occlusion"];
+pub(crate) const FIGURE_SEVERITY: &str = "0.6";
+
+/// Where `evaluate --benchmark --figure` leaves a copy of its figure for `fpae
+/// report`: beside the evaluation, `<model>/restored/<benchmark>.png`.
+pub fn figure_beside_evaluation(model_dir: &Path, benchmark: &str) -> PathBuf {
+    model_dir.join(RESTORED_DIR).join(format!("{benchmark}.png"))
+}
 /// Each tile shows this many pixels square around the print's centre.
 const FIGURE_TILE: u32 = 240;
 

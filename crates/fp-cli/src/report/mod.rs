@@ -88,11 +88,13 @@ pub fn write_report(dir: &Path, model: &TrainedModel, out: &Path, options: &Repo
         let title = benchmark.benchmark.name.clone();
         sections.push(Section::Scores { report: tables::benchmark(&benchmark), source: name });
         // The figure `fpae evaluate --benchmark --figure` left beside the evaluation.
-        let figure = dir.join(crate::benchmark::RESTORED_DIR).join(format!("{title}.png"));
-        if let Ok(png) = std::fs::read(&figure) {
-            let caption = "One print per kind of damage at severity 0.6: degraded, restored, every other tool's \
-                           output and clean, with minutiae and BOZORTH3 scores against the clean print"
-                .to_owned();
+        if let Ok(png) = std::fs::read(crate::benchmark::figure_beside_evaluation(dir, &title)) {
+            let caption = format!(
+                "One print for each of {} at severity {}: degraded, restored, every other tool's output and \
+                 clean, with minutiae and BOZORTH3 scores against the clean print",
+                crate::benchmark::FIGURE_KINDS.join(", "),
+                crate::benchmark::FIGURE_SEVERITY
+            );
             sections.push(Section::Figure { title: format!("{title}: one print per kind"), caption, png });
         }
     }
