@@ -116,9 +116,14 @@ def _check_kernel_size(kernel_size: int) -> None:
         raise FpaeError(f"model.kernel_size: expected an odd size in 1..=15 ('same' padding), got {kernel_size}")
 
 
-def _conv(c_in: int, c_out: int, kernel: int, bias: bool = True) -> nn.Conv2d:
-    """A stride-1 convolution with 'same' zero padding."""
-    return nn.Conv2d(c_in, c_out, kernel, padding=kernel // 2, bias=bias)
+def _conv(c_in: int, c_out: int, kernel: int, bias: bool = True, dilation: int = 1) -> nn.Conv2d:
+    """A stride-1 convolution with taps ``dilation`` apart and 'same' zero padding."""
+    return nn.Conv2d(c_in, c_out, kernel, padding=dilation * (kernel // 2), dilation=dilation, bias=bias)
+
+
+# How far from 0 and 1 a residual network clamps its input before the logit
+# (fp-model's REFINE_EPS).
+REFINE_EPS = 1e-3
 
 
 def _upsample_nearest(x: Tensor) -> Tensor:
@@ -201,7 +206,10 @@ class UNet(nn.Module):
     ``up{i}``, the features of ``down{i}`` concatenated in front of its output, two
     blocks; a 1x1 convolution ``out`` and a sigmoid. Level i (from 0) is
     ``base_width * 2^i`` wide. The upsampling's convolutions are 3x3 whatever
-    ``kernel_size`` is, as in fpae.
+    ``kernel_size`` is, as in fpae. ``context`` dilated blocks after the
+    bottleneck (``bottom_context{i}``, taps ``2^i`` apart, and
+    ``bottom_context{i}_norm``); with ``residual`` the output is
+    ``sigmoid(logit(input) + out)``, the input clamped to ``[REFINE_EPS, 1 - REFINE_EPS]``.
     """
 
     NORMS = ("none", "batch", "group")
@@ -214,6 +222,8 @@ class UNet(nn.Module):
         norm: str = "group",
         upsampling: str = "nearest-conv",
         kernel_size: int = 3,
+        context: int = 0,
+        residual: bool = False,
     ):
         super().__init__()
         if not (1 <= depth <= 6):
@@ -226,7 +236,10 @@ class UNet(nn.Module):
             raise FpaeError(
                 f"model.upsampling: unknown variant `{upsampling}`, expected one of {_quoted(self.UPSAMPLINGS)}"
             )
+        if not (0 <= context <= 4):
+            raise FpaeError(f"model.context: expected 0 to 4 dilated blocks, got {context}")
         _check_kernel_size(kernel_size)
+        self.context, self.residual = context, residual
         self.depth, self.base_width, self.norm = depth, base_width, norm
         self.upsampling, self.kernel_size = upsampling, kernel_size
         self.stride = 2**depth
@@ -238,6 +251,8 @@ class UNet(nn.Module):
         for level in range(1, depth + 1):
             c = self._add_blocks(f"down{level}", c, width(level - 1))
         c = self._add_blocks("bottom", c, width(depth))
+        for i in range(1, context + 1):
+            self._add_block(f"bottom_context{i}", f"bottom_context{i}_norm", c, c, 2**i)
         for level in range(depth, 0, -1):
             filters = width(level - 1)
             name = f"up{level}"
@@ -252,20 +267,25 @@ class UNet(nn.Module):
 
     def _add_blocks(self, name: str, c_in: int, filters: int) -> int:
         for j in (1, 2):
-            c = c_in if j == 1 else filters
-            self.add_module(f"{name}_conv{j}", _conv(c, filters, self.kernel_size, bias=self.norm == "none"))
-            if self.norm == "batch":
-                self.add_module(f"{name}_norm{j}", BatchNorm(filters))
-            elif self.norm == "group":
-                self.add_module(f"{name}_norm{j}", nn.GroupNorm(group_count(filters), filters, eps=NORM_EPS))
+            self._add_block(f"{name}_conv{j}", f"{name}_norm{j}", c_in if j == 1 else filters, filters, 1)
         return filters
+
+    def _add_block(self, conv: str, norm: str, c_in: int, filters: int, dilation: int) -> None:
+        self.add_module(conv, _conv(c_in, filters, self.kernel_size, bias=self.norm == "none", dilation=dilation))
+        if self.norm == "batch":
+            self.add_module(norm, BatchNorm(filters))
+        elif self.norm == "group":
+            self.add_module(norm, nn.GroupNorm(group_count(filters), filters, eps=NORM_EPS))
+
+    def _block(self, conv: str, norm: str, x: Tensor) -> Tensor:
+        x = getattr(self, conv)(x)
+        if self.norm != "none":
+            x = getattr(self, norm)(x)
+        return torch.relu(x)
 
     def _blocks(self, name: str, x: Tensor) -> Tensor:
         for j in (1, 2):
-            x = getattr(self, f"{name}_conv{j}")(x)
-            if self.norm != "none":
-                x = getattr(self, f"{name}_norm{j}")(x)
-            x = torch.relu(x)
+            x = self._block(f"{name}_conv{j}", f"{name}_norm{j}", x)
         return x
 
     def _upsample(self, name: str, x: Tensor) -> Tensor:
@@ -277,21 +297,36 @@ class UNet(nn.Module):
         return F.pixel_shuffle(layer(x), 2)
 
     def forward(self, x: Tensor) -> Tensor:
-        skips = []
+        image, skips = x, []
         for level in range(1, self.depth + 1):
             x = self._blocks(f"down{level}", x)
             skips.append(x)
             x = F.max_pool2d(x, 2)
         x = self._blocks("bottom", x)
+        for i in range(1, self.context + 1):
+            x = self._block(f"bottom_context{i}", f"bottom_context{i}_norm", x)
         for level in range(self.depth, 0, -1):
             up = self._upsample(f"up{level}", x)
             x = self._blocks(f"up{level}", torch.cat([skips[level - 1], up], dim=1))
+        if self.residual:
+            return torch.sigmoid(torch.logit(image.float(), eps=REFINE_EPS) + self.out(x).float())
         return torch.sigmoid(self.out(x))
 
 
 _KINDS = {
     "tutorial-cae": (TutorialCae, {"filters": [32, 64, 128], "kernel_size": 3}),
-    "unet": (UNet, {"depth": 3, "base_width": 16, "norm": "group", "upsampling": "nearest-conv", "kernel_size": 3}),
+    "unet": (
+        UNet,
+        {
+            "depth": 3,
+            "base_width": 16,
+            "norm": "group",
+            "upsampling": "nearest-conv",
+            "kernel_size": 3,
+            "context": 0,
+            "residual": False,
+        },
+    ),
 }
 
 
@@ -312,7 +347,7 @@ def build_network(model: dict) -> nn.Module:
         raise FpaeError(f"model: unknown field `{unknown[0]}` for kind `{kind}`, expected one of {_quoted(defaults)}")
     for key, value in settings.items():
         expected = type(defaults[key])
-        if not isinstance(value, expected) or isinstance(value, bool) or (
+        if not isinstance(value, expected) or (isinstance(value, bool) and expected is not bool) or (
             expected is list and not all(isinstance(v, int) and not isinstance(v, bool) for v in value)
         ):
             raise FpaeError(f"model.{key}: invalid type {type(value).__name__}, expected {expected.__name__}")

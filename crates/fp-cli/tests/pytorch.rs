@@ -237,6 +237,15 @@ fn unet_without_norm_sub_pixel_stretched_bicubic() {
     );
 }
 
+#[test]
+fn unet_with_dilated_context_and_residual_output_at_native_size() {
+    check(
+        "unet, group norm, 2 dilated blocks, residual, native size",
+        "[data]\nresize = \"none\"\n\n\
+         [model]\nkind = \"unet\"\ndepth = 2\nbase_width = 4\nnorm = \"group\"\ncontext = 2\nresidual = true\n",
+    );
+}
+
 /// Every ready-made model in `models/` (the restoration U-Net among them), on two prints.
 #[test]
 fn every_ready_made_model() {

@@ -204,9 +204,12 @@ mod tests {
             norm: Norm::Batch,
             upsampling: Upsampling::SubPixel,
             kernel_size: 5,
+            context: 2,
+            residual: true,
         });
         let text = toml::to_string(&File { model: unet.clone() }).unwrap();
         assert!(text.contains("norm = \"batch\"") && text.contains("upsampling = \"sub-pixel\""), "{text}");
+        assert!(text.contains("context = 2") && text.contains("residual = true"), "{text}");
         assert_eq!(parse(&text).unwrap(), unet);
         let defaults = parse("[model]\nkind = \"unet\"\n").unwrap();
         assert_eq!(defaults, ModelConfig::Unet(UnetConfig::default()));

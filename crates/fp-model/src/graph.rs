@@ -36,8 +36,9 @@ pub(crate) enum NormKind {
 pub(crate) enum Op {
     /// The images, `[N, 1, H, W]`.
     Input,
-    /// A stride-1 convolution with `kernel x kernel` kernels and 'same' padding.
-    Conv { from: NodeId, filters: i64, kernel: i64, bias: bool, activation: Activation },
+    /// A stride-1 convolution with `kernel x kernel` kernels, taps `dilation`
+    /// pixels apart, and 'same' padding.
+    Conv { from: NodeId, filters: i64, kernel: i64, dilation: i64, bias: bool, activation: Activation },
     /// A transposed convolution with `factor x factor` kernels and stride
     /// `factor`: multiplies height and width by `factor`.
     ConvTranspose { from: NodeId, filters: i64, factor: i64, activation: Activation },
@@ -51,7 +52,16 @@ pub(crate) enum Op {
     PixelShuffle { from: NodeId, factor: i64 },
     /// `a`'s channels, then `b`'s (same height and width).
     Concat { a: NodeId, b: NodeId },
+    /// A correction of the one-channel `image`: `sigmoid(logit(image) + delta)`,
+    /// the image clamped to `[REFINE_EPS, 1 - REFINE_EPS]` before the logit.
+    /// With `delta = 0` it is the image itself, so what a network does not
+    /// change passes through.
+    Refine { image: NodeId, delta: NodeId },
 }
+
+/// How far from 0 and 1 [`Op::Refine`] clamps its image before the logit
+/// (a pixel of 0 or 1 would need an infinite correction to move).
+pub const REFINE_EPS: f64 = 1e-3;
 
 impl Op {
     /// The nodes this one reads.
@@ -65,6 +75,7 @@ impl Op {
             | Op::UpsampleNearest { from }
             | Op::PixelShuffle { from, .. } => vec![from],
             Op::Concat { a, b } => vec![a, b],
+            Op::Refine { image, delta } => vec![image, delta],
         }
     }
 
@@ -80,6 +91,7 @@ impl Op {
             Op::UpsampleNearest { .. } => "UpSampling2D",
             Op::PixelShuffle { .. } => "PixelShuffle",
             Op::Concat { .. } => "Concatenate",
+            Op::Refine { .. } => "Refine",
         }
     }
 }
@@ -163,6 +175,7 @@ impl Graph {
                 Op::Norm { from, .. } | Op::MaxPool { from } | Op::UpsampleNearest { from } => channels[from],
                 Op::PixelShuffle { from, factor } => channels[from] / (factor * factor),
                 Op::Concat { a, b } => channels[a] + channels[b],
+                Op::Refine { image, .. } => channels[image],
             };
             channels.push(c);
         }
@@ -177,7 +190,7 @@ impl Graph {
             let size = match node.op {
                 Op::Input => (input.height, input.width),
                 Op::Conv { from, .. } | Op::Norm { from, .. } => sizes[from],
-                Op::Concat { a, .. } => sizes[a],
+                Op::Concat { a, .. } | Op::Refine { image: a, .. } => sizes[a],
                 Op::MaxPool { from } => (sizes[from].0 / 2, sizes[from].1 / 2),
                 Op::UpsampleNearest { from } => (sizes[from].0 * 2, sizes[from].1 * 2),
                 Op::ConvTranspose { from, factor, .. } | Op::PixelShuffle { from, factor } => {
@@ -231,7 +244,8 @@ impl Graph {
                 | Op::MaxPool { .. }
                 | Op::UpsampleNearest { .. }
                 | Op::PixelShuffle { .. }
-                | Op::Concat { .. } => {
+                | Op::Concat { .. }
+                | Op::Refine { .. } => {
                     vec![]
                 }
             })
@@ -276,11 +290,17 @@ mod tests {
     #[test]
     fn shapes_channels_and_last_uses_follow_the_nodes() {
         let (mut g, x) = Graph::new("input");
-        let c = g.push("c", Op::Conv { from: x, filters: 4, kernel: 3, bias: true, activation: Activation::Relu });
+        let c = g.push(
+            "c",
+            Op::Conv { from: x, filters: 4, kernel: 3, dilation: 1, bias: true, activation: Activation::Relu },
+        );
         let p = g.push("p", Op::MaxPool { from: c });
         let t = g.push("t", Op::ConvTranspose { from: p, filters: 4, factor: 2, activation: Activation::Linear });
         let cat = g.push("cat", Op::Concat { a: t, b: c });
-        let e = g.push("e", Op::Conv { from: cat, filters: 8, kernel: 3, bias: false, activation: Activation::Linear });
+        let e = g.push(
+            "e",
+            Op::Conv { from: cat, filters: 8, kernel: 3, dilation: 1, bias: false, activation: Activation::Linear },
+        );
         let s = g.push("s", Op::PixelShuffle { from: e, factor: 2 });
         let n = g.push("n", Op::Norm { from: s, kind: NormKind::Batch, activation: Activation::Sigmoid });
         assert_eq!(n, 7);

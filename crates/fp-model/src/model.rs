@@ -221,9 +221,9 @@ impl Autoencoder {
                 let w = c.prepare(&fold_conv3x3_into_phases(params.weight.as_ref().expect("this layer has a weight")));
                 c.prepare(&activate(upsample_conv3x3(value(from), &w, bias().as_ref()), activation))
             }
-            Op::Conv { from, kernel, activation, .. } => {
-                let p = kernel / 2;
-                activate(value(from).conv2d(&weight(), bias(), [1, 1], [p, p], [1, 1], 1), activation)
+            Op::Conv { from, kernel, dilation, activation, .. } => {
+                let p = dilation * (kernel / 2);
+                activate(value(from).conv2d(&weight(), bias(), [1, 1], [p, p], [dilation, dilation], 1), activation)
             }
             Op::ConvTranspose { from, factor, activation, .. } => {
                 let y = value(from).conv_transpose2d(&weight(), bias(), [factor, factor], [0, 0], [0, 0], 1, [1, 1]);
@@ -258,6 +258,11 @@ impl Autoencoder {
             }
             Op::PixelShuffle { from, factor } => value(from).pixel_shuffle(factor),
             Op::Concat { a, b } => Tensor::cat(&[value(a), value(b)], 1),
+            Op::Refine { image, delta } => {
+                // In f32, as the sigmoid of the output is under autocast.
+                let logit = value(image).to_kind(Kind::Float).logit(graph::REFINE_EPS);
+                c.prepare(&(logit + value(delta).to_kind(Kind::Float)).sigmoid())
+            }
         }
     }
 }
@@ -271,7 +276,7 @@ fn phase_convs(graph: &Graph, last_uses: &[NodeId]) -> Vec<bool> {
         .iter()
         .enumerate()
         .map(|(i, node)| match node.op {
-            Op::Conv { from, kernel: 3, .. } => {
+            Op::Conv { from, kernel: 3, dilation: 1, .. } => {
                 matches!(nodes[from].op, Op::UpsampleNearest { .. }) && last_uses[from] == i && read_once(from)
             }
             _ => false,

@@ -158,7 +158,7 @@ mod tests {
             base_width: 4,
             norm: Norm::Batch,
             upsampling: Upsampling::NearestConv,
-            kernel_size: 3,
+            ..UnetConfig::default()
         };
         let s = Summary::new(&ModelConfig::Unet(config), InputSize { height: 8, width: 8 }).unwrap();
         let norms = 16 + 16 + 32 + 32 + 16 + 16;

@@ -11,12 +11,17 @@ fn tiny() -> ModelConfig {
 }
 
 fn unet(depth: u32, norm: Norm, upsampling: Upsampling) -> ModelConfig {
-    ModelConfig::Unet(UnetConfig { depth, base_width: 4, norm, upsampling, kernel_size: 3 })
+    ModelConfig::Unet(UnetConfig { depth, base_width: 4, norm, upsampling, ..UnetConfig::default() })
 }
 
-/// Every U-Net variant: 3 upsamplings x 3 normalisations.
+/// A U-Net with dilated context blocks and a residual output.
+fn restoring_unet(depth: u32) -> ModelConfig {
+    ModelConfig::Unet(UnetConfig { depth, base_width: 4, context: 2, residual: true, ..UnetConfig::default() })
+}
+
+/// Every U-Net variant: 3 upsamplings x 3 normalisations, and the restoring one.
 fn unets(depth: u32) -> Vec<ModelConfig> {
-    let mut configs = Vec::new();
+    let mut configs = vec![restoring_unet(depth)];
     for upsampling in [Upsampling::NearestConv, Upsampling::Transposed, Upsampling::SubPixel] {
         for norm in [Norm::None, Norm::Batch, Norm::Group] {
             configs.push(unet(depth, norm, upsampling));
@@ -238,6 +243,26 @@ fn every_trainable_variable_gets_a_gradient() {
             }
         }
     }
+}
+
+#[test]
+fn a_residual_unet_with_a_zero_correction_returns_its_input() {
+    let vs = nn::VarStore::new(Device::Cpu);
+    let model = Autoencoder::new(&vs.root(), &restoring_unet(2), 5).unwrap();
+    let x = Tensor::rand([2, 1, 16, 12], (Kind::Float, Device::Cpu));
+    let moved = (model.forward_t(&x, false) - &x).abs().max().double_value(&[]);
+    assert!(moved > 1e-3, "a random correction should move the image, moved {moved}");
+    tch::no_grad(|| {
+        for (name, mut var) in vs.variables() {
+            if name.starts_with("out.") {
+                let _ = var.zero_();
+            }
+        }
+    });
+    let y = model.forward_t(&x, false);
+    let expected = x.clamp(1e-3, 1.0 - 1e-3);
+    let diff = (&y - &expected).abs().max().double_value(&[]);
+    assert!(diff < 1e-5, "zero correction changed the image by {diff}");
 }
 
 #[test]

@@ -74,8 +74,14 @@ impl Architecture for TutorialCaeConfig {
     /// before there were model kinds.
     fn graph(&self) -> Graph {
         let (mut g, mut x) = Graph::new("input");
-        let conv =
-            |from, filters, activation| Op::Conv { from, filters, kernel: self.kernel_size, bias: true, activation };
+        let conv = |from, filters, activation| Op::Conv {
+            from,
+            filters,
+            kernel: self.kernel_size,
+            dilation: 1,
+            bias: true,
+            activation,
+        };
         for (i, &filters) in self.filters.iter().enumerate() {
             if i > 0 {
                 x = g.push(format!("pool{i}"), Op::MaxPool { from: x });

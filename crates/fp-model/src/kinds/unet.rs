@@ -44,6 +44,14 @@ pub enum Upsampling {
 /// of two blocks is `base_width * 2^depth` wide. Each decoder level upsamples
 /// to its level's width, concatenates the encoder's features of that level and
 /// applies two blocks. A 1x1 convolution with a sigmoid makes the image.
+///
+/// Two settings serve restoration, where the output must continue ridges
+/// across holes yet leave intact regions alone: `context` dilated blocks after
+/// the bottleneck widen what each output pixel sees (block `i` spaces its taps
+/// `2^i` bottleneck pixels apart, so 2 blocks at depth 4 reach about 100 px
+/// further at the input's resolution), and `residual` makes the 1x1
+/// convolution a correction of the input ([`Op::Refine`]) rather than the
+/// image itself.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct UnetConfig {
@@ -57,13 +65,27 @@ pub struct UnetConfig {
     pub upsampling: Upsampling,
     /// Side of the blocks' square kernels ('same' padding).
     pub kernel_size: i64,
+    /// Dilated blocks after the bottleneck, `bottom_context{i}` (0 to 4).
+    pub context: u32,
+    /// Whether the output is the input corrected (`sigmoid(logit(input) + out)`)
+    /// instead of `sigmoid(out)`.
+    pub residual: bool,
 }
 
 impl Default for UnetConfig {
     /// Depth 3, 16 channels at the first level (16-32-64, bottleneck 128),
-    /// group normalisation, nearest upsampling with a convolution, 3x3 kernels.
+    /// group normalisation, nearest upsampling with a convolution, 3x3 kernels,
+    /// no dilated blocks, no residual output.
     fn default() -> Self {
-        Self { depth: 3, base_width: 16, norm: Norm::Group, upsampling: Upsampling::NearestConv, kernel_size: 3 }
+        Self {
+            depth: 3,
+            base_width: 16,
+            norm: Norm::Group,
+            upsampling: Upsampling::NearestConv,
+            kernel_size: 3,
+            context: 0,
+            residual: false,
+        }
     }
 }
 
@@ -76,26 +98,39 @@ impl UnetConfig {
     /// Two blocks of convolution, normalisation and ReLU, named `{name}_conv1`,
     /// `{name}_norm1`, `{name}_conv2`, `{name}_norm2`.
     fn blocks(&self, g: &mut Graph, name: &str, mut x: NodeId, filters: i64) -> NodeId {
-        let kernel = self.kernel_size;
         for j in 1..=2 {
-            let conv = |bias, activation| Op::Conv { from: x, filters, kernel, bias, activation };
-            x = match self.norm {
-                Norm::None => g.push(format!("{name}_conv{j}"), conv(true, Activation::Relu)),
-                Norm::Batch | Norm::Group => {
-                    // The normalisation's shift makes a bias redundant.
-                    let c = g.push(format!("{name}_conv{j}"), conv(false, Activation::Linear));
-                    let kind = if self.norm == Norm::Batch { NormKind::Batch } else { NormKind::Group };
-                    g.push(format!("{name}_norm{j}"), Op::Norm { from: c, kind, activation: Activation::Relu })
-                }
-            };
+            x = self.block(g, &format!("{name}_conv{j}"), &format!("{name}_norm{j}"), x, filters, 1);
         }
         x
+    }
+
+    /// One convolution (named `conv`, taps `dilation` apart), normalisation
+    /// (named `norm`) and ReLU.
+    fn block(&self, g: &mut Graph, conv: &str, norm: &str, x: NodeId, filters: i64, dilation: i64) -> NodeId {
+        let kernel = self.kernel_size;
+        let op = |bias, activation| Op::Conv { from: x, filters, kernel, dilation, bias, activation };
+        match self.norm {
+            Norm::None => g.push(conv, op(true, Activation::Relu)),
+            Norm::Batch | Norm::Group => {
+                // The normalisation's shift makes a bias redundant.
+                let c = g.push(conv, op(false, Activation::Linear));
+                let kind = if self.norm == Norm::Batch { NormKind::Batch } else { NormKind::Group };
+                g.push(norm, Op::Norm { from: c, kind, activation: Activation::Relu })
+            }
+        }
     }
 
     /// Doubles height and width and brings the channels to `filters`; the
     /// layer with weights is always named `name`.
     fn upsample(&self, g: &mut Graph, name: &str, x: NodeId, filters: i64) -> NodeId {
-        let conv3 = |from, filters| Op::Conv { from, filters, kernel: 3, bias: true, activation: Activation::Linear };
+        let conv3 = |from, filters| Op::Conv {
+            from,
+            filters,
+            kernel: 3,
+            dilation: 1,
+            bias: true,
+            activation: Activation::Linear,
+        };
         match self.upsampling {
             Upsampling::NearestConv => {
                 let up = g.push(format!("{name}_nearest"), Op::UpsampleNearest { from: x });
@@ -126,6 +161,12 @@ impl Architecture for UnetConfig {
                 expected: format!("expected a width in 1..=512, got {}", self.base_width),
             });
         }
+        if self.context > 4 {
+            return Err(ModelError::InvalidConfig {
+                field: "context",
+                expected: format!("expected 0 to 4 dilated blocks, got {}", self.context),
+            });
+        }
         super::validate_kernel_size(self.kernel_size)
     }
 
@@ -133,8 +174,10 @@ impl Architecture for UnetConfig {
         self.depth
     }
 
-    /// `down1_*` ... `down{depth}_*`, `bottom_*`, then `up{depth}_*` ... `up1_*`
-    /// (the decoder level `up{i}` joins the features of `down{i}`), then `out`.
+    /// `down1_*` ... `down{depth}_*`, `bottom_*`, `bottom_context{i}` and
+    /// `bottom_context{i}_norm` for each dilated block, then `up{depth}_*` ...
+    /// `up1_*` (the decoder level `up{i}` joins the features of `down{i}`), then
+    /// `out` (and `refine` when residual).
     fn graph(&self) -> Graph {
         let (mut g, mut x) = Graph::new("input");
         let mut skips = Vec::with_capacity(self.depth as usize);
@@ -145,6 +188,10 @@ impl Architecture for UnetConfig {
             x = g.push(format!("{name}_pool"), Op::MaxPool { from: x });
         }
         x = self.blocks(&mut g, "bottom", x, self.width(self.depth));
+        for i in 1..=self.context {
+            let name = format!("bottom_context{i}");
+            x = self.block(&mut g, &name, &format!("{name}_norm"), x, self.width(self.depth), 1 << i);
+        }
         for level in (1..=self.depth).rev() {
             let name = format!("up{level}");
             let filters = self.width(level - 1);
@@ -153,7 +200,17 @@ impl Architecture for UnetConfig {
             x = g.push(format!("{name}_concat"), Op::Concat { a: skip, b: up });
             x = self.blocks(&mut g, &name, x, filters);
         }
-        g.push("out", Op::Conv { from: x, filters: 1, kernel: 1, bias: true, activation: Activation::Sigmoid });
+        let input = 0;
+        if self.residual {
+            let out =
+                Op::Conv { from: x, filters: 1, kernel: 1, dilation: 1, bias: true, activation: Activation::Linear };
+            let delta = g.push("out", out);
+            g.push("refine", Op::Refine { image: input, delta });
+        } else {
+            let out =
+                Op::Conv { from: x, filters: 1, kernel: 1, dilation: 1, bias: true, activation: Activation::Sigmoid };
+            g.push("out", out);
+        }
         g
     }
 }
@@ -199,13 +256,36 @@ mod tests {
     fn every_upsampling_and_norm_ends_in_one_channel_at_input_size() {
         for upsampling in [Upsampling::NearestConv, Upsampling::Transposed, Upsampling::SubPixel] {
             for norm in [Norm::None, Norm::Batch, Norm::Group] {
-                let config = UnetConfig { depth: 3, base_width: 3, norm, upsampling, kernel_size: 3 };
+                let config = UnetConfig { depth: 3, base_width: 3, norm, upsampling, ..UnetConfig::default() };
                 let shapes = config.graph().shapes(InputSize { height: 16, width: 24 });
                 assert_eq!(*shapes.last().unwrap(), (16, 24, 1), "{upsampling:?} {norm:?}");
                 let deepest = shapes.iter().map(|s| s.2).max().unwrap();
                 assert_eq!(deepest, if upsampling == Upsampling::SubPixel { 4 * 12 } else { 24 });
             }
         }
+    }
+
+    #[test]
+    fn context_blocks_keep_the_bottleneck_and_residual_refines_the_input() {
+        let config = UnetConfig { depth: 2, base_width: 4, context: 2, residual: true, ..UnetConfig::default() };
+        let g = config.graph();
+        let names: Vec<&str> = g.nodes().iter().map(|n| n.name.as_str()).collect();
+        let at = |name: &str| names.iter().position(|n| *n == name).unwrap_or_else(|| panic!("no {name}"));
+        let shapes = g.shapes(InputSize { height: 16, width: 12 });
+        assert_eq!(shapes[at("bottom_context2_norm")], shapes[at("bottom_norm2")]);
+        match g.nodes()[at("bottom_context2")].op {
+            Op::Conv { dilation, .. } => assert_eq!(dilation, 4),
+            ref op => panic!("bottom_context2 is {op:?}"),
+        }
+        assert_eq!(names.last(), Some(&"refine"));
+        assert!(matches!(g.nodes()[at("refine")].op, Op::Refine { image: 0, .. }));
+        match g.nodes()[at("out")].op {
+            Op::Conv { activation, .. } => assert_eq!(activation, Activation::Linear),
+            ref op => panic!("out is {op:?}"),
+        }
+        assert_eq!(*shapes.last().unwrap(), (16, 12, 1));
+        let plain = UnetConfig { depth: 2, base_width: 4, ..UnetConfig::default() }.graph();
+        assert_eq!(g.nodes().len(), plain.nodes().len() + 2 * 2 + 1);
     }
 
     #[test]
@@ -216,6 +296,8 @@ mod tests {
         assert_eq!(err.to_string(), "model.base_width: expected a width in 1..=512, got 513");
         let err = UnetConfig { kernel_size: 2, ..UnetConfig::default() }.validate().unwrap_err();
         assert!(err.to_string().starts_with("model.kernel_size: expected an odd size"), "{err}");
+        let err = UnetConfig { context: 5, ..UnetConfig::default() }.validate().unwrap_err();
+        assert_eq!(err.to_string(), "model.context: expected 0 to 4 dilated blocks, got 5");
         UnetConfig::default().validate().unwrap();
     }
 }
