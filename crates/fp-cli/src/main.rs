@@ -9,6 +9,7 @@ mod describe;
 mod environment;
 mod evaluate;
 mod export;
+mod help_json;
 mod minutiae;
 mod models;
 mod plot;
@@ -24,7 +25,7 @@ mod train;
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 
 // With `override_allocator_on_supported_platforms`, jemalloc also serves
@@ -93,6 +94,9 @@ enum Command {
     Synth(synth::SynthArgs),
     /// Describe a dataset as the matcher sees it: minutiae, ridge period, foreground, genuine and impostor rates.
     Describe(describe::DescribeArgs),
+    /// Print every command and flag as JSON (for `cargo xtask docs-check`).
+    #[command(hide = true)]
+    HelpJson,
 }
 
 fn main() -> ExitCode {
@@ -130,6 +134,7 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Models(args) => models::run(args),
         Command::Synth(args) => synth::run(args),
         Command::Describe(args) => describe::run(args),
+        Command::HelpJson => help_json::run(&Cli::command()),
     }
 }
 
