@@ -1,6 +1,7 @@
 //! `fpae bench`: the tutorial's model timed on random images, training steps or
 //! inference batches, on this machine; or inference of a folder of prints at
-//! their own sizes (`--native`).
+//! their own sizes (`--native`); or the training step of a recipe's model,
+//! loss and optimiser (`--config`).
 
 use std::ops::Range;
 use std::path::{Path, PathBuf};
@@ -9,8 +10,8 @@ use std::time::Instant;
 
 use anyhow::{Context, bail};
 
-use fp_model::{Autoencoder, DeviceSpec, ModelConfig, Precision};
-use fp_train::{Optimizer, TrainConfig};
+use fp_model::{Autoencoder, DeviceSpec, Precision};
+use fp_train::{Config, LossKind, Optimizer, TaskKind, TrainConfig};
 use serde::Serialize;
 use tch::{Device, Kind, Tensor, nn};
 
@@ -25,18 +26,24 @@ pub struct BenchArgs {
     /// Device: auto, cpu, cuda or cuda:N.
     #[arg(long, value_name = "D", default_value = "auto")]
     device: DeviceSpec,
-    /// Images per step.
-    #[arg(long, value_name = "N", default_value_t = 128)]
-    batch: usize,
+    /// Images per step [default: 128, or the config's train.batch_size].
+    #[arg(long, value_name = "N")]
+    batch: Option<usize>,
     /// Timed steps (the median is reported); with --native, timed passes over all the prints.
     #[arg(long, value_name = "N", default_value_t = 10)]
     steps: usize,
     /// Untimed steps first.
     #[arg(long, value_name = "N", default_value_t = 3)]
     warmup: usize,
-    /// Image height and width.
-    #[arg(long, value_name = "PX", default_value_t = 224)]
-    size: i64,
+    /// Image height and width [default: 224, or the side the config trains on: its crop or image size].
+    #[arg(long, value_name = "PX")]
+    size: Option<i64>,
+    /// Time the training step of this recipe instead of the tutorial's: its model,
+    /// loss, optimiser, seed and batch size, on random images of the size it trains
+    /// on; a restoration recipe's targets are images of their own (the clean crops),
+    /// its inputs the degraded ones. Data loading and degradation are not timed.
+    #[arg(long, value_name = "FILE", conflicts_with = "native")]
+    config: Option<PathBuf>,
     /// Print one JSON object instead of a sentence.
     #[arg(long)]
     json: bool,
@@ -74,6 +81,15 @@ struct Measurement {
     peak_rss_mb: Option<f64>,
     /// Whether the upsampling convolutions ran as sub-pixel convolutions.
     subpixel: bool,
+    /// The layers computed as sub-pixel convolutions (none with --plain-upsampling).
+    subpixel_layers: Vec<String>,
+    /// The model's kind (`tutorial-cae`, `unet`).
+    model: &'static str,
+    /// The training loss (`mse`, `ssim+l1`, ...).
+    loss: LossKind,
+    /// With --config: the recipe file.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    config: Option<PathBuf>,
     /// Height and width of the random images; none with --native.
     #[serde(skip_serializing_if = "Option::is_none")]
     size: Option<i64>,
@@ -144,9 +160,52 @@ fn load_prints(dir: &Path, device: Device) -> anyhow::Result<Vec<Tensor>> {
         .collect()
 }
 
-/// Times the tutorial's model (default config) on random images, the way
-/// training and inference run it, excluding warm-up steps; or, with `--native`,
-/// inference of a folder of prints at their own sizes.
+/// What is timed: the tutorial's setup, or a recipe's.
+struct Setup {
+    config: Config,
+    batch: usize,
+    size: i64,
+    /// Whether inputs and targets are different images (a restoration recipe).
+    separate_targets: bool,
+}
+
+impl Setup {
+    fn new(args: &BenchArgs) -> anyhow::Result<Self> {
+        let Some(path) = &args.config else {
+            return Ok(Self {
+                config: Config::default(),
+                batch: args.batch.unwrap_or(128),
+                size: args.size.unwrap_or(224),
+                separate_targets: false,
+            });
+        };
+        let config = Config::load(path, &[]).with_context(|| format!("cannot read the recipe {}", path.display()))?;
+        let input = config.training_input();
+        if input.height != input.width && args.size.is_none() {
+            bail!(
+                "{}: trains on {}x{} images; bench times square ones, so give --size",
+                path.display(),
+                input.height,
+                input.width
+            );
+        }
+        let size = args.size.unwrap_or(input.height);
+        config
+            .model
+            .validate_input(fp_model::InputSize { height: size, width: size })
+            .with_context(|| format!("--size {size} does not fit the model of {}", path.display()))?;
+        Ok(Self {
+            batch: args.batch.unwrap_or(config.train.batch_size),
+            size,
+            separate_targets: config.task.kind == TaskKind::Restore,
+            config,
+        })
+    }
+}
+
+/// Times the tutorial's model (default config) or a recipe's (`--config`) on
+/// random images, the way training and inference run it, excluding warm-up
+/// steps; or, with `--native`, inference of a folder of prints at their own sizes.
 pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     let mode = match (args.mode, &args.native) {
         (Some(Mode::Train), Some(_)) => bail!("--native times inference only; leave out --mode train"),
@@ -154,34 +213,39 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         (None, Some(_)) => Mode::Infer,
         (None, None) => Mode::Train,
     };
+    let setup = Setup::new(&args)?;
     let device = args.device.resolve()?;
     let compute = args.precision.resolve(device);
     let vars = nn::VarStore::new(device);
-    let mut model = Autoencoder::new(&vars.root(), &ModelConfig::default(), 13)?;
+    let mut model = Autoencoder::new(&vars.root(), &setup.config.model, setup.config.train.seed)?;
     model.set_compute(compute);
     model.set_exact_subpixel(!args.plain_upsampling);
     let (times, native) = match &args.native {
         Some(dir) => {
-            let (times, stats) = time_native(&model, device, dir, &args)?;
+            let (times, stats) = time_native(&model, device, dir, &args, setup.batch)?;
             (times, Some(stats))
         }
-        None => (time_random(&model, &vars, mode, &args), None),
+        None => (time_random(&model, &vars, mode, &args, &setup), None),
     };
     let median = times[times.len() / 2];
-    let images_per_step = native.as_ref().map_or(args.batch, |n| n.images);
+    let images_per_step = native.as_ref().map_or(setup.batch, |n| n.images);
     let result = Measurement {
         mode,
         precision: args.precision.to_string(),
         compute: compute.to_string(),
         device: device_name(device),
         threads: tch::get_num_threads(),
-        batch: args.batch,
+        batch: setup.batch,
         steps: times.len(),
         median_step_ms: median * 1e3,
         images_per_sec: images_per_step as f64 / median,
         peak_rss_mb: peak_rss_mb(),
         subpixel: !args.plain_upsampling,
-        size: native.is_none().then_some(args.size),
+        subpixel_layers: model.subpixel_layers().into_iter().map(String::from).collect(),
+        model: setup.config.model.kind_name(),
+        loss: setup.config.train.loss,
+        config: args.config.clone(),
+        size: native.is_none().then_some(setup.size),
         native,
     };
     if args.json {
@@ -194,11 +258,11 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
                 n.batches,
                 100.0 * (n.padded_pixels as f64 / n.pixels as f64 - 1.0)
             ),
-            None => format!("{:?} at {}x{}", mode, args.size, args.size),
+            None => format!("{:?} {} at {}x{}", mode, result.model, setup.size, setup.size),
         };
         println!(
             "{what}, batch {}, {} on {} ({} threads): {:.1} images/s (median {} {:.0} ms), peak RSS {}",
-            args.batch,
+            setup.batch,
             result.compute,
             result.device,
             result.threads,
@@ -212,23 +276,27 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// Seconds of each timed step on random square images, sorted.
-fn time_random(model: &Autoencoder, vars: &nn::VarStore, mode: Mode, args: &BenchArgs) -> Vec<f64> {
+fn time_random(model: &Autoencoder, vars: &nn::VarStore, mode: Mode, args: &BenchArgs, setup: &Setup) -> Vec<f64> {
     let device = vars.device();
-    let mut optimizer = Optimizer::new(vars.variables().into_iter().collect(), &TrainConfig::default());
+    let train: &TrainConfig = &setup.config.train;
+    let mut optimizer = Optimizer::new(vars.variables().into_iter().collect(), train);
     // Two batches' worth of images resident on the device, batches drawn by index as in training.
-    let pool = 2 * args.batch as i64;
-    let images = Tensor::rand([pool, 1, args.size, args.size], (Kind::Float, device));
+    let (batch, size) = (setup.batch as i64, setup.size);
+    let pool = 2 * batch;
+    let images = Tensor::rand([pool, 1, size, size], (Kind::Float, device));
+    let targets = setup.separate_targets.then(|| Tensor::rand([pool, 1, size, size], (Kind::Float, device)));
     let mut times = Vec::with_capacity(args.steps);
     for step in 0..args.warmup + args.steps.max(1) {
-        let index = Tensor::randperm(pool, (Kind::Int64, device)).narrow(0, 0, args.batch as i64);
+        let index = Tensor::randperm(pool, (Kind::Int64, device)).narrow(0, 0, batch);
         let started = Instant::now();
         let xs = images.index_select(0, &index);
         let out = match mode {
             Mode::Train => {
-                let batch = fp_train::Batch { input: xs.shallow_clone(), target: xs };
-                fp_train::train_step(model, &mut optimizer, fp_train::LossKind::Mse, &batch)
+                let target = targets.as_ref().map_or_else(|| xs.shallow_clone(), |t| t.index_select(0, &index));
+                let batch = fp_train::Batch { input: xs, target };
+                fp_train::train_step(model, &mut optimizer, train.loss, &batch)
             }
-            Mode::Infer => model.reconstruct(&xs, args.batch).mean(Kind::Float),
+            Mode::Infer => model.reconstruct(&xs, setup.batch).mean(Kind::Float),
         };
         // Reading a value waits for the device, so the time covers the whole step.
         let _ = out.double_value(&[]);
@@ -247,10 +315,11 @@ fn time_native(
     device: Device,
     dir: &Path,
     args: &BenchArgs,
+    batch: usize,
 ) -> anyhow::Result<(Vec<f64>, NativeStats)> {
     let prints = load_prints(dir, device)?;
     let sizes: Vec<(i64, i64)> = prints.iter().map(|x| (x.size()[2], x.size()[3])).collect();
-    let batches = native_batches(&sizes, args.batch, model.stride());
+    let batches = native_batches(&sizes, batch, model.stride());
     let run_batch = |b: &NativeBatch| {
         let padded: Vec<Tensor> = prints[b.range.clone()]
             .iter()
