@@ -9,16 +9,29 @@ and padded as `fpae bench --native` does: batches of --batch prints in sorted
 path order, each padded at the bottom and right (repeating edge pixels) to the
 largest height and width in it, rounded up to the network's stride (4).
 
+--config FILE times the training step of a recipe instead of the tutorial's, as
+`fpae bench --config` does: the recipe's [model] built by fpae's PyTorch twin
+(python/fpae_torch), its loss (the formulas of crates/fp-train/src/loss.rs,
+below), its optimiser with its settings, its batch size and the side it trains
+on (the crop, or the image size), on random images; a restoration recipe's
+targets are random images of their own. The loss is computed in f32 on the
+network's output, outside autocast.
+
 --profile runs one training step under torch.profiler (CPU activities) after the
 warm-up steps and prints the operators that took the most self CPU time, then
 the JSON line of that step.
 """
 import argparse
+import importlib
 import json
+import math
 import os
 import resource
 import struct
+import sys
 import time
+import tomllib
+from pathlib import Path
 
 import torch
 from torch import nn
@@ -37,6 +50,109 @@ def autoencoder():
         nn.Conv2d(128, 64, 3, padding=1), nn.ReLU(), nn.Upsample(scale_factor=2),
         nn.Conv2d(64, 1, 3, padding=1), nn.Sigmoid(),
     )
+
+
+def twin_network(model_table):
+    """The network of a recipe's [model] table, built by fpae's PyTorch twin."""
+    root = Path(__file__).resolve().parents[2]
+    # The twin's package, or the single module it was before.
+    for folder, module in ((root / "python", "fpae_torch.model"), (root / "docs" / "pytorch", "fpae_torch")):
+        if (folder / (module.replace(".", "/") + ".py")).is_file():
+            sys.path.insert(0, str(folder))
+            return importlib.import_module(module).build_network(model_table)
+    raise SystemExit(f"cannot find fpae's PyTorch twin under {root / 'python'}")
+
+
+class Recipe:
+    """What `fpae bench --config` takes from a recipe, with fp-train's and
+    fp-data's defaults for what it leaves out."""
+
+    def __init__(self, path):
+        with open(path, "rb") as f:
+            table = tomllib.load(f)
+        data, train = table.get("data", {}), table.get("train", {})
+        self.model = table.get("model", {})
+        self.restore = table.get("task", {}).get("kind", "reconstruct") == "restore"
+        self.batch = train.get("batch_size", 128)
+        self.loss = train.get("loss", "mse")
+        self.optimizer = train.get("optimizer", "rmsprop")
+        self.lr = train.get("learning_rate", 1e-3)
+        self.rho = train.get("rho", 0.9)
+        self.betas = (train.get("beta1", 0.9), train.get("beta2", 0.999))
+        self.eps = train.get("epsilon", 1e-7)
+        self.seed = train.get("seed", 13)
+        # Config::training_input: the crop side at native resolution, else the image size.
+        if data.get("resize", "stretch") == "none":
+            self.side = data.get("crop", 128)
+        elif data.get("height", 224) == data.get("width", 224):
+            self.side = data.get("height", 224)
+        else:
+            raise SystemExit(f"{path}: trains on non-square images; give --size")
+
+    def make_optimizer(self, params):
+        if self.optimizer == "adam":
+            # fpae's Adam: p -= lr (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps), as torch's.
+            return torch.optim.Adam(params, lr=self.lr, betas=self.betas, eps=self.eps)
+        return torch.optim.RMSprop(params, lr=self.lr, alpha=self.rho, eps=self.eps)
+
+
+# The losses of crates/fp-train/src/loss.rs, formula for formula.
+SSIM_WINDOW = 11
+ORIENTATION_SIGMA = 4.0
+ORIENTATION_WEIGHT = 0.25
+
+
+def gaussian_window(side, sigma, device):
+    half = (side - 1) / 2.0
+    g = torch.tensor([math.exp(-((i - half) ** 2) / (2.0 * sigma * sigma)) for i in range(side)],
+                     dtype=torch.float32)
+    g = g / g.sum()
+    return torch.outer(g, g).view(1, 1, side, side).to(device)
+
+
+def mean_ssim(x, y):
+    side = min(SSIM_WINDOW, x.shape[2], x.shape[3])
+    window = gaussian_window(side, 1.5, x.device)
+
+    def filt(t):
+        return F.conv2d(t, window)
+
+    c1, c2 = 0.01 ** 2, 0.03 ** 2
+    mx, my = filt(x), filt(y)
+    mx2, my2, mxy = mx * mx, my * my, mx * my
+    vx = filt(x * x) - mx2
+    vy = filt(y * y) - my2
+    cov = filt(x * y) - mxy
+    num = (mxy * 2.0 + c1) * (cov * 2.0 + c2)
+    den = (mx2 + my2 + c1) * (vx + vy + c2)
+    return (num / den).mean()
+
+
+def ssim_l1(output, target):
+    return (1.0 - mean_ssim(output, target)) * 0.84 + F.l1_loss(output, target) * 0.16
+
+
+def orientation_field(x):
+    sobel_x = torch.tensor([-1., 0., 1., -2., 0., 2., -1., 0., 1.], device=x.device).view(1, 1, 3, 3)
+    sobel_y = sobel_x.transpose(2, 3).contiguous()
+    gx, gy = F.conv2d(x, sobel_x), F.conv2d(x, sobel_y)
+    side = min(2 * math.ceil(2.0 * ORIENTATION_SIGMA) + 1, gx.shape[2], gx.shape[3])
+    window = gaussian_window(side, ORIENTATION_SIGMA, x.device)
+    jxx, jyy, jxy = F.conv2d(gx * gx, window), F.conv2d(gy * gy, window), F.conv2d(gx * gy, window)
+    energy = jxx + jyy + 1e-3
+    return torch.cat([(jxx - jyy) / energy, jxy * 2.0 / energy], 1)
+
+
+def orientation_loss(output, target):
+    return (orientation_field(output) - orientation_field(target)).square().sum(1).mean()
+
+
+LOSSES = {
+    "mse": F.mse_loss,
+    "l1": F.l1_loss,
+    "ssim+l1": ssim_l1,
+    "ssim+l1+orientation": lambda o, t: ssim_l1(o, t) + orientation_loss(o, t) * ORIENTATION_WEIGHT,
+}
 
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".pgm", ".pnm", ".webp")
@@ -156,29 +272,31 @@ def time_native(args, model, device, bf16):
     return times, stats
 
 
-def time_random(args, model, optimizer, device, bf16, profile=False):
+def time_random(args, model, optimizer, device, bf16, loss_fn, separate_targets, profile=False):
     """Seconds of each timed step on random square images; with `profile`, the
     profiler's table of the one timed step."""
     pool = 2 * args.batch
     images = torch.rand(pool, 1, args.size, args.size, device=device)
+    targets = torch.rand(pool, 1, args.size, args.size, device=device) if separate_targets else None
     if bf16:
         images = images.contiguous(memory_format=torch.channels_last)
-    loss_fn = nn.MSELoss()
 
     def step():
         index = torch.randperm(pool, device=device)[: args.batch]
         started = time.perf_counter()
         xs = images.index_select(0, index)
-        with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=bf16):
-            if args.mode == "train":
-                optimizer.zero_grad(set_to_none=True)
-                loss = loss_fn(model(xs).float(), xs)
-                loss.backward()
-                optimizer.step()
-                out = loss.detach()
-            else:
-                with torch.no_grad():
-                    out = model(xs).float().mean()
+        if args.mode == "train":
+            target = xs if targets is None else targets.index_select(0, index)
+            optimizer.zero_grad(set_to_none=True)
+            with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=bf16):
+                output = model(xs)
+            loss = loss_fn(output.float(), target.float())
+            loss.backward()
+            optimizer.step()
+            out = loss.detach()
+        else:
+            with torch.no_grad(), torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=bf16):
+                out = model(xs).float().mean()
         out.item()  # waits for the device
         return time.perf_counter() - started
 
@@ -207,10 +325,12 @@ def main():
     parser.add_argument("--mode", choices=["train", "infer"], default=None)
     parser.add_argument("--precision", choices=["f32", "bf16cl"], default="f32")
     parser.add_argument("--device", default="cpu")
-    parser.add_argument("--batch", type=int, default=128)
+    parser.add_argument("--batch", type=int, default=None, help="default: 128, or the recipe's batch_size")
     parser.add_argument("--steps", type=int, default=10)
     parser.add_argument("--warmup", type=int, default=3)
-    parser.add_argument("--size", type=int, default=224)
+    parser.add_argument("--size", type=int, default=None, help="default: 224, or the side the recipe trains on")
+    parser.add_argument("--config", metavar="FILE", default=None,
+                        help="time the training step of this recipe (fpae bench --config)")
     parser.add_argument("--threads", type=int, default=None, help="torch.set_num_threads(N)")
     parser.add_argument("--native", metavar="DIR", default=None,
                         help="time inference of the prints under DIR at their own sizes")
@@ -222,15 +342,30 @@ def main():
         parser.error("--native times inference only; leave out --mode train")
     if args.native is not None and args.profile:
         parser.error("--profile profiles a step on random images; leave out --native")
+    if args.native is not None and args.config is not None:
+        parser.error("--config times training on random images; leave out --native")
     args.mode = args.mode or ("infer" if args.native is not None else "train")
+    recipe = Recipe(args.config) if args.config is not None else None
+    if args.batch is None:
+        args.batch = recipe.batch if recipe else 128
+    if args.size is None:
+        args.size = recipe.side if recipe else 224
 
     if args.threads is not None:
         torch.set_num_threads(max(args.threads, 1))
     device = torch.device(args.device)
-    torch.manual_seed(13)
-    model = autoencoder().to(device)
-    # Keras 2's RMSprop: rho 0.9, eps 1e-7 outside the square root, lr 1e-3.
-    optimizer = torch.optim.RMSprop(model.parameters(), lr=1e-3, alpha=0.9, eps=1e-7)
+    torch.manual_seed(recipe.seed if recipe else 13)
+    if recipe is not None:
+        if recipe.loss not in LOSSES:
+            raise SystemExit(f"{args.config}: train.loss `{recipe.loss}` is not one of {', '.join(LOSSES)}")
+        model = twin_network(recipe.model).to(device)
+        optimizer = recipe.make_optimizer(model.parameters())
+        loss_name = recipe.loss
+    else:
+        model = autoencoder().to(device)
+        # Keras 2's RMSprop: rho 0.9, eps 1e-7 outside the square root, lr 1e-3.
+        optimizer = torch.optim.RMSprop(model.parameters(), lr=1e-3, alpha=0.9, eps=1e-7)
+        loss_name = "mse"
     bf16 = args.precision == "bf16cl"
     if bf16:
         model = model.to(memory_format=torch.channels_last)
@@ -240,7 +375,9 @@ def main():
         model.eval()
         times, native = time_native(args, model, device, bf16)
     else:
-        times, table = time_random(args, model, optimizer, device, bf16, profile=args.profile)
+        separate = recipe is not None and recipe.restore
+        times, table = time_random(args, model, optimizer, device, bf16, LOSSES[loss_name], separate,
+                                   profile=args.profile)
     times.sort()
     median = times[len(times) // 2]
     result = {
@@ -255,7 +392,11 @@ def main():
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
         "allocator": allocator(),
         "torch": torch.__version__,
+        "model": recipe.model.get("kind", "tutorial-cae") if recipe else "tutorial-cae",
+        "loss": loss_name,
     }
+    if recipe is not None:
+        result["config"] = args.config
     if native:
         result.update(native)
     else:
