@@ -16,6 +16,8 @@ pub fn main() {
     }
     if let Ok(lib) = std::env::var("DEP_TCH_LIBTORCH_LIB") {
         let lib = std::fs::canonicalize(&lib).unwrap_or_else(|_| lib.into());
+        // Where the LibTorch came from, for finding its Python (fp_model::python).
+        println!("cargo:rustc-env=FPAE_LIBTORCH_LIB={}", lib.display());
         println!("cargo:rustc-link-arg=-Wl,-rpath,{}", lib.display());
         if os == "linux" && lib.join("libtorch_cuda.so").exists() {
             println!("cargo:rustc-link-arg=-Wl,--push-state,--no-as-needed,-ltorch_cuda,--pop-state");

@@ -1,34 +1,19 @@
-"""fpae's models in plain PyTorch.
+"""fpae's networks and model folders in plain PyTorch.
 
 Loads a model folder written by ``fpae export`` (or a run directory) into an
 ordinary ``torch.nn.Module``, by parameter name, and applies it to prints exactly
 as ``fpae restore`` and ``fpae reconstruct`` do: the same decoding, resizing,
 scaling, padding to the network's stride, and conversion back to 8-bit pixels.
 Needs only Python 3.11 and torch; Pillow is used, when installed, for image
-formats other than PNG.
-
-As a library::
-
-    import fpae_torch
-
-    model = fpae_torch.load("models/restore-fvc2002")
-    net = model.network                  # a torch.nn.Module, in eval mode
-    pixels = fpae_torch.read_gray("print.png")  # uint8 [H, W]
-    restored = model.apply(pixels)       # uint8 [H, W], what `fpae restore` writes
-    values = model.outputs(pixels)       # float32 in (0, 1): the network's output
-
-From the command line::
-
-    python fpae_torch.py MODEL IMAGE|DIR... --out DIR [--model-size] [--npy]
-
-See docs/pytorch.md in the fpae repository.
+formats other than PNG. ``fpae_torch`` re-exports everything here; see
+docs/pytorch.md in the fpae repository.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
+import os
 import struct
 import sys
 import tomllib
@@ -104,6 +89,41 @@ def read_safetensors(path: str | Path) -> dict[str, Tensor]:
         flat = torch.frombuffer(raw, dtype=dtype) if raw else torch.empty(0, dtype=dtype)
         tensors[name] = flat.reshape(entry["shape"])
     return tensors
+
+
+_SAFETENSORS_NAMES = {dtype: name for name, dtype in _SAFETENSORS_DTYPES.items()}
+
+
+def write_safetensors(path: str | Path, tensors: dict[str, Tensor]) -> None:
+    """Writes tensors by name as a safetensors file, sorted by name, to a
+    temporary name that is then renamed over ``path``. :func:`read_safetensors`
+    and fpae read it."""
+    if sys.byteorder != "little":
+        raise FpaeError("writing safetensors needs a little-endian machine")
+    header, chunks, offset = {}, [], 0
+    for name in sorted(tensors):
+        t = tensors[name].detach().cpu().contiguous()
+        raw = t.reshape(-1).view(torch.uint8).numpy().tobytes() if t.numel() else b""
+        header[name] = {"dtype": _SAFETENSORS_NAMES[t.dtype], "shape": list(t.shape), "data_offsets": [offset, offset + len(raw)]}
+        chunks.append(raw)
+        offset += len(raw)
+    text = json.dumps(header, separators=(",", ":")).encode()
+    text += b" " * (-len(text) % 8)
+    write_atomically(path, struct.pack("<Q", len(text)) + text + b"".join(chunks))
+
+
+def write_atomically(path: str | Path, data: bytes) -> None:
+    """Writes ``data`` to a temporary file beside ``path``, then renames it over ``path``."""
+    path = Path(path)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with temporary.open("wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
 
 
 # ---------------------------------------------------------------------------
@@ -783,7 +803,7 @@ def write_png(path: str | Path, pixels: Tensor) -> None:
 
     png = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 0, 0, 0, 0))
     png += chunk(b"IDAT", zlib.compress(raw, 6)) + chunk(b"IEND", b"")
-    Path(path).write_bytes(png)
+    write_atomically(path, png)
 
 
 def write_npy(path: str | Path, values: Tensor) -> None:
@@ -794,7 +814,7 @@ def write_npy(path: str | Path, values: Tensor) -> None:
     header = f"{{'descr': '<f4', 'fortran_order': False, 'shape': {shape}, }}"
     header += " " * (-(len(header) + 11) % 64) + "\n"
     body = struct.pack(f"<{values.numel()}f", *values.flatten().tolist())
-    Path(path).write_bytes(b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)) + header.encode("latin1") + body)
+    write_atomically(path, b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)) + header.encode("latin1") + body)
 
 
 # ---------------------------------------------------------------------------
@@ -863,6 +883,27 @@ def _read_toml(path: Path) -> dict:
         raise FpaeError(f"{path}: {e}") from e
 
 
+MODELS_VAR = "FPAE_MODELS"
+
+
+def resolve(model: str | Path, models: str | Path | None = None) -> Path:
+    """The folder of a model given as a path (a model folder or a run directory)
+    or as the name of a ready-made model: ``NAME`` is looked up in ``models``,
+    else in the folder the ``FPAE_MODELS`` variable names, else in ``models/``
+    of the working directory. Each may be a folder of model folders or a
+    repository root holding ``models/``."""
+    given = Path(model)
+    if given.exists() or len(given.parts) != 1:
+        return given
+    roots = [Path(r) for r in (models, os.environ.get(MODELS_VAR)) if r] + [Path("models")]
+    for root in roots:
+        for folder in (root / given, root / "models" / given):
+            if (folder / MODEL_WEIGHTS_FILE).is_file():
+                return folder
+    looked = ", ".join(str(r) for r in roots)
+    raise FpaeError(f"{model}: no such model folder or run directory, and no ready-made model of that name in {looked}")
+
+
 def _model_files(model_dir: Path, checkpoint: str) -> tuple[Path, Path]:
     """(folder with the weights, folder with config.toml) of a model folder or run directory."""
     if (model_dir / MODEL_WEIGHTS_FILE).is_file():
@@ -870,9 +911,6 @@ def _model_files(model_dir: Path, checkpoint: str) -> tuple[Path, Path]:
     run_checkpoint = model_dir / "checkpoints" / checkpoint
     if (run_checkpoint / MODEL_WEIGHTS_FILE).is_file():
         return run_checkpoint, model_dir
-    named = Path("models") / model_dir
-    if not model_dir.is_absolute() and (named / MODEL_WEIGHTS_FILE).is_file():
-        return named, named
     raise FpaeError(f"{model_dir}: no {MODEL_WEIGHTS_FILE} (expected a model folder from `fpae export` or a run)")
 
 
@@ -880,7 +918,7 @@ def load_network(model_dir: str | Path, checkpoint: str = "best") -> tuple[nn.Mo
     """The network of a model folder (or a run's checkpoint) with its weights, in
     eval mode, and its ``model.toml``. Every tensor of ``model.safetensors`` must
     be a parameter or buffer of the network, of its shape, and the other way round."""
-    weights_dir, _ = _model_files(Path(model_dir), checkpoint)
+    weights_dir, _ = _model_files(resolve(model_dir), checkpoint)
     description = _read_toml(weights_dir / MODEL_CONFIG_FILE)
     network = build_network(description.get("model", {}))
     size = description.get("input", {})
@@ -907,10 +945,16 @@ def load_network(model_dir: str | Path, checkpoint: str = "best") -> tuple[nn.Mo
     return network.eval(), description
 
 
-def load(model_dir: str | Path, checkpoint: str = "best", device: str | torch.device = "cpu") -> FpaeModel:
+def load(
+    model: str | Path,
+    checkpoint: str = "best",
+    device: str | torch.device = "cpu",
+    models: str | Path | None = None,
+) -> FpaeModel:
     """A model folder written by ``fpae export`` (or a run directory's ``checkpoint``,
-    or the name of a ready-made model under ``models/``), ready to apply to prints."""
-    weights_dir, config_dir = _model_files(Path(model_dir), checkpoint)
+    or the name of a ready-made model, found as :func:`resolve` says), ready to
+    apply to prints."""
+    weights_dir, config_dir = _model_files(resolve(model, models), checkpoint)
     network, description = load_network(weights_dir)
     data = _read_toml(config_dir / RUN_CONFIG_FILE).get("data", {})
     defaults = Preprocess()
@@ -926,78 +970,3 @@ def load(model_dir: str | Path, checkpoint: str = "best", device: str | torch.de
         raise FpaeError(f"cannot read {weights_dir / STATE_FILE}: {e}") from e
     size = description["input"]
     return FpaeModel(network.to(device), (size["height"], size["width"]), preprocess, Scaling.from_state(state))
-
-
-# ---------------------------------------------------------------------------
-# Command line
-# ---------------------------------------------------------------------------
-
-
-def _jobs(inputs: list[str], out: Path) -> list[tuple[Path, Path]]:
-    """(image, output path without extension): a folder's images keep their paths
-    below ``out``, files given directly are named by their stems."""
-    jobs = []
-    for given in map(Path, inputs):
-        if given.is_dir():
-            found = sorted(
-                p.relative_to(given).as_posix()
-                for p in given.rglob("*")
-                if p.is_file()
-                and p.suffix[1:].lower() in IMAGE_EXTENSIONS
-                and not any(part.startswith(".") for part in p.relative_to(given).parts)
-            )
-            if not found:
-                raise FpaeError(f"{given}: no images in this folder")
-            jobs += [(given / rel, out / rel.rsplit(".", 1)[0]) for rel in found]
-        else:
-            jobs.append((given, out / given.stem))
-    targets = sorted(str(t) for _, t in jobs)
-    for a, b in zip(targets, targets[1:]):
-        if a == b:
-            raise FpaeError(f"two inputs would both be written to {a}.png; give them separately")
-    return jobs
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        description="Apply an fpae model folder to prints with plain PyTorch, as `fpae restore` does."
-    )
-    parser.add_argument("model", help="model folder (`fpae export`), run directory, or name under models/")
-    parser.add_argument("inputs", nargs="+", metavar="IMAGE|DIR", help="prints, or folders of prints")
-    parser.add_argument("--out", required=True, type=Path, help="folder to write the outputs into")
-    parser.add_argument("--checkpoint", default="best", choices=["best", "last"], help="of a run directory")
-    parser.add_argument(
-        "--model-size", action="store_true", help="write outputs at the model's resolution, not each input's size"
-    )
-    parser.add_argument("--npy", action="store_true", help="also write the network's float32 output as NAME.npy")
-    parser.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N")
-    parser.add_argument("--threads", type=int, help="CPU threads (default: PyTorch's)")
-    args = parser.parse_args(argv)
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    try:
-        model = load(args.model, args.checkpoint, args.device)
-        jobs = _jobs(args.inputs, args.out)
-    except FpaeError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    failed = 0
-    for image, target in jobs:
-        try:
-            pixels = read_gray(image)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            write_png(target.with_name(target.name + ".png"), model.apply(pixels, not args.model_size))
-            if args.npy:
-                write_npy(target.with_name(target.name + ".npy"), model.outputs(pixels))
-        except OSError as e:
-            print(f"error: {e.filename or image}: {e.strerror or e}", file=sys.stderr)
-            failed += 1
-        except FpaeError as e:
-            print(f"error: {e}", file=sys.stderr)
-            failed += 1
-    print(f"{len(jobs) - failed} written to {args.out}")
-    return 1 if failed else 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

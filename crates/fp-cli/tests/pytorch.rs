@@ -1,4 +1,4 @@
-//! fpae's models in plain PyTorch (`docs/pytorch/fpae_torch.py`) against fpae
+//! fpae's models in plain PyTorch (the `fpae_torch` package in `python/`) against fpae
 //! itself. For every model kind and every option of it, a tiny model is trained
 //! and exported with `fpae`, and both sides apply it to the same prints: the
 //! Python module, run in the Python of the LibTorch venv, and fpae (its library
@@ -26,39 +26,14 @@ fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("the repository root exists")
 }
 
-/// The Python that has the torch LibTorch comes from: the one on `PATH` when
-/// `LIBTORCH_USE_PYTORCH` builds against it, else `bin/python` of the venv that
-/// `cargo xtask setup` installed and linked as `.libtorch`.
-fn python() -> PathBuf {
-    if std::env::var_os("LIBTORCH_USE_PYTORCH").is_some() {
-        return PathBuf::from("python3");
-    }
-    let link = repo().join(".libtorch");
-    let venv = link
-        .canonicalize()
-        .ok()
-        .and_then(|site| site.ancestors().find(|d| d.join("pyvenv.cfg").is_file()).map(Path::to_owned));
-    match venv.map(|v| v.join("bin/python")).filter(|p| p.is_file()) {
-        Some(python) => python,
-        None => panic!(
-            "no Python with torch found: {} does not lead into the LibTorch venv. \
-             Run `cargo xtask setup`, which installs torch in a venv and links it there \
-             (or set LIBTORCH_USE_PYTORCH=1 to use the python3 on PATH)",
-            link.display()
-        ),
-    }
-}
-
-/// Runs `docs/pytorch/fpae_torch.py` with `args` in `cwd`.
+/// Runs `python -m fpae_torch` with `args` in `cwd`, in the Python of the
+/// LibTorch venv with the repository's `python/` on its path.
 fn fpae_torch(args: &[&str], cwd: &Path) -> Output {
-    let python = python();
-    Command::new(&python)
-        .arg(repo().join("docs/pytorch/fpae_torch.py"))
-        .args(args)
+    let mut cmd = fp_model::python::module_command("fpae_torch").unwrap_or_else(|e| panic!("{e}"));
+    cmd.args(args)
         .current_dir(cwd)
-        .env("PYTHONDONTWRITEBYTECODE", "1")
         .output()
-        .unwrap_or_else(|e| panic!("cannot run {}: {e}; `cargo xtask setup` installs it", python.display()))
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}; `cargo xtask setup` installs it"))
 }
 
 /// A print of `width x height` with ridges drawn from `seed`, written as a PNG.
@@ -148,7 +123,7 @@ fn compare(name: &str, dir: &Path, model_dir: &Path, prints: &[PathBuf]) -> f32 
     let mut args = vec![model];
     args.extend(prints.iter().map(|p| p.to_str().unwrap()));
     let out = fpae_torch(&[&args[..], &["--out", "py", "--npy", "--threads", "1"]].concat(), dir);
-    assert!(out.status.success(), "{name}: fpae_torch.py failed:\n{}{}", text(&out.stdout), text(&out.stderr));
+    assert!(out.status.success(), "{name}: python -m fpae_torch failed:\n{}{}", text(&out.stdout), text(&out.stderr));
     let out = fpae(&[&["--threads", "1", "restore"], &args[..], &["--out", "rs", "--precision", "f32"]].concat(), dir);
     assert!(out.status.success(), "{name}: fpae restore failed: {}", text(&out.stderr));
 

@@ -105,6 +105,15 @@ pub enum ModelError {
         #[source]
         source: std::io::Error,
     },
+    /// No Python with torch was found to run fpae's Python package with.
+    #[error(
+        "no Python with torch found: {looked}. Run `cargo xtask setup`, which installs torch in a venv, \
+         or set FPAE_PYTHON to a Python that has torch"
+    )]
+    NoPython {
+        /// Where it was looked for.
+        looked: String,
+    },
     /// LibTorch reported an error.
     #[error("{context}")]
     Torch {

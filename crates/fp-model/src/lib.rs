@@ -15,6 +15,7 @@ mod graph;
 mod kinds;
 mod model;
 mod precision;
+pub mod python;
 mod store;
 mod summary;
 
