@@ -280,6 +280,15 @@ fn full_range() -> [f32; 2] {
     [0.0, 1.0]
 }
 
+/// One damage a pipeline applied to an image: its kind and the severity drawn.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Applied {
+    /// The kind of damage.
+    pub kind: Degradation,
+    /// The severity it was applied at.
+    pub severity: f32,
+}
+
 /// Damages applied one after the other, each with its own probability.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(transparent)]
@@ -311,9 +320,10 @@ impl Pipeline {
     }
 
     /// Damages one image in place; everything random comes from `seed`, so the
-    /// same image and seed give the same bytes.
-    pub fn apply(&self, pixels: &mut [f32], width: usize, height: usize, seed: u64) {
+    /// same image and seed give the same bytes. Returns the damage applied, in order.
+    pub fn apply(&self, pixels: &mut [f32], width: usize, height: usize, seed: u64) -> Vec<Applied> {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let mut applied = Vec::new();
         for step in &self.steps {
             // Both draws happen whether or not the step applies, so that one
             // step's outcome never shifts the randomness of the next.
@@ -321,8 +331,10 @@ impl Pipeline {
             let (severity, mut step_rng) = step.draw(&mut rng);
             if happens {
                 step.kind.apply(pixels, width, height, severity, &mut step_rng);
+                applied.push(Applied { kind: step.kind, severity });
             }
         }
+        applied
     }
 }
 
@@ -349,17 +361,28 @@ impl Pipeline {
     /// at random among those whose probability is above 0, each applied once
     /// at a severity drawn from its range, in a random order. The probabilities
     /// only say which steps may be chosen. Everything random comes from `seed`.
-    pub fn apply_composed(&self, pixels: &mut [f32], width: usize, height: usize, seed: u64, kinds: [usize; 2]) {
+    /// Returns the damage applied, in order.
+    pub fn apply_composed(
+        &self,
+        pixels: &mut [f32],
+        width: usize,
+        height: usize,
+        seed: u64,
+        kinds: [usize; 2],
+    ) -> Vec<Applied> {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let mut usable: Vec<&Step> = self.steps.iter().filter(|s| s.probability > 0.0).collect();
         let hi = kinds[1].min(usable.len());
         let lo = kinds[0].min(hi);
         let count = rng.random_range(lo..=hi);
         usable.shuffle(&mut rng);
+        let mut applied = Vec::with_capacity(count);
         for step in &usable[..count] {
             let (severity, mut step_rng) = step.draw(&mut rng);
             step.kind.apply(pixels, width, height, severity, &mut step_rng);
+            applied.push(Applied { kind: step.kind, severity });
         }
+        applied
     }
 }
 
@@ -650,6 +673,37 @@ mod composition_tests {
         };
         assert_eq!(run(7), run(7));
         assert_ne!(run(7), run(8));
+    }
+
+    #[test]
+    fn what_was_applied_is_returned_in_order_with_its_severity() {
+        let clean = print();
+        let steps = vec![
+            Step { kind: Degradation::Noise, probability: 1.0, severity: [0.2, 0.4] },
+            Step { kind: Degradation::Blur, probability: 0.0, severity: [0.5, 0.5] },
+            Step { kind: Degradation::Dry, probability: 1.0, severity: [0.7, 0.7] },
+        ];
+        let chain = Pipeline { steps };
+        let mut p = clean.clone();
+        let applied = chain.apply(&mut p, 48, 40, 9);
+        let kinds: Vec<Degradation> = applied.iter().map(|a| a.kind).collect();
+        assert_eq!(kinds, [Degradation::Noise, Degradation::Dry], "the step of probability 0 is left out");
+        assert!((0.2..=0.4).contains(&applied[0].severity), "{applied:?}");
+        assert_eq!(applied[1].severity, 0.7);
+        // Replaying the record by hand gives the same pixels only if it is what ran:
+        // here, the composed form with one kind of each range.
+        let single = pipeline(&[(Degradation::Contrast, 1.0)]);
+        let mut q = clean.clone();
+        let applied = single.apply_composed(&mut q, 48, 40, 4, [1, 1]);
+        assert_eq!(applied, [Applied { kind: Degradation::Contrast, severity: 1.0 }]);
+        let mut r = clean.clone();
+        Degradation::Contrast.apply(&mut r, 48, 40, 1.0, &mut ChaCha8Rng::seed_from_u64(0));
+        assert_eq!(q, r);
+        let wide = pipeline(&[(Degradation::Noise, 0.1), (Degradation::Blur, 0.1), (Degradation::Dry, 0.1)]);
+        for seed in 0..20 {
+            let n = wide.apply_composed(&mut clean.clone(), 48, 40, seed, [1, 3]).len();
+            assert!((1..=3).contains(&n), "{n} kinds");
+        }
     }
 
     #[test]

@@ -60,6 +60,14 @@ pub enum TrainError {
         #[source]
         source: serde_json::Error,
     },
+    /// An output folder that must be new (or empty) is not.
+    #[error("{path}: {reason}")]
+    OutputExists {
+        /// The folder.
+        path: PathBuf,
+        /// What is in the way.
+        reason: String,
+    },
     /// A file could not be read or written.
     #[error("cannot access {path}")]
     Io {

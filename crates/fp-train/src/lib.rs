@@ -15,6 +15,7 @@ mod init;
 mod loss;
 mod optim;
 mod run;
+mod shards;
 mod task;
 mod trainer;
 
@@ -27,5 +28,9 @@ pub use init::{InitWeights, StartingModel};
 pub use loss::{LossKind, mean_ssim};
 pub use optim::Optimizer;
 pub use run::{CONFIG_FILE, LOCK_FILE, OPTIMIZER_FILE, RunDir, STATE_FILE, TrainState};
-pub use task::{Batch, Pairs, TaskConfig, TaskKind, same_size_runs};
-pub use trainer::{Observer, Outcome, Silent, mean_loss, train, train_step};
+pub use shards::{
+    CropBox, DEFAULT_SHARD_SIZE, SHARDS_FORMAT, SHARDS_MANIFEST, SHARDS_VERSION, SampleRecord, ShardEntry,
+    ShardOptions, ShardsManifest, stream_samples, write_shards,
+};
+pub use task::{Batch, Pairs, Sample, TaskConfig, TaskKind, same_size_runs};
+pub use trainer::{Observer, Outcome, Silent, epoch_order, mean_loss, train, train_step};

@@ -11,7 +11,7 @@
 //! uninterrupted one. [`Pairs`] is the one place where images become tensors.
 
 use fp_data::{Dataset, ResizeMode};
-use fp_degrade::{Pipeline, sample_seed};
+use fp_degrade::{Applied, Pipeline, sample_seed};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
@@ -88,7 +88,8 @@ impl TaskConfig {
     }
 
     /// Damages one input in place as the task says; everything random comes from `seed`.
-    pub fn damage(&self, pixels: &mut [f32], width: usize, height: usize, seed: u64) {
+    /// Returns the damage applied, in order.
+    pub fn damage(&self, pixels: &mut [f32], width: usize, height: usize, seed: u64) -> Vec<Applied> {
         match self.compose {
             Some(kinds) => self.degradations.apply_composed(pixels, width, height, seed, kinds),
             None => self.degradations.apply(pixels, width, height, seed),
@@ -110,6 +111,25 @@ pub struct Batch {
     pub input: Tensor,
     /// What it should output.
     pub target: Tensor,
+}
+
+/// One training sample as the training loop draws it, before it becomes a tensor.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sample {
+    /// The dataset index of the image it comes from.
+    pub image: usize,
+    /// Which of the image's crops of the epoch it is (0 without crops).
+    pub crop: usize,
+    /// The top-left corner of the window in the stored image; `(0, 0)` for a whole image.
+    pub origin: (usize, usize),
+    /// `(width, height)` of the sample.
+    pub size: (usize, usize),
+    /// The clean values, row-major, scaled as the dataset is.
+    pub target: Vec<f32>,
+    /// The damaged values the model sees, or `None` when the task takes its targets as inputs.
+    pub input: Option<Vec<f32>>,
+    /// The damage done to the input, in order (empty for `reconstruct`).
+    pub damage: Vec<Applied>,
 }
 
 /// Makes the training and validation pairs of a run from its dataset.
@@ -137,45 +157,73 @@ impl<'a> Pairs<'a> {
         images * self.crops.map_or(1, |(_, n)| n)
     }
 
+    /// The (image, crop) of training sample `sample` (indices as described
+    /// in [`samples`](Self::samples)), where `images` maps image positions to
+    /// dataset indices.
+    pub fn pick(&self, images: &[usize], sample: usize) -> (usize, usize) {
+        let per_image = self.crops.map_or(1, |(_, n)| n);
+        (images[sample / per_image], sample % per_image)
+    }
+
+    /// The training sample of `epoch` made from crop `crop` of dataset image
+    /// `image`: a random window at native resolution (the whole print is
+    /// damaged before cropping), else the whole image. Every random choice
+    /// comes from the run's seed, `epoch`, `image` and `crop`, so the same
+    /// arguments always give the same sample; [`train_batch`](Self::train_batch)
+    /// is made of these, and `fpae pairs` writes them.
+    pub fn train_sample(&self, image: usize, crop: usize, epoch: usize) -> Sample {
+        let epoch = epoch as u64;
+        let damage_seed = sample_seed(&[self.seed, epoch, image as u64, crop as u64, DAMAGE]);
+        let restore = self.task.kind == TaskKind::Restore;
+        let Some((side, _)) = self.crops else {
+            let target = self.data.image(image).to_vec();
+            let size = self.data.size(image);
+            let (input, damage) = match restore {
+                true => {
+                    let mut input = target.clone();
+                    let damage = self.task.damage(&mut input, size.0, size.1, damage_seed);
+                    (Some(input), damage)
+                }
+                false => (None, Vec::new()),
+            };
+            return Sample { image, crop, origin: (0, 0), size, target, input, damage };
+        };
+        let mut rng = ChaCha8Rng::seed_from_u64(sample_seed(&[self.seed, epoch, image as u64, crop as u64, CROP]));
+        let origin = self.data.random_crop_origin(image, side, &mut rng);
+        let mut target = vec![0f32; side * side];
+        self.data.crop(image, origin.0, origin.1, side, &mut target);
+        let (mut input, mut damage) = (None, Vec::new());
+        if restore {
+            // The whole print is damaged before cropping, so that damage
+            // sized by the print (stains, occlusions, scratches) looks as
+            // it does on whole prints at evaluation.
+            let size = self.data.size(image);
+            let mut damaged = self.data.image(image).to_vec();
+            damage = self.task.damage(&mut damaged, size.0, size.1, damage_seed);
+            let mut window = vec![0f32; side * side];
+            fp_data::crop_square(&damaged, size, origin, side, &mut window);
+            input = Some(window);
+        }
+        Sample { image, crop, origin, size: (side, side), target, input, damage }
+    }
+
     /// The training batch of samples `samples` (indices as described in
     /// [`samples`](Self::samples)) of `epoch`, where `images` maps image
-    /// positions to dataset indices.
+    /// positions to dataset indices: the [`train_sample`](Self::train_sample)s
+    /// of those samples, stacked.
     pub fn train_batch(&self, images: &[usize], samples: &[i64], epoch: usize, device: Device) -> Batch {
-        let per_image = self.crops.map_or(1, |(_, n)| n);
-        let picks: Vec<(usize, usize)> =
-            samples.iter().map(|&s| (images[s as usize / per_image], s as usize % per_image)).collect();
-        let (w, h) = match self.crops {
-            Some((side, _)) => (side, side),
-            None => self.data.size(picks[0].0),
-        };
-        let mut target = vec![0f32; picks.len() * w * h];
-        let Some((side, _)) = self.crops else {
-            for (out, &(image, _)) in target.chunks_mut(w * h).zip(&picks) {
-                out.copy_from_slice(self.data.image(image));
-            }
-            let input = self.damaged(&target, &picks, epoch as u64, (w, h));
-            return self.batch(input, target, picks.len(), (w, h), device);
-        };
-        let restore = self.task.kind == TaskKind::Restore;
-        let mut input = restore.then(|| vec![0f32; picks.len() * w * h]);
-        for (k, &(image, crop)) in picks.iter().enumerate() {
-            let mut rng =
-                ChaCha8Rng::seed_from_u64(sample_seed(&[self.seed, epoch as u64, image as u64, crop as u64, CROP]));
-            let origin = self.data.random_crop_origin(image, side, &mut rng);
-            let range = k * side * side..(k + 1) * side * side;
-            self.data.crop(image, origin.0, origin.1, side, &mut target[range.clone()]);
-            if let Some(input) = input.as_mut() {
-                // The whole print is damaged before cropping, so that damage
-                // sized by the print (stains, occlusions, scratches) looks as
-                // it does on whole prints at evaluation.
-                let size = self.data.size(image);
-                let mut damaged = self.data.image(image).to_vec();
-                let seed = sample_seed(&[self.seed, epoch as u64, image as u64, crop as u64, DAMAGE]);
-                self.task.damage(&mut damaged, size.0, size.1, seed);
-                fp_data::crop_square(&damaged, size, origin, side, &mut input[range]);
-            }
-        }
-        self.batch(input, target, picks.len(), (w, h), device)
+        let drawn: Vec<Sample> = samples
+            .iter()
+            .map(|&s| {
+                let (image, crop) = self.pick(images, s as usize);
+                self.train_sample(image, crop, epoch)
+            })
+            .collect();
+        let (w, h) = drawn[0].size;
+        let target: Vec<f32> = drawn.iter().flat_map(|s| s.target.iter().copied()).collect();
+        let input = (self.task.kind == TaskKind::Restore)
+            .then(|| drawn.iter().flat_map(|s| s.input.as_deref().unwrap_or(&s.target).iter().copied()).collect());
+        self.batch(input, target, drawn.len(), (w, h), device)
     }
 
     /// Validation batches of whole images: consecutive images of one size,

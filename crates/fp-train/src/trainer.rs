@@ -62,8 +62,9 @@ pub enum Outcome {
 }
 
 /// The order of the training samples in `epoch` (1-based): a seeded shuffle of its
-/// own, so any epoch's order can be rebuilt when resuming.
-fn epoch_order(seed: u64, epoch: usize, n: usize) -> Vec<i64> {
+/// own, so any epoch's order can be rebuilt when resuming (and `fpae pairs`
+/// visits the samples in the same order).
+pub fn epoch_order(seed: u64, epoch: usize, n: usize) -> Vec<i64> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     rng.set_stream(epoch as u64);
     let mut order: Vec<i64> = (0..n as i64).collect();
