@@ -68,6 +68,27 @@ pub enum TrainError {
         /// What is in the way.
         reason: String,
     },
+    /// A manifest of inputs has a line that names no usable file.
+    #[error("{path}, line {line}: {reason}")]
+    Manifest {
+        /// The manifest (`<stdin>` for standard input).
+        path: PathBuf,
+        /// 1-based line.
+        line: usize,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A results log has a line that is not a result.
+    #[error("{path}, line {line}: not a result line")]
+    ResultsLine {
+        /// The log.
+        path: PathBuf,
+        /// 1-based line.
+        line: usize,
+        /// The parser's error.
+        #[source]
+        source: serde_json::Error,
+    },
     /// A file could not be read or written.
     #[error("cannot access {path}")]
     Io {

@@ -6,6 +6,7 @@
 //! (from fp-model): see [`Pairs`].
 #![warn(missing_docs)]
 
+mod collection;
 mod config;
 mod error;
 mod evaluate;
@@ -19,6 +20,9 @@ mod shards;
 mod task;
 mod trainer;
 
+pub use collection::{
+    ManifestEntry, ResultLine, ResultStatus, ResultsLog, parse_manifest, read_manifest, sha256_file, sha256_hex,
+};
 pub use config::{Config, OptimizerKind, OutputConfig, TrainConfig, configs_dir};
 pub use error::{Result, TrainError};
 pub use evaluate::{Evaluation, ImageScore, Subset, TrainedModel, export_model, score};
