@@ -2,10 +2,19 @@
 //! PyTorch eager's, plain and with a tuned allocator (jemalloc or tcmalloc,
 //! whichever is faster), measured in the same run on the same machine; as
 //! GFLOP/s against the CPU's peak; at one thread and at all; and inference of
-//! whole FVC2002 prints at their own sizes.
+//! whole FVC2002 prints at their own sizes. With `--config`, a recipe's training
+//! step (the restoration U-Net with its loss and optimiser) next to PyTorch's.
+//!
+//! Every measurement is repeated `--repeats` times, the repeats of all
+//! measurements interleaved ([`repeats`]), and reported as the median with its
+//! spread; the load of other processes is recorded for each run, and the bench
+//! refuses to start on a busy machine unless `--force` ([`load`]).
 
+pub(crate) mod load;
+mod repeats;
 mod work;
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
@@ -22,15 +31,28 @@ pub struct TrainBenchArgs {
     /// Device to measure: cpu, cuda or cuda:N.
     #[arg(long, value_name = "D", default_value = "cpu")]
     device: String,
-    /// Images per step.
-    #[arg(long, value_name = "B", default_value_t = 128)]
-    batch: usize,
+    /// Images per step [default: 128, or the recipe's batch_size with --config].
+    #[arg(long, value_name = "B")]
+    batch: Option<usize>,
     /// Timed steps per measurement (the median is reported); 2 untimed steps come first.
     #[arg(long, value_name = "S", default_value_t = 5)]
     steps: usize,
-    /// Height and width of the random images.
-    #[arg(long, value_name = "PX", default_value_t = 224)]
-    size: i64,
+    /// Height and width of the random images [default: 224, or the side the recipe trains on].
+    #[arg(long, value_name = "PX")]
+    size: Option<i64>,
+    /// Measure this recipe's training step instead of the tutorial's (e.g. configs/restore.toml:
+    /// the restoration U-Net on 128x128 crops with its batch, loss and optimiser), fpae against
+    /// the PyTorch twin; training only, no inference, scaling or native-size rows.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Runs of each measurement (each the median of --steps steps), interleaved across the
+    /// measurements (A B A B ...); the table shows their median and range.
+    #[arg(long, value_name = "R", default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..))]
+    repeats: u32,
+    /// Measure even when other processes keep more than 0.2 core busy (the result is marked
+    /// "quiet": false and its numbers are not comparable with a quiet machine's).
+    #[arg(long)]
+    force: bool,
     /// Skip the PyTorch measurements.
     #[arg(long)]
     no_pytorch: bool,
@@ -153,6 +175,10 @@ fn field(v: &Value, key: &str) -> f64 {
 }
 
 pub fn train(args: &TrainBenchArgs) -> Result<()> {
+    let recipe = match &args.config {
+        Some(path) => Some(std::fs::canonicalize(path).with_context(|| format!("--config {}", path.display()))?),
+        None => None,
+    };
     let provision = libtorch::setup()?;
     let python = match provision {
         libtorch::Provision::Managed { python } => python,
@@ -173,19 +199,24 @@ pub fn train(args: &TrainBenchArgs) -> Result<()> {
         );
     }
     let allocators = if args.no_pytorch { Allocators::default() } else { Allocators::find(!args.no_install) };
-    let native_dir = native_dir(args);
+    let native_dir = if recipe.is_some() { None } else { native_dir(args) };
+
+    // Last before measuring: whatever the setup above ran is done.
+    let (quiet_at_start, idle) = load::require_idle(args.force)?;
 
     let plan = plan(args, measure_bf16, bf16_native, &allocators, native_dir.is_some());
     let threads = std::thread::available_parallelism().map_or(1, usize::from);
-    let mut results: Map<String, Value> = Map::new();
+    let repeats = args.repeats as usize;
+    let order = repeats::interleaved(plan.len(), repeats);
+    let mut runs: BTreeMap<String, Vec<Value>> = BTreeMap::new();
     let mut failed = Vec::new();
     let mut tuned: Option<Alloc> = None;
-    let total_cost: f64 = plan.iter().map(|j| j.cost(threads)).sum();
+    let total_cost: f64 = repeats as f64 * plan.iter().map(|j| j.cost(threads)).sum::<f64>();
     let (mut done_cost, started) = (0.0, Instant::now());
-    let count = plan.len();
-    for (i, job) in plan.iter().enumerate() {
+    for (n, &(round, j)) in order.iter().enumerate() {
+        let job = &plan[j];
         let who = match job.who {
-            Who::Torch(Alloc::Tuned) => Who::Torch(*tuned.get_or_insert_with(|| allocators.faster(&results))),
+            Who::Torch(Alloc::Tuned) => Who::Torch(*tuned.get_or_insert_with(|| allocators.faster(&aggregated(&runs)))),
             who => who,
         };
         let label = job.label(who);
@@ -195,25 +226,36 @@ pub fn train(args: &TrainBenchArgs) -> Result<()> {
         } else {
             String::new()
         };
-        eprintln!("[{}/{count}] {label} ...{left}", i + 1);
+        eprintln!("[{}/{}] round {}/{repeats}: {label} ...{left}", n + 1, order.len(), round + 1);
         let mut cmd = match who {
-            Who::Ours => ours_command(&fpae, args, job, native_dir.as_deref()),
+            Who::Ours => ours_command(&fpae, args, job, native_dir.as_deref(), recipe.as_deref()),
             Who::Torch(alloc) => {
-                let mut cmd = torch_command(&python, &script, args, job, native_dir.as_deref());
+                let mut cmd = torch_command(&python, &script, args, job, native_dir.as_deref(), recipe.as_deref());
                 allocators.preload(&mut cmd, alloc);
                 cmd
             }
         };
+        let before = load::sample();
         match json_line(&mut cmd) {
-            Ok(v) => {
-                results.insert(job.key(), v);
+            Ok(mut v) => {
+                v["other_load"] = load::other_load_since(before.as_ref());
+                runs.entry(job.key()).or_default().push(v);
             }
             Err(e) => {
                 eprintln!("warning: {label} failed: {e:#}");
-                failed.push(label);
+                failed.push(format!("{label} (round {})", round + 1));
             }
         }
         done_cost += job.cost(threads);
+    }
+    let results = aggregated(&runs);
+    let busiest = busiest_run(&runs);
+    let quiet = quiet_at_start && busiest.as_ref().is_none_or(|(_, l)| *l <= load::IDLE_THRESHOLD_CORES);
+    if let (true, Some((key, l))) = (quiet_at_start && !quiet, &busiest) {
+        eprintln!(
+            "warning: other processes became busy during the measurements (up to {l:.2} cores, in a run of \
+             {key}): the result is marked \"quiet\": false"
+        );
     }
     let tuned = tuned.or_else(|| (!args.no_pytorch).then(|| allocators.faster(&results)));
     if let (Some(a), Some(b)) = (results.get("ours_native"), results.get("torch_native_tuned"))
@@ -221,14 +263,24 @@ pub fn train(args: &TrainBenchArgs) -> Result<()> {
     {
         eprintln!("warning: fpae and PyTorch batched the prints at their own sizes differently: {a} / {b}");
     }
-    let profile = match (tuned, args.no_profile) {
+    let same = ["batch", "size", "model", "loss"];
+    if let (Some(a), Some(b)) = (results.get("ours_train_f32"), results.get("torch_train_f32"))
+        && same.iter().any(|k| a[k] != b[k])
+    {
+        eprintln!(
+            "warning: fpae and PyTorch trained different setups: {} / {}",
+            json!(same.map(|k| &a[k])),
+            json!(same.map(|k| &b[k]))
+        );
+    }
+    let profile = match (tuned, args.no_profile || recipe.is_some()) {
         (Some(alloc), false) => {
             eprintln!("profiling one PyTorch training step (f32, {}) ...", alloc_name(alloc));
             profile_torch(&python, &script, args, &allocators, alloc)
         }
         _ => None,
     };
-    let data = data_load_times()?;
+    let data = if recipe.is_some() { None } else { data_load_times()? };
 
     let peak = if on_cpu {
         let max_khz = std::fs::read_to_string("/sys/devices/system/cpu/cpu0/cpufreq/cpuinfo_max_freq")
@@ -238,21 +290,36 @@ pub fn train(args: &TrainBenchArgs) -> Result<()> {
     } else {
         None
     };
-    let work = Work::tutorial(args.size);
+    // The batch and size measured: the recipe's, as fpae resolved them.
+    let measured = |k: &str| results.get("ours_train_f32").and_then(|v| v[k].as_i64());
+    let batch = args.batch.map(|b| b as i64).or(measured("batch")).unwrap_or(128);
+    let size = args.size.or(measured("size")).unwrap_or(224);
+    let work = recipe.is_none().then(|| Work::tutorial(size));
     let report = summarise(
-        &Setting { args, cpu: &cpu, peak: peak.as_ref(), work: &work, tuned, bf16_native },
+        &Setting {
+            args,
+            cpu: &cpu,
+            peak: peak.as_ref(),
+            work: work.as_ref(),
+            tuned,
+            bf16_native,
+            batch,
+            size,
+            recipe: recipe.as_deref(),
+            quiet,
+            idle: &idle,
+        },
         &results,
         data.as_ref(),
     );
     if let Some(profile) = profile {
         println!("\n{profile}");
     }
-    print_table(&report, &work, peak.as_ref());
+    print_table(&report, work.as_ref(), peak.as_ref());
     let dir = project_root().join("target").join("bench");
-    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let path = dir.join("train.json");
-    std::fs::write(&path, serde_json::to_string_pretty(&report)? + "\n")
-        .with_context(|| format!("cannot write {}", path.display()))?;
+    let name = if recipe.is_some() { "train-recipe.json" } else { "train.json" };
+    let path = dir.join(name);
+    crate::bench_restore::write_atomically(&path, &(serde_json::to_string_pretty(&report)? + "\n"))?;
     eprintln!("written to {}", path.display());
     println!("{}", serde_json::to_string(&report)?);
     if !failed.is_empty() {
@@ -261,20 +328,38 @@ pub fn train(args: &TrainBenchArgs) -> Result<()> {
     Ok(())
 }
 
+/// Each measurement's repeats as one result ([`repeats::aggregate`]), by key.
+fn aggregated(runs: &BTreeMap<String, Vec<Value>>) -> Map<String, Value> {
+    runs.iter().filter_map(|(k, v)| Some((k.clone(), repeats::aggregate(v)?))).collect()
+}
+
+/// The run during which other processes were busiest: its measurement's key and that load.
+fn busiest_run(runs: &BTreeMap<String, Vec<Value>>) -> Option<(String, f64)> {
+    runs.iter()
+        .flat_map(|(k, v)| v.iter().filter_map(move |r| Some((k.clone(), r["other_load"].as_f64()?))))
+        .max_by(|a, b| a.1.total_cmp(&b.1))
+}
+
 /// The measurements, in order: ours, PyTorch with each allocator, then the
-/// thread scaling and the native-size inference with the tuned allocator.
+/// thread scaling and the native-size inference with the tuned allocator; with
+/// a recipe (--config), the training ones only.
 fn plan(args: &TrainBenchArgs, measure_bf16: bool, bf16_native: bool, alloc: &Allocators, native: bool) -> Vec<Job> {
     let precisions: &[&'static str] = if measure_bf16 { &["f32", "bf16"] } else { &["f32"] };
+    let recipe = args.config.is_some();
+    let modes: &[&'static str] = if recipe { &["train"] } else { &["train", "infer"] };
     let mut plan = Vec::new();
     for &p in precisions {
         plan.push(Job::new(Who::Ours, "train", p));
-        if p == "f32" {
+        if p == "f32" && !recipe {
             plan.push(Job { plain_upsampling: true, ..Job::new(Who::Ours, "train", p) });
         }
-        plan.push(Job::new(Who::Ours, "infer", p));
+        if !recipe {
+            plan.push(Job::new(Who::Ours, "infer", p));
+        }
     }
     let native_precision = if bf16_native { "bf16" } else { "f32" };
-    if !args.no_scaling {
+    let native = native && !recipe;
+    if !args.no_scaling && !recipe {
         plan.push(Job { threads: Some(1), ..Job::new(Who::Ours, "train", "f32") });
     }
     if native {
@@ -288,12 +373,12 @@ fn plan(args: &TrainBenchArgs, measure_bf16: bool, bf16_native: bool, alloc: &Al
     allocs.extend(alloc.tcmalloc.as_ref().map(|_| Alloc::Tcmalloc));
     for a in allocs {
         for &p in precisions {
-            for mode in ["train", "infer"] {
+            for &mode in modes {
                 plan.push(Job::new(Who::Torch(a), mode, p));
             }
         }
     }
-    if !args.no_scaling {
+    if !args.no_scaling && !recipe {
         plan.push(Job { threads: Some(1), ..Job::new(Who::Torch(Alloc::Tuned), "train", "f32") });
     }
     if native {
@@ -302,26 +387,45 @@ fn plan(args: &TrainBenchArgs, measure_bf16: bool, bf16_native: bool, alloc: &Al
     plan
 }
 
-/// The options fpae bench and torch_bench.py share.
-fn common(args: &TrainBenchArgs, job: &Job, precision: &str) -> Vec<String> {
+/// The options fpae bench and torch_bench.py share. With a recipe, the batch
+/// and size are the recipe's unless given, resolved by each program the same way.
+fn common(args: &TrainBenchArgs, job: &Job, precision: &str, recipe: Option<&Path>) -> Vec<String> {
     let mut v: Vec<String> =
         ["--precision", precision, "--device", &args.device, "--steps"].into_iter().map(String::from).collect();
     if job.native {
         // One timed pass over every print; the warm-up runs one batch of each padded size.
         v.extend(["1".into(), "--warmup".into(), "1".into(), "--batch".into(), args.native_batch.to_string()]);
-    } else {
-        v.extend([args.steps.to_string(), "--warmup".into(), "2".into(), "--batch".into(), args.batch.to_string()]);
-        v.extend(["--mode".into(), job.mode.into(), "--size".into(), args.size.to_string()]);
+        return v;
+    }
+    v.extend([args.steps.to_string(), "--warmup".into(), "2".into(), "--mode".into(), job.mode.into()]);
+    let (batch, size) = match recipe {
+        Some(path) => {
+            v.extend(["--config".into(), path.display().to_string()]);
+            (args.batch, args.size)
+        }
+        None => (Some(args.batch.unwrap_or(128)), Some(args.size.unwrap_or(224))),
+    };
+    if let Some(b) = batch {
+        v.extend(["--batch".into(), b.to_string()]);
+    }
+    if let Some(s) = size {
+        v.extend(["--size".into(), s.to_string()]);
     }
     v
 }
 
-fn ours_command(fpae: &Path, args: &TrainBenchArgs, job: &Job, native_dir: Option<&Path>) -> Command {
+fn ours_command(
+    fpae: &Path,
+    args: &TrainBenchArgs,
+    job: &Job,
+    native_dir: Option<&Path>,
+    recipe: Option<&Path>,
+) -> Command {
     let mut cmd = Command::new(fpae);
     if let Some(n) = job.threads {
         cmd.args(["--threads", &n.to_string()]);
     }
-    cmd.args(["bench", "--json"]).args(common(args, job, job.precision));
+    cmd.args(["bench", "--json"]).args(common(args, job, job.precision, recipe));
     if job.plain_upsampling {
         cmd.arg("--plain-upsampling");
     }
@@ -331,10 +435,17 @@ fn ours_command(fpae: &Path, args: &TrainBenchArgs, job: &Job, native_dir: Optio
     cmd
 }
 
-fn torch_command(python: &Path, script: &Path, args: &TrainBenchArgs, job: &Job, native_dir: Option<&Path>) -> Command {
+fn torch_command(
+    python: &Path,
+    script: &Path,
+    args: &TrainBenchArgs,
+    job: &Job,
+    native_dir: Option<&Path>,
+    recipe: Option<&Path>,
+) -> Command {
     let precision = if job.precision == "bf16" { "bf16cl" } else { "f32" };
     let mut cmd = Command::new(python);
-    cmd.arg(script).args(common(args, job, precision));
+    cmd.arg(script).args(common(args, job, precision, recipe));
     if let Some(n) = job.threads {
         cmd.args(["--threads", &n.to_string()]);
     }
@@ -354,7 +465,7 @@ fn profile_torch(
     alloc: Alloc,
 ) -> Option<String> {
     let job = Job::new(Who::Torch(alloc), "train", "f32");
-    let mut cmd = torch_command(python, script, args, &job, None);
+    let mut cmd = torch_command(python, script, args, &job, None, None);
     cmd.arg("--profile");
     allocators.preload(&mut cmd, alloc);
     match cmd.output() {
@@ -541,9 +652,31 @@ struct Setting<'a> {
     args: &'a TrainBenchArgs,
     cpu: &'a CpuInfo,
     peak: Option<&'a Peak>,
-    work: &'a Work,
+    /// The tutorial network's arithmetic; none for a recipe.
+    work: Option<&'a Work>,
     tuned: Option<Alloc>,
     bf16_native: bool,
+    /// Images per step and their side, as measured.
+    batch: i64,
+    size: i64,
+    /// The recipe measured (--config).
+    recipe: Option<&'a Path>,
+    /// Whether the machine was idle before and during every run.
+    quiet: bool,
+    idle: &'a load::IdleCheck,
+}
+
+/// The layers fpae computed as sub-pixel convolutions in the measurement
+/// `result`: its `subpixel_layers`, or, from an fpae that does not list them,
+/// every layer that can be when its `subpixel` is true.
+fn subpixel_layers(result: Option<&Value>, work: &Work) -> Vec<String> {
+    match result {
+        Some(v) if v["subpixel_layers"].is_array() => {
+            v["subpixel_layers"].as_array().into_iter().flatten().filter_map(|l| l.as_str().map(String::from)).collect()
+        }
+        Some(v) if v["subpixel"] == false => Vec::new(),
+        _ => work.subpixel_capable(),
+    }
 }
 
 fn summarise(cx: &Setting<'_>, results: &Map<String, Value>, data: Option<&Value>) -> Value {
@@ -567,8 +700,13 @@ fn summarise(cx: &Setting<'_>, results: &Map<String, Value>, data: Option<&Value
     let torch_best_infer = t("infer_f32").max(t("infer_bf16cl"));
     let tuned_best_infer = tuned("infer_f32").max(tuned("infer_bf16cl"));
     let ours_best_infer = o("infer_f32").max(o("infer_bf16"));
-    let train_gflop = cx.work.train_flops() / 1e9;
-    let forward_gflop = cx.work.forward_flops() / 1e9;
+    // Model FLOPs (the plain network) per image, and what fpae executes with its sub-pixel layers.
+    let per_image = |f: &dyn Fn(&Work) -> f64| cx.work.map_or(f64::NAN, |w| f(w) / 1e9);
+    let layers = cx.work.map(|w| subpixel_layers(results.get("ours_train_f32"), w)).unwrap_or_default();
+    let train_gflop = per_image(&Work::train_flops);
+    let forward_gflop = per_image(&Work::forward_flops);
+    let ours_train_gflop = per_image(&|w| w.train_flops_executed(&layers));
+    let ours_forward_gflop = per_image(&|w| w.forward_flops_executed(&layers));
     let native = |k: &str| results.get("ours_native").map_or(Value::Null, |v| v[k].clone());
     let fields: Vec<(&str, Value)> = vec![
         ("ours_f32_train_ips", json!(num(o("train_f32")))),
@@ -622,15 +760,26 @@ fn summarise(cx: &Setting<'_>, results: &Map<String, Value>, data: Option<&Value
         ("torch_tuned_f32_train_1thread_ips", json!(num(t("train_f32_1thread_tuned")))),
         ("ours_thread_speedup", json!(ratio(o("train_f32"), o("train_f32_1thread")))),
         ("torch_tuned_thread_speedup", json!(ratio(tuned("train_f32"), t("train_f32_1thread_tuned")))),
-        ("forward_gflop_per_image", json!(forward_gflop)),
-        ("forward_gflop_per_image_subpixel", json!(cx.work.forward_flops_subpixel() / 1e9)),
-        ("train_gflop_per_image", json!(train_gflop)),
+        // Model FLOPs: the plain network's, the same for both programs.
+        ("forward_gflop_per_image", json!(num(forward_gflop))),
+        ("train_gflop_per_image", json!(num(train_gflop))),
+        // Executed by fpae, its sub-pixel layers at their own cost.
+        ("subpixel_layers", json!(layers)),
+        ("forward_gflop_per_image_subpixel", json!(num(ours_forward_gflop))),
+        ("train_gflop_per_image_subpixel", json!(num(ours_train_gflop))),
         ("peak_gflops_f32", json!(cx.peak.map_or(Value::Null, |p| json!(p.f32_gflops)))),
         ("peak_gflops_bf16", json!(cx.peak.and_then(|p| p.bf16_gflops).map_or(Value::Null, |g| json!(g)))),
-        ("ours_f32_train_gflops", json!(num(o("train_f32") * train_gflop))),
-        ("ours_bf16_train_gflops", json!(num(o("train_bf16") * train_gflop))),
-        ("ours_f32_infer_gflops", json!(num(o("infer_f32") * forward_gflop))),
-        ("ours_bf16_infer_gflops", json!(num(o("infer_bf16") * forward_gflop))),
+        // `_gflops`: executed FLOPs per second (PyTorch and the plain upsampling execute the model's).
+        ("ours_f32_train_gflops", json!(num(o("train_f32") * ours_train_gflop))),
+        ("ours_bf16_train_gflops", json!(num(o("train_bf16") * ours_train_gflop))),
+        ("ours_f32_infer_gflops", json!(num(o("infer_f32") * ours_forward_gflop))),
+        ("ours_bf16_infer_gflops", json!(num(o("infer_bf16") * ours_forward_gflop))),
+        ("ours_f32_train_plain_gflops", json!(num(o("train_f32_plain") * train_gflop))),
+        // `_model_gflops`: model FLOPs per second, the useful work.
+        ("ours_f32_train_model_gflops", json!(num(o("train_f32") * train_gflop))),
+        ("ours_bf16_train_model_gflops", json!(num(o("train_bf16") * train_gflop))),
+        ("ours_f32_infer_model_gflops", json!(num(o("infer_f32") * forward_gflop))),
+        ("ours_bf16_infer_model_gflops", json!(num(o("infer_bf16") * forward_gflop))),
         ("torch_tuned_f32_train_gflops", json!(num(tuned("train_f32") * train_gflop))),
         ("torch_tuned_bf16_train_gflops", json!(num(tuned("train_bf16cl") * train_gflop))),
         ("torch_tuned_f32_infer_gflops", json!(num(tuned("infer_f32") * forward_gflop))),
@@ -641,89 +790,142 @@ fn summarise(cx: &Setting<'_>, results: &Map<String, Value>, data: Option<&Value
         ("threads", json!(results.get("ours_train_f32").map_or(Value::Null, |v| v["threads"].clone()))),
         ("cpu", json!(cx.cpu.model)),
         ("device", json!(cx.args.device)),
-        ("batch", json!(cx.args.batch)),
-        ("size", json!(cx.args.size)),
+        ("batch", json!(cx.batch)),
+        ("size", json!(cx.size)),
         ("steps", json!(cx.args.steps)),
+        ("config", json!(cx.recipe.map(|p| p.display().to_string()))),
+        ("model", results.get("ours_train_f32").map_or(Value::Null, |v| v["model"].clone())),
+        ("loss", results.get("ours_train_f32").map_or(Value::Null, |v| v["loss"].clone())),
+        ("repeats", json!(cx.args.repeats)),
+        ("quiet", json!(cx.quiet)),
+        ("idle_check", cx.idle.to_json()),
+        (
+            "other_load_max",
+            json!(num(results
+                .values()
+                .flat_map(|v| v["other_load"].as_array().cloned().unwrap_or_default())
+                .filter_map(|l| l.as_f64())
+                .fold(f64::NAN, f64::max))),
+        ),
+        // Every measurement: the median of its repeats (images_per_sec), their range and
+        // quartiles, each repeat's value and the other processes' load during it.
+        ("measurements", Value::Object(results.clone())),
     ];
     Value::Object(fields.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())
 }
 
-fn print_table(r: &Value, work: &Work, peak: Option<&Peak>) {
+/// A measurement's median with the range of its repeats, `12.3 (11.9-12.8)`;
+/// the median alone for one repeat, `-` when not measured.
+fn spread_cell(m: &Value) -> String {
+    let f = |k: &str| m[k].as_f64();
+    match (f("images_per_sec"), f("images_per_sec_min"), f("images_per_sec_max")) {
+        (Some(med), Some(lo), Some(hi)) if m["repeats"].as_u64().unwrap_or(1) > 1 => {
+            format!("{med:.1} ({lo:.1}-{hi:.1})")
+        }
+        (Some(med), _, _) => format!("{med:.1}"),
+        _ => "-".into(),
+    }
+}
+
+fn print_table(r: &Value, work: Option<&Work>, peak: Option<&Peak>) {
     let f = |k: &str| r[k].as_f64().map_or("-".to_owned(), |v| format!("{v:.1}"));
     let x = |k: &str| r[k].as_f64().map_or("-".to_owned(), |v| format!("{v:.2}x"));
+    // A measurement by its key, with its spread.
+    let m = |k: &str| spread_cell(&r["measurements"][k]);
     let tuned = r["torch_tuned_allocator"].as_str().unwrap_or("none");
+    // The tuned allocator's main measurements are its own (`_jemalloc`, `_tcmalloc`).
+    let tuned_suffix = match tuned {
+        "jemalloc" => "_jemalloc",
+        "tcmalloc" => "_tcmalloc",
+        _ => "",
+    };
+    let mt = |k: &str| if tuned == "none" { "-".to_owned() } else { m(&format!("torch_{k}{tuned_suffix}")) };
+    let recipe = r["config"].as_str();
+    let what = match recipe {
+        Some(path) => format!("recipe {path}: {} with loss {}, ", r["model"].as_str().unwrap_or("?"), r["loss"]),
+        None => String::new(),
+    };
     println!(
-        "\n{} (device {}, {} threads, batch {} at {}x{}, median of {} steps)",
+        "\n{} (device {}, {} threads; {what}batch {} at {}x{}; each cell the median of {} runs (min-max), \
+         each run the median of {} steps)",
         r["cpu"].as_str().unwrap_or(""),
         r["device"].as_str().unwrap_or(""),
         r["threads"],
         r["batch"],
         r["size"],
         r["size"],
+        r["repeats"],
         r["steps"]
     );
+    if r["quiet"] == true {
+        println!("machine idle: other processes at most {} cores during the runs", f("other_load_max"));
+    } else {
+        println!(
+            "NOT QUIET (--force or load during the runs): other processes up to {} cores; \
+             these numbers are under load and not comparable with a quiet machine's",
+            f("other_load_max")
+        );
+    }
     println!(
         "PyTorch = eager on glibc malloc; tuned = eager with {tuned} preloaded (the faster of jemalloc and tcmalloc)"
     );
     let row = |label: &str, ours: String, torch: String, tuned: String, vs: String, vs_tuned: String| {
-        println!("{label:<38} {ours:>8} {torch:>8} {tuned:>8} {vs:>9} {vs_tuned:>9}");
+        println!("{label:<36} {ours:>20} {torch:>20} {tuned:>20} {vs:>9} {vs_tuned:>9}");
     };
     let s = String::new;
-    row("images/s", "fpae".into(), "PyTorch".into(), "tuned".into(), "vs eager".into(), "vs tuned".into());
+    let unit = if recipe.is_some() { "crops/s" } else { "images/s" };
+    row(unit, "fpae".into(), "PyTorch".into(), "tuned".into(), "vs eager".into(), "vs tuned".into());
     row(
         "train f32",
-        f("ours_f32_train_ips"),
-        f("torch_f32_train_ips"),
-        f("torch_tuned_f32_train_ips"),
+        m("ours_train_f32"),
+        m("torch_train_f32"),
+        mt("train_f32"),
         x("ratio_f32_train"),
         x("ratio_f32_train_tuned"),
     );
-    row("train f32, plain upsampling", f("ours_f32_train_plain_ips"), s(), s(), s(), s());
+    if recipe.is_none() {
+        row("train f32, plain upsampling", m("ours_train_f32_plain"), s(), s(), s(), s());
+    }
     row(
         "train bf16 (PyTorch: autocast+CL)",
-        f("ours_bf16_train_ips"),
-        f("torch_bf16cl_train_ips"),
-        f("torch_tuned_bf16_train_ips"),
+        m("ours_train_bf16"),
+        m("torch_train_bf16cl"),
+        mt("train_bf16cl"),
         x("ratio_bf16_train"),
         x("ratio_bf16_train_tuned"),
     );
-    row("infer f32", f("ours_f32_infer_ips"), f("torch_f32_infer_ips"), f("torch_tuned_f32_infer_ips"), s(), s());
-    row(
-        "infer bf16 (PyTorch: autocast+CL)",
-        f("ours_bf16_infer_ips"),
-        f("torch_bf16cl_infer_ips"),
-        f("torch_tuned_bf16_infer_ips"),
-        s(),
-        s(),
-    );
-    row(
-        "infer, best mode",
-        s(),
-        f("torch_best_infer_ips"),
-        f("torch_tuned_best_infer_ips"),
-        x("ratio_infer_best"),
-        x("ratio_infer_best_tuned"),
-    );
-    // "f32, NCHW" -> "f32".
-    let native_precision = r["native_precision"].as_str().map_or("-", |p| p.split(',').next().unwrap_or(p));
-    let native_label = format!("infer, prints at own sizes ({native_precision}, b{})", r["native_batch"]);
-    row(
-        &native_label,
-        f("ours_native_infer_ips"),
-        s(),
-        f("torch_tuned_native_infer_ips"),
-        s(),
-        x("ratio_native_infer"),
-    );
-    row("train f32, 1 thread", f("ours_f32_train_1thread_ips"), s(), f("torch_tuned_f32_train_1thread_ips"), s(), s());
-    row(
-        &format!("  speed-up, {} threads over 1", r["threads"]),
-        x("ours_thread_speedup"),
-        s(),
-        x("torch_tuned_thread_speedup"),
-        s(),
-        s(),
-    );
+    if recipe.is_none() {
+        row("infer f32", m("ours_infer_f32"), m("torch_infer_f32"), mt("infer_f32"), s(), s());
+        row(
+            "infer bf16 (PyTorch: autocast+CL)",
+            m("ours_infer_bf16"),
+            m("torch_infer_bf16cl"),
+            mt("infer_bf16cl"),
+            s(),
+            s(),
+        );
+        row(
+            "infer, best mode",
+            s(),
+            f("torch_best_infer_ips"),
+            f("torch_tuned_best_infer_ips"),
+            x("ratio_infer_best"),
+            x("ratio_infer_best_tuned"),
+        );
+        // "f32, NCHW" -> "f32".
+        let native_precision = r["native_precision"].as_str().map_or("-", |p| p.split(',').next().unwrap_or(p));
+        let native_label = format!("infer, own sizes ({native_precision}, b{})", r["native_batch"]);
+        row(&native_label, m("ours_native"), s(), m("torch_native_tuned"), s(), x("ratio_native_infer"));
+        row("train f32, 1 thread", m("ours_train_f32_1thread"), s(), m("torch_train_f32_1thread_tuned"), s(), s());
+        row(
+            &format!("  speed-up, {} threads over 1", r["threads"]),
+            x("ours_thread_speedup"),
+            s(),
+            x("torch_tuned_thread_speedup"),
+            s(),
+            s(),
+        );
+    }
     row(
         "peak RSS MB, train f32",
         f("ours_f32_peak_rss_mb"),
@@ -740,25 +942,41 @@ fn print_table(r: &Value, work: &Work, peak: Option<&Peak>) {
         x("ratio_peak_rss"),
         s(),
     );
-    println!("{:<38} {:>8}", "our bf16 over our f32 (train)", x("ratio_bf16_over_f32_ours"));
-    println!("{:<38} {:>8}", "our sub-pixel over plain (train f32)", x("ratio_subpixel_over_plain"));
-    println!("{:<38} {:>8} {:>8}", "data load ms, cold / cached", f("data_cold_ms"), f("data_cached_ms"));
+    println!("{:<36} {:>20}", "our bf16 over our f32 (train)", x("ratio_bf16_over_f32_ours"));
+    if recipe.is_none() {
+        println!("{:<36} {:>20}", "our sub-pixel over plain (train f32)", x("ratio_subpixel_over_plain"));
+        println!("{:<36} {:>20} {:>20}", "data load ms, cold / cached", f("data_cold_ms"), f("data_cached_ms"));
+    }
     if r["torch_jemalloc_f32_train_ips"].is_number() || r["torch_tcmalloc_f32_train_ips"].is_number() {
-        println!("\n{:<38} {:>8} {:>8} {:>8}", "PyTorch images/s by allocator", "glibc", "jemalloc", "tcmalloc");
-        for (label, mode) in [
-            ("train f32", "f32_train"),
-            ("infer f32", "f32_infer"),
-            ("train bf16", "bf16cl_train"),
-            ("infer bf16", "bf16cl_infer"),
-        ] {
+        println!(
+            "\n{:<36} {:>20} {:>20} {:>20}",
+            format!("PyTorch {unit} by allocator"),
+            "glibc",
+            "jemalloc",
+            "tcmalloc"
+        );
+        let modes: &[(&str, &str)] = if recipe.is_some() {
+            &[("train f32", "train_f32"), ("train bf16", "train_bf16cl")]
+        } else {
+            &[
+                ("train f32", "train_f32"),
+                ("infer f32", "infer_f32"),
+                ("train bf16", "train_bf16cl"),
+                ("infer bf16", "infer_bf16cl"),
+            ]
+        };
+        for (label, mode) in modes {
             println!(
-                "{label:<38} {:>8} {:>8} {:>8}",
-                f(&format!("torch_{mode}_ips")),
-                f(&format!("torch_jemalloc_{mode}_ips")),
-                f(&format!("torch_tcmalloc_{mode}_ips"))
+                "{label:<36} {:>20} {:>20} {:>20}",
+                m(&format!("torch_{mode}")),
+                m(&format!("torch_{mode}_jemalloc")),
+                m(&format!("torch_{mode}_tcmalloc"))
             );
         }
     }
+    let Some(work) = work else {
+        return;
+    };
     println!("\n{}", work.derivation());
     let Some(peak) = peak else {
         println!("no CPU peak (not a CPU run, or no clock in /proc/cpuinfo)");
@@ -770,14 +988,41 @@ fn print_table(r: &Value, work: &Work, peak: Option<&Peak>) {
         (Some(g), None) => format!("{g:>7.1}      "),
         _ => format!("{:>7}      ", "-"),
     };
-    println!("\n{:<38} {:>14} {:>14}", "GFLOP/s (plain network's FLOPs)", "fpae  % peak", "tuned  % peak");
-    for (label, ours, torch, p) in [
-        ("train f32", "ours_f32_train_gflops", "torch_tuned_f32_train_gflops", Some(peak.f32_gflops)),
-        ("train bf16", "ours_bf16_train_gflops", "torch_tuned_bf16_train_gflops", peak.bf16_gflops),
-        ("infer f32", "ours_f32_infer_gflops", "torch_tuned_f32_infer_gflops", Some(peak.f32_gflops)),
-        ("infer bf16", "ours_bf16_infer_gflops", "torch_tuned_bf16_infer_gflops", peak.bf16_gflops),
+    println!(
+        "\n{:<36} {:>14} {:>11} {:>14}",
+        "GFLOP/s (executed; model: plain net)", "fpae  % peak", "fpae model", "tuned  % peak"
+    );
+    for (label, ours, model, torch, p) in [
+        (
+            "train f32",
+            "ours_f32_train_gflops",
+            "ours_f32_train_model_gflops",
+            "torch_tuned_f32_train_gflops",
+            Some(peak.f32_gflops),
+        ),
+        (
+            "train bf16",
+            "ours_bf16_train_gflops",
+            "ours_bf16_train_model_gflops",
+            "torch_tuned_bf16_train_gflops",
+            peak.bf16_gflops,
+        ),
+        (
+            "infer f32",
+            "ours_f32_infer_gflops",
+            "ours_f32_infer_model_gflops",
+            "torch_tuned_f32_infer_gflops",
+            Some(peak.f32_gflops),
+        ),
+        (
+            "infer bf16",
+            "ours_bf16_infer_gflops",
+            "ours_bf16_infer_model_gflops",
+            "torch_tuned_bf16_infer_gflops",
+            peak.bf16_gflops,
+        ),
     ] {
-        println!("{label:<38} {:>14} {:>14}", pct(ours, p), pct(torch, p));
+        println!("{label:<36} {:>14} {:>11} {:>14}", pct(ours, p), f(model), pct(torch, p));
     }
 }
 
@@ -860,6 +1105,66 @@ mod tests {
     }
 
     #[test]
+    fn a_recipe_measures_training_only_and_passes_its_file() {
+        let allocators = Allocators { jemalloc: Some("je.so".into()), tcmalloc: None };
+        let a = args(&["--config", "configs/restore.toml"]);
+        let keys: Vec<String> = plan(&a, true, true, &allocators, true).iter().map(Job::key).collect();
+        assert_eq!(
+            keys,
+            [
+                "ours_train_f32",
+                "ours_train_bf16",
+                "torch_train_f32",
+                "torch_train_bf16cl",
+                "torch_train_f32_jemalloc",
+                "torch_train_bf16cl_jemalloc"
+            ]
+        );
+        let job = Job::new(Who::Ours, "train", "f32");
+        let recipe = Path::new("/r/restore.toml");
+        let v = common(&a, &job, "f32", Some(recipe));
+        assert!(v.windows(2).any(|w| w == ["--config", "/r/restore.toml"]), "{v:?}");
+        assert!(!v.contains(&"--batch".to_owned()) && !v.contains(&"--size".to_owned()), "the recipe's: {v:?}");
+        let v = common(&args(&["--config", "x.toml", "--batch", "8"]), &job, "f32", Some(recipe));
+        assert!(v.windows(2).any(|w| w == ["--batch", "8"]), "{v:?}");
+        // The tutorial's defaults.
+        let v = common(&args(&[]), &job, "f32", None);
+        assert!(v.windows(2).any(|w| w == ["--batch", "128"]) && v.windows(2).any(|w| w == ["--size", "224"]));
+        assert_eq!(args(&[]).repeats, 5);
+    }
+
+    #[test]
+    fn fpae_executes_only_the_layers_it_names_as_sub_pixel() {
+        let work = Work::tutorial(224);
+        let named = json!({"subpixel": true, "subpixel_layers": ["dec3"]});
+        assert_eq!(subpixel_layers(Some(&named), &work), ["dec3"]);
+        assert!(subpixel_layers(Some(&json!({"subpixel": false})), &work).is_empty());
+        assert_eq!(subpixel_layers(Some(&json!({"subpixel": true})), &work), ["dec2", "dec3"]);
+        assert_eq!(subpixel_layers(None, &work), ["dec2", "dec3"]);
+    }
+
+    #[test]
+    fn cells_show_the_median_and_range_of_the_repeats() {
+        let runs = [json!({"images_per_sec": 12.04}), json!({"images_per_sec": 10.0}), json!({"images_per_sec": 11.0})];
+        assert_eq!(spread_cell(&repeats::aggregate(&runs).unwrap()), "11.0 (10.0-12.0)");
+        assert_eq!(spread_cell(&repeats::aggregate(&runs[..1]).unwrap()), "12.0");
+        assert_eq!(spread_cell(&Value::Null), "-");
+        let mut by_key = BTreeMap::new();
+        by_key.insert(
+            "a".to_owned(),
+            runs.iter()
+                .map(|r| {
+                    let mut r = r.clone();
+                    r["other_load"] = json!(r["images_per_sec"].as_f64().unwrap() / 10.0);
+                    r
+                })
+                .collect::<Vec<_>>(),
+        );
+        assert_eq!(busiest_run(&by_key), Some(("a".to_owned(), 1.204)));
+        assert_eq!(aggregated(&by_key)["a"]["images_per_sec"], 11.0);
+    }
+
+    #[test]
     fn tuned_columns_read_the_faster_allocator_and_bf16_stays_null_when_skipped() {
         let a = args(&[]);
         let cpu = CpuInfo::parse("processor : 0\nvendor_id : AuthenticAMD\ncpu MHz : 2000\nflags : avx2 fma\n");
@@ -879,7 +1184,20 @@ mod tests {
             results.insert(k.into(), m(v));
         }
         let tuned = Some(Allocators::default().faster(&results));
-        let cx = Setting { args: &a, cpu: &cpu, peak: peak.as_ref(), work: &work, tuned, bf16_native: false };
+        let idle = load::IdleCheck { load: 0.05, consumers: Vec::new(), verdict: load::Verdict::Quiet };
+        let cx = Setting {
+            args: &a,
+            cpu: &cpu,
+            peak: peak.as_ref(),
+            work: Some(&work),
+            tuned,
+            bf16_native: false,
+            batch: 128,
+            size: 224,
+            recipe: None,
+            quiet: true,
+            idle: &idle,
+        };
         let r = summarise(&cx, &results, None);
         assert_eq!(r["torch_tuned_allocator"], "tcmalloc");
         assert_eq!(r["torch_tuned_f32_train_ips"], 11.5);
@@ -888,7 +1206,17 @@ mod tests {
         assert_eq!(r["ours_bf16_train_gflops"], Value::Null);
         assert_eq!(r["peak_gflops_bf16"], Value::Null);
         assert_eq!(r["peak_gflops_f32"], 2.0 * 8.0 * 2.0 * 2.0);
-        assert!((r["ours_f32_train_gflops"].as_f64().unwrap() - 12.0 * 11.358).abs() < 0.1);
+        // Model FLOPs per second count the plain network; executed ones fpae's sub-pixel layers
+        // (every capable one: these results do not name them).
+        assert!((r["ours_f32_train_model_gflops"].as_f64().unwrap() - 12.0 * 11.33).abs() < 0.1);
+        let executed = work.train_flops_executed(&work.subpixel_capable()) / 1e9;
+        assert!((r["ours_f32_train_gflops"].as_f64().unwrap() - 12.0 * executed).abs() < 1e-9);
+        assert!(executed < 0.8 * 11.33, "{executed}");
+        let close = |k: &str, want: f64| (r[k].as_f64().unwrap() - want).abs() < 1e-9;
+        assert!(close("ours_f32_train_plain_gflops", 10.0 * work.train_flops() / 1e9));
+        assert!(close("torch_tuned_f32_train_gflops", 11.5 * work.train_flops() / 1e9));
+        assert_eq!(r["quiet"], true);
+        assert_eq!(r["measurements"]["ours_train_f32"]["images_per_sec"], 12.0);
         assert_eq!(r["ours_f32_train_plain_ips"], 10.0);
         assert_eq!(r["ours_thread_speedup"], 2.0);
         assert_eq!(r["torch_f32_train_ips"], 4.0);

@@ -1,6 +1,12 @@
 //! How much arithmetic a step of the tutorial's network is, and how much the
 //! CPU could do at most: the convolutions' FLOPs counted layer by layer, and
 //! the peak FLOP/s derived from `/proc/cpuinfo` and the clock.
+//!
+//! Two counts: the model's FLOPs (the plain network: every upsampling followed
+//! by a 3x3 convolution of the upsampled image, as PyTorch computes it), and the
+//! FLOPs a program executes, which for fpae count each layer it computes as a
+//! sub-pixel convolution (its `subpixel_layers`) at that layer's real cost, so
+//! that its GFLOP/s stay below the CPU's peak.
 
 use std::fmt::Write as _;
 
@@ -101,20 +107,49 @@ impl Work {
         Self { convs: tutorial_convs(&[32, 64, 128], 3, size, size) }
     }
 
-    /// FLOPs (2 per multiply-add) of a forward pass, the plain network's.
+    /// FLOPs (2 per multiply-add) of a forward pass, the plain network's (the model FLOPs).
     pub fn forward_flops(&self) -> f64 {
         2.0 * self.convs.iter().map(Conv::macs).sum::<i64>() as f64
     }
 
-    /// FLOPs of a forward pass as fpae's sub-pixel decoder executes it.
-    pub fn forward_flops_subpixel(&self) -> f64 {
-        2.0 * self.convs.iter().map(Conv::subpixel_macs).sum::<i64>() as f64
+    /// The layers that can be computed as sub-pixel convolutions (3x3 after an upsampling).
+    pub fn subpixel_capable(&self) -> Vec<String> {
+        self.convs.iter().filter(|c| c.subpixel_macs() != c.macs()).map(|c| c.name.clone()).collect()
     }
 
-    /// FLOPs of a training step: the forward pass, then per convolution one
-    /// GEMM of the same size for the input's gradient and one for the weights'.
+    /// Multiply-adds of `c` as executed when the layers named in `subpixel` are sub-pixel convolutions.
+    fn executed_macs(c: &Conv, subpixel: &[String]) -> i64 {
+        if subpixel.contains(&c.name) { c.subpixel_macs() } else { c.macs() }
+    }
+
+    /// FLOPs of a forward pass as executed with the layers named in `subpixel`
+    /// computed as four 2x2 phases (fpae's `subpixel_layers`; none for PyTorch
+    /// or `--plain-upsampling`, which execute the model FLOPs).
+    pub fn forward_flops_executed(&self, subpixel: &[String]) -> f64 {
+        2.0 * self.convs.iter().map(|c| Self::executed_macs(c, subpixel)).sum::<i64>() as f64
+    }
+
+    /// FLOPs of a forward pass as fpae's sub-pixel decoder executes it (every capable layer).
+    pub fn forward_flops_subpixel(&self) -> f64 {
+        self.forward_flops_executed(&self.subpixel_capable())
+    }
+
+    /// FLOPs of a training step, each convolution counted with `macs`: the
+    /// forward pass, then per convolution one GEMM of the same size for the
+    /// weights' gradient and, except for the first (the images need none), one
+    /// for its input's gradient.
+    fn train_of(&self, macs: impl Fn(&Conv) -> i64) -> f64 {
+        2.0 * self.convs.iter().enumerate().map(|(i, c)| macs(c) * if i == 0 { 2 } else { 3 }).sum::<i64>() as f64
+    }
+
+    /// FLOPs of a training step of the plain network (the model FLOPs).
     pub fn train_flops(&self) -> f64 {
-        3.0 * self.forward_flops()
+        self.train_of(Conv::macs)
+    }
+
+    /// FLOPs of a training step as executed with the layers named in `subpixel` computed as four phases.
+    pub fn train_flops_executed(&self, subpixel: &[String]) -> f64 {
+        self.train_of(|c| Self::executed_macs(c, subpixel))
     }
 
     /// How the counts were made, one layer a line.
@@ -149,15 +184,22 @@ impl Work {
         }
         let _ = write!(
             s,
-            "  forward {:.3} GFLOP ({:.3} G multiply-adds); training = 3 x forward \
-             (forward, input gradient, weight gradient) = {:.3} GFLOP.\n  \
-             fpae's sub-pixel decoder executes {:.3} GFLOP forward ({:.0} % of the plain count); \
-             GFLOP/s below count the plain network's FLOPs (the useful work) for both.",
+            "  model FLOPs (the plain network): forward {:.3} GFLOP ({:.3} G multiply-adds); training = \
+             forward + weight gradients + input gradients (none for the first layer, whose input is the \
+             images) = {:.3} GFLOP.\n  \
+             executed FLOPs: PyTorch (and fpae --plain-upsampling) execute the model FLOPs; fpae computes \
+             each upsampling 3x3 convolution as four 2x2 phases of the low-resolution input \
+             (16 instead of 36 multiply-adds per low-resolution pixel and channel pair, on a grid one row \
+             and column larger than the input): forward {:.3} GFLOP ({:.0} % of the model's), training \
+             {:.3} GFLOP.\n  \
+             GFLOP/s below are executed FLOPs per second, against the peak; model GFLOP/s (the useful work, \
+             the same count for both) are in the JSON.",
             self.forward_flops() / 1e9,
             self.forward_flops() / 2e9,
             self.train_flops() / 1e9,
             self.forward_flops_subpixel() / 1e9,
-            100.0 * self.forward_flops_subpixel() / self.forward_flops()
+            100.0 * self.forward_flops_subpixel() / self.forward_flops(),
+            self.train_flops_executed(&self.subpixel_capable()) / 1e9
         );
         s
     }
@@ -316,9 +358,10 @@ mod tests {
             + 224 * 224 * 64 * 9; // dec3, 64 -> 1
         assert_eq!(hand, 1_893_040_128);
         assert_eq!(work.forward_flops(), 2.0 * hand as f64);
-        assert_eq!(work.train_flops(), 6.0 * hand as f64);
-        // docs/performance.md: 1.9 GMAC forward, about 11.4 GFLOP per training image.
-        assert!((work.train_flops() / 1e9 - 11.36).abs() < 0.01);
+        // Three GEMMs a layer, but no input gradient for enc1.
+        assert_eq!(work.train_flops(), 2.0 * (3 * hand as i64 - 224 * 224 * 32 * 9) as f64);
+        // docs/performance.md: 1.9 GMAC forward, about 11.3 GFLOP per training image.
+        assert!((work.train_flops() / 1e9 - 11.33).abs() < 0.01);
         let names: Vec<&str> = work.convs.iter().map(|c| c.name.as_str()).collect();
         assert_eq!(names, ["enc1", "enc2", "enc3", "dec1", "dec2", "dec3"]);
     }
@@ -341,6 +384,31 @@ mod tests {
         assert_eq!(narrow.len(), 4);
         assert_eq!((narrow[3].height, narrow[3].width, narrow[3].cin, narrow[3].cout), (16, 8, 8, 1));
         assert_eq!(narrow[3].subpixel_macs(), narrow[3].macs());
+    }
+
+    #[test]
+    fn a_tiny_network_counts_by_hand_model_and_executed_flops() {
+        // Filters [2, 4], 3x3, 8x8 input: enc1 8x8 1->2, enc2 4x4 2->4, dec1 4x4 4->4,
+        // dec2 8x8 4->1 after the upsampling.
+        let work = Work { convs: tutorial_convs(&[2, 4], 3, 8, 8) };
+        let plain = [8 * 8 * 2 * 9, 4 * 4 * 2 * 4 * 9, 4 * 4 * 4 * 4 * 9, 8 * 8 * 4 * 9];
+        assert_eq!(plain, [1152, 1152, 2304, 2304]);
+        assert_eq!(work.forward_flops(), 2.0 * 6912.0);
+        assert_eq!(work.subpixel_capable(), ["dec2"]);
+        // dec2 as four 2x2 phases of the 4x4 input padded to 6x6: a 5x5 grid x 4 phases x
+        // 1 output x 4 inputs x 4 taps = 1600 multiply-adds instead of 2304.
+        let sub = 5 * 5 * 4 * 4 * 4;
+        assert_eq!(work.convs[3].subpixel_macs(), sub);
+        let dec2 = vec!["dec2".to_owned()];
+        assert_eq!(work.forward_flops_executed(&dec2), 2.0 * (1152 + 1152 + 2304 + sub) as f64);
+        assert_eq!(work.forward_flops_subpixel(), work.forward_flops_executed(&dec2));
+        assert_eq!(work.forward_flops_executed(&[]), work.forward_flops());
+        // Training: enc1 twice (forward, weight gradient), the others three times.
+        assert_eq!(work.train_flops(), 2.0 * (2 * 1152 + 3 * (1152 + 2304 + 2304)) as f64);
+        assert_eq!(work.train_flops_executed(&dec2), 2.0 * (2 * 1152 + 3 * (1152 + 2304 + sub)) as f64);
+        assert!(work.train_flops_executed(&dec2) < work.train_flops());
+        // A layer fpae names but that has no sub-pixel path (enc1) costs what it costs.
+        assert_eq!(work.forward_flops_executed(&["enc1".to_owned()]), work.forward_flops());
     }
 
     const EPYC_AVX2: &str = "processor\t: 0\nvendor_id\t: AuthenticAMD\ncpu family\t: 25\nmodel\t\t: 1\n\
