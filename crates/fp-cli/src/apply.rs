@@ -6,12 +6,14 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Instant;
 
+use anyhow::Context;
 use fp_train::TrainedModel;
 use image::GrayImage;
 use rayon::prelude::*;
 
-use crate::shared::{progress, write_gray_png};
+use crate::shared::{create_parent, progress};
 
 /// One file to apply the model to, and where its output goes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,6 +55,25 @@ impl Outcome {
     }
 }
 
+/// What became of one job, as [`apply_to_files_reporting`] tells it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Report {
+    /// Milliseconds spent on it: its decoding, its writing (and whatever ran
+    /// after), and its share of its batch's model time.
+    pub ms: f64,
+    /// The output written, or the error (naming the file) that stopped it.
+    pub result: Result<Written, String>,
+}
+
+/// An output written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Written {
+    /// SHA-256 of the PNG file.
+    pub sha256: String,
+    /// Minutiae found in it, when what ran after the write looked for them.
+    pub minutiae: Option<usize>,
+}
+
 /// One input image, prepared for the model.
 struct Prepared {
     job: usize,
@@ -66,17 +87,19 @@ struct Prepared {
 /// atomically (a file is either absent or whole). A file that cannot be read or
 /// written is reported with its path and counted; the others go on.
 pub fn apply_to_files(model: &TrainedModel, jobs: &[Job], options: ApplyOptions) -> Outcome {
-    apply_to_files_then(model, jobs, options, &|_, _| Ok(()))
+    apply_to_files_reporting(model, jobs, options, &|_, _| Ok(None), &mut |_, _| {})
 }
 
 /// Like [`apply_to_files`], and `after` runs on each output once it is written
-/// (in parallel, with the job and the image written); its error counts the
-/// input as failed.
-pub fn apply_to_files_then(
+/// (in parallel, with the job and the image written), returning the number of
+/// minutiae it found if it looked for them; its error counts the input as
+/// failed. `report` hears what became of each job, batch after batch.
+pub fn apply_to_files_reporting(
     model: &TrainedModel,
     jobs: &[Job],
     options: ApplyOptions,
-    after: &(dyn Fn(&Job, &GrayImage) -> anyhow::Result<()> + Sync),
+    after: &(dyn Fn(&Job, &GrayImage) -> anyhow::Result<Option<usize>> + Sync),
+    report_job: &mut dyn FnMut(&Job, Report),
 ) -> Outcome {
     let preprocess = model.config.data.preprocess();
     let scaling = model.scaling;
@@ -87,20 +110,31 @@ pub fn apply_to_files_then(
     let mut outcome = Outcome { written: 0, failed: 0 };
     let batch = options.batch.max(1);
     for (first, chunk) in (0..jobs.len()).step_by(batch).zip(jobs.chunks(batch)) {
-        let loaded: Vec<anyhow::Result<Prepared>> = chunk
+        let loaded: Vec<(anyhow::Result<Prepared>, f64)> = chunk
             .par_iter()
             .enumerate()
             .map(|(k, job)| {
-                let (pixels, original) = fp_data::load_one(&job.input, &preprocess)?;
-                Ok(Prepared { job: first + k, pixels, size: preprocess.output_size(original), original })
+                let started = Instant::now();
+                let prepared = fp_data::load_one(&job.input, &preprocess).map(|(pixels, original)| Prepared {
+                    job: first + k,
+                    pixels,
+                    size: preprocess.output_size(original),
+                    original,
+                });
+                (prepared.map_err(anyhow::Error::from), milliseconds(started))
             })
             .collect();
         let mut ready = Vec::with_capacity(loaded.len());
-        for (result, job) in loaded.into_iter().zip(chunk) {
+        let mut ms = Vec::with_capacity(loaded.len());
+        for ((result, took), job) in loaded.into_iter().zip(chunk) {
             match result {
-                Ok(p) => ready.push(p),
+                Ok(p) => {
+                    ready.push(p);
+                    ms.push(took);
+                }
                 Err(e) => {
                     report(&job.input, &e);
+                    report_job(job, Report { ms: took, result: Err(crate::shared::naming(&job.input, &e)) });
                     outcome.failed += 1;
                 }
             }
@@ -111,6 +145,7 @@ pub fn apply_to_files_then(
             by_size.entry(p.size).or_default().push(k);
         }
         for ((w, h), members) in by_size {
+            let started = Instant::now();
             let (w, h) = (w as usize, h as usize);
             let mut values = vec![0f32; members.len() * w * h];
             for (&k, out) in members.iter().zip(values.chunks_mut(w * h)) {
@@ -120,28 +155,43 @@ pub fn apply_to_files_then(
             for (&k, out) in members.iter().zip(result.chunks(w * h)) {
                 outputs[k] = out.to_vec();
             }
+            let share = milliseconds(started) / members.len() as f64;
+            for &k in &members {
+                ms[k] += share;
+            }
         }
-        let written: Vec<anyhow::Result<()>> = ready
+        let written: Vec<(anyhow::Result<Written>, f64)> = ready
             .par_iter()
             .zip(outputs.par_iter())
             .map(|(p, values)| {
+                let started = Instant::now();
                 let job = &jobs[p.job];
-                let mut pixels = scaling.invert(values, &p.pixels);
-                let (mut w, mut h) = p.size;
-                if options.original_size {
-                    pixels = fp_data::restore_size(&pixels, &preprocess, p.original, &job.input)?;
-                    (w, h) = p.original;
-                }
-                let image = GrayImage::from_raw(w, h, pixels).expect("one value per pixel");
-                write_gray_png(&job.output, &image)?;
-                after(job, &image)
+                let result = (|| {
+                    let mut pixels = scaling.invert(values, &p.pixels);
+                    let (mut w, mut h) = p.size;
+                    if options.original_size {
+                        pixels = fp_data::restore_size(&pixels, &preprocess, p.original, &job.input)?;
+                        (w, h) = p.original;
+                    }
+                    let image = GrayImage::from_raw(w, h, pixels).expect("one value per pixel");
+                    let sha256 = write_png(&job.output, &image)?;
+                    let minutiae = after(job, &image)?;
+                    Ok(Written { sha256, minutiae })
+                })();
+                (result, milliseconds(started))
             })
             .collect();
-        for (result, p) in written.into_iter().zip(&ready) {
+        for (((result, took), p), before) in written.into_iter().zip(&ready).zip(&ms) {
+            let job = &jobs[p.job];
+            let ms = before + took;
             match result {
-                Ok(()) => outcome.written += 1,
+                Ok(done) => {
+                    outcome.written += 1;
+                    report_job(job, Report { ms, result: Ok(done) });
+                }
                 Err(e) => {
-                    report(&jobs[p.job].input, &e);
+                    report(&job.input, &e);
+                    report_job(job, Report { ms, result: Err(crate::shared::naming(&job.input, &e)) });
                     outcome.failed += 1;
                 }
             }
@@ -150,4 +200,21 @@ pub fn apply_to_files_then(
     }
     bar.finish_and_clear();
     outcome
+}
+
+/// Milliseconds since `started`.
+fn milliseconds(started: Instant) -> f64 {
+    started.elapsed().as_secs_f64() * 1e3
+}
+
+/// Encodes `image` as PNG and writes it atomically, creating its folder;
+/// returns the file's SHA-256.
+fn write_png(path: &Path, image: &GrayImage) -> anyhow::Result<String> {
+    create_parent(path)?;
+    let mut bytes = Vec::new();
+    image
+        .write_to(&mut std::io::Cursor::new(&mut bytes), image::ImageFormat::Png)
+        .with_context(|| format!("cannot encode {}", path.display()))?;
+    fp_io::write_file_atomically(path, &bytes)?;
+    Ok(fp_train::sha256_hex(&bytes))
 }

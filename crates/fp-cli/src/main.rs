@@ -12,6 +12,7 @@ mod export;
 mod help_json;
 mod minutiae;
 mod models;
+mod pairs;
 mod plot;
 mod reconstruct;
 mod report;
@@ -92,6 +93,8 @@ enum Command {
     Score(score::ScoreArgs),
     /// Generate synthetic fingerprints (several impressions of each finger) with their ground truth, as a dataset.
     Synth(synth::SynthArgs),
+    /// Write the (damaged input, clean target) samples training with a config draws as WebDataset tar shards.
+    Pairs(pairs::PairsArgs),
     /// Describe a dataset as the matcher sees it: minutiae, ridge period, foreground, genuine and impostor rates.
     Describe(describe::DescribeArgs),
     /// Print every command and flag as JSON (for `cargo xtask docs-check`).
@@ -134,6 +137,7 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Models(args) => models::run(args),
         Command::Synth(args) => synth::run(args),
         Command::Describe(args) => describe::run(args),
+        Command::Pairs(args) => pairs::run(args),
         Command::HelpJson => help_json::run(&Cli::command()),
     }
 }

@@ -208,8 +208,9 @@ pub fn template_path(image: &Path, format: TemplateFormat) -> PathBuf {
 
 /// Finds the minutiae of `image` (scanned at `ppi`), telling endings from
 /// bifurcations, and writes them to `path` in `format`, atomically, creating
-/// its folder. An image too small for MINDTCT gets an empty template.
-pub fn write_template(image: &GrayImage, ppi: u16, format: TemplateFormat, path: &Path) -> anyhow::Result<()> {
+/// its folder. An image too small for MINDTCT gets an empty template. Returns
+/// the number of minutiae written.
+pub fn write_template(image: &GrayImage, ppi: u16, format: TemplateFormat, path: &Path) -> anyhow::Result<usize> {
     let (w, h) = image.dimensions();
     let template = match Template::detect_with_kinds(image.as_raw(), w as usize, h as usize, ppi) {
         // As the scorer counts it: no minutiae (and not computable), not an error.
@@ -217,7 +218,8 @@ pub fn write_template(image: &GrayImage, ppi: u16, format: TemplateFormat, path:
         found => found.with_context(|| format!("cannot find the minutiae for {}", path.display()))?,
     };
     let bytes = format.encode(&template, ppi).with_context(|| format!("cannot write {}", path.display()))?;
-    write_creating_folder(path, bytes)
+    write_creating_folder(path, bytes)?;
+    Ok(template.minutiae.len())
 }
 
 /// Writes `bytes` to `path` atomically, creating its folder.

@@ -1,6 +1,8 @@
 //! `fpae restore`: a restoration model applied to a collection of prints at
 //! their own size, resumable and splittable across the tasks of a cluster job,
-//! optionally with each restored print's minutiae template beside it.
+//! optionally with each restored print's minutiae template beside it, its
+//! inputs listed in a manifest and its results logged one JSON line a print
+//! (`fp_train::ResultsLog`).
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -9,15 +11,16 @@ use std::str::FromStr;
 
 use anyhow::{Context, bail};
 use fp_metrics::templates::TemplateFormat;
-use fp_train::TaskKind;
+use fp_train::{ResultLine, ResultStatus, ResultsLog, TaskKind};
 
-use crate::apply::{ApplyOptions, Job, apply_to_files, apply_to_files_then};
+use crate::apply::{ApplyOptions, Job, Report, apply_to_files_reporting};
 use crate::minutiae::{Resolution, TemplateFormatArg, template_path, write_template};
 use crate::shared::{ModelAndInputs, ModelArgs};
 
 #[derive(Debug, clap::Args)]
 #[command(override_usage = "fpae restore [OPTIONS] --out <OUT> <MODEL> <IMAGE|DIR>...\n       \
-                            fpae restore [OPTIONS] --out <OUT> --model <MODEL> <IMAGE|DIR>...")]
+                            fpae restore [OPTIONS] --out <OUT> --model <MODEL> <IMAGE|DIR>...\n       \
+                            fpae restore [OPTIONS] --out <OUT> <MODEL> --manifest <FILE|-> [--results <FILE.jsonl>]")]
 pub struct RestoreArgs {
     #[command(flatten)]
     what: ModelAndInputs,
@@ -30,6 +33,19 @@ pub struct RestoreArgs {
     /// starting at the K-th; e.g. `--shard $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT`.
     #[arg(long, value_name = "K/N")]
     shard: Option<Shard>,
+    /// Read the input paths from FILE, one a line (`-`: standard input) instead of
+    /// the arguments: blank lines and lines starting with `#` are skipped, relative
+    /// paths are relative to FILE's folder (the working directory for `-`), and each
+    /// output goes to OUT/<the path as written, extension .png> (an absolute path
+    /// without its leading `/`).
+    #[arg(long, value_name = "FILE|-")]
+    manifest: Option<PathBuf>,
+    /// Append one JSON line a print to FILE.jsonl: input, output, sha256, ms,
+    /// minutiae (with --templates), status ok|skipped|error and error. With it, a
+    /// print is skipped only when its latest ok line names its output and that file
+    /// still has the recorded SHA-256; others are restored (again).
+    #[arg(long, value_name = "FILE.jsonl")]
+    results: Option<PathBuf>,
     /// Restore again images whose output already exists (by default they are skipped,
     /// so an interrupted job continues where it stopped).
     #[arg(long)]
@@ -77,24 +93,51 @@ impl Shard {
 
 pub fn run(args: RestoreArgs) -> anyhow::Result<ExitCode> {
     let (model_path, inputs) = args.what.split()?;
-    if inputs.is_empty() {
-        bail!("give the images or folders of images to restore after the model");
+    match &args.manifest {
+        Some(_) if !inputs.is_empty() => bail!("give the inputs after the model or with --manifest, not both"),
+        None if inputs.is_empty() => {
+            bail!("give the images or folders of images to restore after the model, or --manifest FILE")
+        }
+        _ => {}
     }
     crate::shared::check_out_dir(&args.out, "--out")?;
-    let all = jobs(&inputs, &args.out)?;
+    let all = match &args.manifest {
+        Some(manifest) => manifest_jobs(manifest, &args.out)?,
+        None => jobs(&inputs, &args.out)?,
+    };
     let total = all.len();
     let mine: Vec<Job> = match args.shard {
         Some(shard) => all.into_iter().enumerate().filter(|(i, _)| shard.contains(*i)).map(|(_, j)| j).collect(),
         None => all,
     };
     let in_shard = mine.len();
-    let templates = args.templates.map(TemplateFormat::from);
-    let done = |j: &Job| j.output.exists() && templates.is_none_or(|f| template_path(&j.output, f).exists());
-    let todo: Vec<Job> = if args.force { mine } else { mine.into_iter().filter(|j| !done(j)).collect() };
-    let skipped = in_shard - todo.len();
     if let Some(shard) = args.shard {
         tracing::info!("shard {}/{}: {in_shard} of {total} images", shard.index, shard.count);
     }
+    let templates = args.templates.map(TemplateFormat::from);
+    let mut results = match &args.results {
+        Some(path) => {
+            crate::shared::prepare_out_file(path, "--results")?;
+            Some(ResultsLog::open(path)?)
+        }
+        None => None,
+    };
+    let has_template = |j: &Job| templates.is_none_or(|f| template_path(&j.output, f).exists());
+    let mut todo = Vec::with_capacity(mine.len());
+    for job in mine {
+        // Done already: with a results log, its `skipped` line to append.
+        let done: Option<Option<ResultLine>> = match &results {
+            _ if args.force => None,
+            Some(log) => log.skip(&job.input, &job.output).filter(|_| has_template(&job)).map(Some),
+            None => (job.output.exists() && has_template(&job)).then_some(None),
+        };
+        match (done, results.as_mut()) {
+            (Some(Some(line)), Some(log)) => log.append(&line)?,
+            (Some(_), _) => {}
+            (None, _) => todo.push(job),
+        }
+    }
+    let skipped = in_shard - todo.len();
     if skipped > 0 {
         tracing::info!("{skipped} images already restored in {} (--force restores them again)", args.out.display());
     }
@@ -112,16 +155,25 @@ pub fn run(args: RestoreArgs) -> anyhow::Result<ExitCode> {
     crate::shared::create_out_dir(&args.out, "--out")?;
     let started = std::time::Instant::now();
     let options = ApplyOptions { original_size: true, batch: args.model_args.batch, verb: "restoring" };
-    let outcome = match templates {
-        None => apply_to_files(&model, &todo, options),
-        Some(format) => {
-            let ppi = resolutions(&todo, args.ppi)?;
-            let write = |job: &Job, image: &image::GrayImage| {
-                write_template(image, ppi[&job.input], format, &template_path(&job.output, format))
-            };
-            apply_to_files_then(&model, &todo, options, &write)
+    let ppi = match templates {
+        Some(_) => resolutions(&todo, args.ppi)?,
+        None => HashMap::new(),
+    };
+    let write = |job: &Job, image: &image::GrayImage| match templates {
+        Some(format) => write_template(image, ppi[&job.input], format, &template_path(&job.output, format)).map(Some),
+        None => Ok(None),
+    };
+    let mut log_error = None;
+    let mut record = |job: &Job, report: Report| {
+        let Some(log) = results.as_mut().filter(|_| log_error.is_none()) else { return };
+        if let Err(e) = log.append(&result_line(job, report)) {
+            log_error = Some(e);
         }
     };
+    let outcome = apply_to_files_reporting(&model, &todo, options, &write, &mut record);
+    if let Some(e) = log_error {
+        return Err(anyhow::Error::new(e).context("cannot append to the results log"));
+    }
     let seconds = started.elapsed().as_secs_f64();
     println!(
         "{} restored, {skipped} already in {} ({:.3} s per image)",
@@ -130,6 +182,51 @@ pub fn run(args: RestoreArgs) -> anyhow::Result<ExitCode> {
         seconds / outcome.written.max(1) as f64
     );
     Ok(outcome.exit_code(todo.len(), "restored"))
+}
+
+/// The results line of a job the model ran on (or failed to).
+fn result_line(job: &Job, report: Report) -> ResultLine {
+    let (sha256, minutiae, status, error) = match report.result {
+        Ok(done) => (Some(done.sha256), done.minutiae, ResultStatus::Ok, None),
+        Err(message) => (None, None, ResultStatus::Error, Some(message)),
+    };
+    ResultLine {
+        input: job.input.display().to_string(),
+        output: job.output.display().to_string(),
+        sha256,
+        ms: Some((report.ms * 1000.0).round() / 1000.0),
+        minutiae,
+        status,
+        error,
+    }
+}
+
+/// The jobs a manifest (`-` for standard input) lists, in its order: each
+/// entry's output is OUT/<entry as written>.png.
+fn manifest_jobs(manifest: &Path, out: &Path) -> anyhow::Result<Vec<Job>> {
+    let entries = fp_train::read_manifest(manifest, std::io::stdin().lock())?;
+    if entries.is_empty() {
+        bail!(
+            "{}: lists no images",
+            if manifest == Path::new("-") { "<stdin>".into() } else { manifest.display().to_string() }
+        );
+    }
+    let jobs: Vec<Job> = entries
+        .into_iter()
+        .map(|e| Job { input: e.input, output: out.join(format!("{}.png", e.output_stem.display())) })
+        .collect();
+    refuse_shared_outputs(&jobs)?;
+    Ok(jobs)
+}
+
+/// An error when two jobs would write the same output.
+fn refuse_shared_outputs(jobs: &[Job]) -> anyhow::Result<()> {
+    let mut outputs: Vec<&PathBuf> = jobs.iter().map(|j| &j.output).collect();
+    outputs.sort();
+    if let Some(pair) = outputs.windows(2).find(|w| w[0] == w[1]) {
+        bail!("two inputs would both be written to {}; restore them into separate folders", pair[0].display());
+    }
+    Ok(())
 }
 
 /// The resolution of each job's input, for its minutiae: `given`, else its
@@ -178,11 +275,7 @@ pub(crate) fn jobs(inputs: &[PathBuf], out: &Path) -> anyhow::Result<Vec<Job>> {
     jobs.extend(
         loose.into_iter().zip(stems).map(|(input, stem)| Job { input, output: out.join(format!("{stem}.png")) }),
     );
-    let mut outputs: Vec<&PathBuf> = jobs.iter().map(|j| &j.output).collect();
-    outputs.sort();
-    if let Some(pair) = outputs.windows(2).find(|w| w[0] == w[1]) {
-        bail!("two inputs would both be written to {}; restore them into separate folders", pair[0].display());
-    }
+    refuse_shared_outputs(&jobs)?;
     Ok(jobs)
 }
 
