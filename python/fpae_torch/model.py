@@ -11,6 +11,7 @@ docs/pytorch.md in the fpae repository.
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import os
@@ -673,11 +674,16 @@ def read_gray(path: str | Path) -> Tensor:
     samples rounded to 8 bits, colour to its luminance, transparent pixels over
     white. PNGs are read here, other formats with Pillow."""
     path = Path(path)
-    data = path.read_bytes()
+    return decode_gray(path.read_bytes(), path)
+
+
+def decode_gray(data: bytes, name: str | Path = "image") -> Tensor:
+    """:func:`read_gray` of an image file's bytes (``name`` names it in errors)."""
+    path = Path(name)
     if data[:8] == b"\x89PNG\r\n\x1a\n":
         channels, depth = _decode_png(data, path)
     else:
-        channels, depth = _decode_with_pillow(path)
+        channels, depth = _decode_with_pillow(path, data)
     gray = _to_gray8(channels, depth)
     if gray.numel() == 0:
         raise FpaeError(f"{path}: empty image")
@@ -703,7 +709,7 @@ def _decode_png(data: bytes, path: Path) -> tuple[Tensor, int]:
     width, height, depth, color, _, _, interlace = header
     channels = {0: 1, 4: 2, 2: 3, 6: 4}.get(color)
     if channels is None or depth not in (8, 16) or interlace:
-        return _decode_with_pillow(path)
+        return _decode_with_pillow(path, data)
     pixel_bytes = channels * depth // 8
     stride = width * pixel_bytes
     raw = zlib.decompress(b"".join(idat))
@@ -740,14 +746,14 @@ def _decode_png(data: bytes, path: Path) -> tuple[Tensor, int]:
     return samples.reshape(height, width, channels), depth
 
 
-def _decode_with_pillow(path: Path) -> tuple[Tensor, int]:
+def _decode_with_pillow(path: Path, data: bytes) -> tuple[Tensor, int]:
     try:
         from PIL import Image
     except ImportError as e:
         raise FpaeError(
             f"{path}: reading this format needs Pillow (`pip install pillow`); without it, only PNGs are read"
         ) from e
-    with Image.open(path) as image:
+    with Image.open(io.BytesIO(data)) as image:
         image.load()
         mode = image.mode
         if mode in ("I;16", "I;16L", "I;16B", "I;16N", "I"):
