@@ -25,7 +25,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use fp_data::{DatasetManifest, ImageSource, SplitKind};
-use fp_degrade::{Degradation, sample_seed};
+use fp_degrade::Degradation;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -33,7 +33,7 @@ use sha2::{Digest, Sha256};
 use fp_metrics::folders::FolderScores;
 use fp_metrics::gallery::TemplateCache;
 
-use crate::degrade::{fnv1a, read_values};
+use crate::degrade::read_values;
 use crate::shared::{progress, to_gray, write_gray_png};
 
 /// The description file of a benchmark folder.
@@ -234,7 +234,7 @@ fn write_into(
             for (&kind, kind_name) in kinds.iter().zip(V1_KINDS) {
                 for severity in V1_SEVERITIES {
                     let mut pixels = clean.clone();
-                    kind.apply_seeded(&mut pixels, w, h, severity, damage_seed(&source.relative, kind_name, severity));
+                    kind.apply_seeded(&mut pixels, w, h, severity, damage_seed(&source.relative, kind, severity));
                     let relative = format!("{DEGRADED_DIR}/{kind_name}/{severity:.1}/{}", png_name(&source.relative));
                     let image = to_gray(&pixels, w, h);
                     write_gray_png(&dir.join(&relative), &image)?;
@@ -272,16 +272,10 @@ fn write_into(
     Ok(spec)
 }
 
-/// The seed of the damage of `kind` (by name) at `severity` to the print at
-/// `relative` (its path in the dataset, `DB1_B/105_1.tif`), mixed from the
-/// version-1 seed, that path, the kind and the severity.
-pub fn damage_seed(relative: &str, kind: &str, severity: f32) -> u64 {
-    sample_seed(&[
-        V1_SEED,
-        fnv1a(relative.as_bytes()),
-        fnv1a(kind.as_bytes()),
-        u64::from((severity * 1000.0).round() as u32),
-    ])
+/// The seed of the damage of `kind` at `severity` to the print at `relative`
+/// (its path in the dataset, `DB1_B/105_1.tif`) in the version-1 benchmarks.
+pub fn damage_seed(relative: &str, kind: Degradation, severity: f32) -> u64 {
+    fp_degrade::seeds::benchmark_damage_seed(V1_SEED, relative, kind, severity)
 }
 
 /// Reads a benchmark folder's description, naming the folder when it is not one.

@@ -6,7 +6,8 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::builder::{PossibleValuesParser, TypedValueParser};
-use fp_degrade::{Degradation, sample_seed};
+use fp_degrade::Degradation;
+use fp_degrade::seeds::file_damage_seed;
 use fp_figures::Tile;
 use image::GrayImage;
 use image::codecs::png::{CompressionType, FilterType, PngEncoder};
@@ -115,7 +116,7 @@ fn degrade_file(
     let (clean, w, h) = read_values(file)?;
     for &kind in kinds {
         let mut pixels = clean.clone();
-        kind.apply_seeded(&mut pixels, w, h, severity, damage_seed(seed, stem, kind));
+        kind.apply_seeded(&mut pixels, w, h, severity, file_damage_seed(seed, stem, kind));
         let path = out_dir.join(format!("{stem}.{kind}-{severity:.2}.png"));
         write_gray_png(&path, &to_gray(&pixels, w, h))?;
     }
@@ -127,21 +128,6 @@ pub(crate) fn read_values(file: &Path) -> anyhow::Result<(Vec<f32>, usize, usize
     let gray = fp_data::decode_gray(file)?;
     let (w, h) = (gray.width() as usize, gray.height() as usize);
     Ok((gray.pixels().map(|p| f32::from(p.0[0]) / 255.0).collect(), w, h))
-}
-
-/// The seed of one file's damage of one kind: mixed from the seed given, the
-/// file's output name and the kind's place in [`Degradation::ALL`], so that
-/// any one output can be made again alone, and adding a file changes no
-/// other file's damage.
-fn damage_seed(seed: u64, stem: &str, kind: Degradation) -> u64 {
-    let place = Degradation::ALL.iter().position(|&k| k == kind).expect("ALL lists every kind");
-    sample_seed(&[seed, fnv1a(stem.as_bytes()), place as u64])
-}
-
-/// 64-bit FNV-1a: a hash that is the same on every platform and Rust release
-/// (std's hasher promises neither).
-pub(crate) fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xCBF2_9CE4_8422_2325, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01B3))
 }
 
 /// Draws the first image with each kind at [`FIGURE_SEVERITIES`], one row
@@ -162,7 +148,7 @@ fn write_kinds_figure(
             let mut row = vec![tile(&clean, format!("{kind}: clean"))];
             for severity in FIGURE_SEVERITIES {
                 let mut pixels = clean.clone();
-                kind.apply_seeded(&mut pixels, w, h, severity, damage_seed(seed, stem, kind));
+                kind.apply_seeded(&mut pixels, w, h, severity, file_damage_seed(seed, stem, kind));
                 row.push(tile(&pixels, format!("{kind} {severity:.1}")));
             }
             row
@@ -191,13 +177,6 @@ fn centre_crop(image: &GrayImage) -> GrayImage {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn fnv1a_matches_its_reference_values() {
-        // From the FNV reference test suite: "" and "a".
-        assert_eq!(fnv1a(b""), 0xCBF2_9CE4_8422_2325);
-        assert_eq!(fnv1a(b"a"), 0xAF63_DC4C_8601_EC8C);
-    }
 
     #[test]
     fn severities_outside_zero_to_one_are_refused() {

@@ -80,7 +80,7 @@ impl GridDamage {
     fn apply(&self, clean: &[f32], (width, height): (usize, usize), relative: &str, k: usize) -> Vec<f32> {
         let kind = self.kind(k);
         let mut pixels = clean.to_vec();
-        let seed = crate::benchmark::damage_seed(relative, kind.name(), self.severity);
+        let seed = crate::benchmark::damage_seed(relative, kind, self.severity);
         kind.apply_seeded(&mut pixels, width, height, self.severity, seed);
         pixels
     }
@@ -365,7 +365,7 @@ mod tests {
         assert_eq!(noise, damage.apply(&clean, (64, 64), "DB1_B/101_1.tif", 2), "the same kind two prints later");
         assert_ne!(noise, damage.apply(&clean, (64, 64), "DB1_B/101_2.tif", 0), "another print, other noise");
         let mut expected = clean.clone();
-        let seed = crate::benchmark::damage_seed("DB1_B/101_1.tif", "noise", 0.6);
+        let seed = crate::benchmark::damage_seed("DB1_B/101_1.tif", Degradation::Noise, 0.6);
         Degradation::Noise.apply_seeded(&mut expected, 64, 64, 0.6, seed);
         assert_eq!(noise, expected, "the benchmark's damage of that print");
         assert_ne!(damage.apply(&clean, (64, 64), "DB1_B/101_1.tif", 1), noise, "the second print is occluded");

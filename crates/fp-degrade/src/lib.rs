@@ -26,6 +26,7 @@ use serde::{Deserialize, Serialize};
 
 mod kinds;
 mod raster;
+pub mod seeds;
 
 /// What can be wrong with a pipeline's configuration.
 #[derive(Debug, thiserror::Error, PartialEq)]
