@@ -11,7 +11,7 @@
 //! refuses to start on a busy machine unless `--force` ([`load`]).
 
 pub(crate) mod load;
-mod repeats;
+pub(crate) mod repeats;
 mod work;
 
 use std::collections::BTreeMap;

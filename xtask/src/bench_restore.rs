@@ -25,6 +25,13 @@
 //! of each kind, `pyfing-best`), the do-no-harm table and the time per print of
 //! every tool. It is written to `target/bench/restore.json` and printed as the
 //! last line.
+//!
+//! The timed passes over the degraded prints run `--repeats` times, the tools
+//! interleaved (fpae, gabor, snfen, fpae, ...); each tool's time is the median
+//! of its passes, with their range and the load other processes put on the
+//! machine during each. Like `cargo xtask bench train`, it refuses to start
+//! while other processes keep the CPU busy, unless `--force`
+//! ([`crate::bench::load`]).
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -98,6 +105,14 @@ pub struct RestoreBenchArgs {
     /// Cores for each tool: fpae's threads and pyfing's worker processes [default: all cores]
     #[arg(long, value_name = "N")]
     workers: Option<usize>,
+    /// Timed passes of each tool over the degraded prints, interleaved across the tools; each
+    /// tool's time is their median (the scores come from the last pass, the same every time).
+    #[arg(long, value_name = "R", default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..))]
+    repeats: u32,
+    /// Measure even when other processes keep more than 0.2 core busy (the report is marked
+    /// "quiet": false; its times are not comparable with a quiet machine's).
+    #[arg(long)]
+    force: bool,
 }
 
 /// The measures one row of a table shows; NaN where a measure is missing.
@@ -258,27 +273,48 @@ pub fn run(args: &RestoreBenchArgs) -> Result<()> {
     let clean_in = bench_root.join("restore-in-clean");
     let clean = if args.no_clean { None } else { Some(select_clean(&bench_dir, &clean_in)?) };
 
-    // Every tool on the degraded prints (timed), then on the clean ones.
+    // Every tool on the degraded prints (timed, the tools' passes interleaved), then on the clean ones.
+    let (quiet_at_start, idle) = crate::bench::load::require_idle(args.force)?;
     let out_root = bench_root.join("restore-out");
     let clean_root = bench_root.join("restore-out-clean");
     let tools: Vec<Tool> = std::iter::once(Tool::Fpae).chain(baselines.iter().map(|&b| Tool::Pyfing(b))).collect();
+    let mut passes: Vec<Vec<Value>> = vec![Vec::new(); tools.len()];
+    for round in 0..args.repeats {
+        for (i, &tool) in tools.iter().enumerate() {
+            eprintln!("pass {}/{} of {}:", round + 1, args.repeats, tool.method());
+            let before = crate::bench::load::sample();
+            let out = out_root.join(tool.method());
+            let mut timing = tool.process(&fpae, &args.model, python.as_deref(), &selection.dir, &out, workers)?;
+            timing["other_load"] = crate::bench::load::other_load_since(before.as_ref());
+            passes[i].push(timing);
+        }
+    }
     let mut timings = Map::new();
     let mut candidates: Vec<(&str, PathBuf)> = vec![("degraded", selection.dir.clone())];
     let mut clean_candidates: Vec<(&str, PathBuf)> = vec![("degraded", clean_in.clone())];
-    for &tool in &tools {
-        let out = out_root.join(tool.method());
-        let timing = tool.process(&fpae, &args.model, python.as_deref(), &selection.dir, &out, workers)?;
-        let seconds = timing["seconds"].as_f64().unwrap_or(f64::NAN);
-        let mut timing = timing;
-        timing["per_image_s"] = number(seconds / selection.images as f64);
+    let mut busiest = 0.0f64;
+    for (&tool, runs) in tools.iter().zip(&passes) {
+        let timing = timing_of_passes(runs, selection.images);
+        for load in timing["other_load"].as_array().into_iter().flatten().filter_map(Value::as_f64) {
+            busiest = busiest.max(load);
+        }
         timings.insert(tool.method().to_owned(), timing);
-        candidates.push((tool.method(), out));
+        candidates.push((tool.method(), out_root.join(tool.method())));
         if clean.is_some() {
             let out = clean_root.join(tool.method());
             tool.process(&fpae, &args.model, python.as_deref(), &clean_in, &out, workers)?;
             clean_candidates.push((tool.method(), out));
         }
     }
+    let quiet = quiet_at_start && busiest <= crate::bench::load::IDLE_THRESHOLD_CORES;
+    if quiet_at_start && !quiet {
+        eprintln!(
+            "warning: other processes became busy during the timed passes (up to {busiest:.2} cores): \
+             the report is marked \"quiet\": false"
+        );
+    }
+    let load =
+        json!({"quiet": quiet, "repeats": args.repeats, "idle_check": idle.to_json(), "other_load_max": busiest});
 
     let originals = bench_dir.join("clean");
     let score = |method: &str, dir: &Path| -> Result<Value> {
@@ -303,7 +339,10 @@ pub fn run(args: &RestoreBenchArgs) -> Result<()> {
         }
     }
 
-    let report = summarise(args, &bench_dir, &selection, workers, &scores, &clean_scores, timings);
+    let mut report = summarise(args, &bench_dir, &selection, workers, &scores, &clean_scores, timings);
+    for (k, v) in load.as_object().into_iter().flatten() {
+        report[k] = v.clone();
+    }
     print_report(&report);
     let path = bench_root.join("restore.json");
     write_atomically(&path, &(serde_json::to_string_pretty(&report)? + "\n"))?;
@@ -381,6 +420,24 @@ impl Tool {
             }
         }
     }
+}
+
+/// One tool's timed passes as its timing: the first pass's fields, with
+/// `seconds` the median of the passes, `seconds_min`, `seconds_max` and
+/// `seconds_repeats` (every pass's, in order), `per_image_s` from the median,
+/// and `other_load` (each pass's).
+fn timing_of_passes(runs: &[Value], images: usize) -> Value {
+    let mut timing = runs.first().cloned().unwrap_or_else(|| json!({}));
+    let seconds: Vec<f64> = runs.iter().map(|r| r["seconds"].as_f64().unwrap_or(f64::NAN)).collect();
+    let spread = crate::bench::repeats::spread(&seconds);
+    let median = spread.map_or(f64::NAN, |s| s.median);
+    timing["seconds"] = number(median);
+    timing["seconds_min"] = number(spread.map_or(f64::NAN, |s| s.min));
+    timing["seconds_max"] = number(spread.map_or(f64::NAN, |s| s.max));
+    timing["seconds_repeats"] = json!(seconds.iter().map(|&s| number(s)).collect::<Vec<_>>());
+    timing["per_image_s"] = number(median / images as f64);
+    timing["other_load"] = json!(runs.iter().map(|r| r["other_load"].clone()).collect::<Vec<_>>());
+    timing
 }
 
 /// `fpae benchmark make` from data/fvc2002 into `bench_dir`.
@@ -693,7 +750,7 @@ fn summarise(
 
     let all: Map<String, Value> = methods.iter().map(|&m| (m.to_owned(), scores[m]["all"].clone())).collect();
     json!({
-        "benchmark": bench_dir.display().to_string(),
+        "benchmark": crate::shown_path(&bench_dir),
         "model": args.model.display().to_string(),
         "kinds": selection.kinds,
         "severities": selection.severities,
@@ -815,13 +872,34 @@ fn print_report(r: &Value) {
     }
 
     println!("\n### Time per print\n");
-    println!("{} ({} cores), {} prints", r["cpu"].as_str().unwrap_or("unknown CPU"), r["cores"], r["images"]);
+    println!(
+        "{} ({} cores), {} prints; each time the median of {} passes (range in brackets)",
+        r["cpu"].as_str().unwrap_or("unknown CPU"),
+        r["cores"],
+        r["images"],
+        r["repeats"]
+    );
+    if r["quiet"] == false {
+        println!(
+            "NOT QUIET (--force or load during the passes): other processes up to {:.2} cores; these times are \
+             under load and not comparable with a quiet machine's",
+            r["other_load_max"].as_f64().unwrap_or(f64::NAN)
+        );
+    }
+    let range = |t: &Value| {
+        format!(
+            "[{}-{} s]",
+            fixed(t["seconds_min"].as_f64().unwrap_or(f64::NAN), 1),
+            fixed(t["seconds_max"].as_f64().unwrap_or(f64::NAN), 1)
+        )
+    };
     let timing = &r["timing"];
     let f = &timing["fpae"];
     println!(
-        "- fpae restore: {} s per print ({} s in all, {}; wall clock of the whole command)",
+        "- fpae restore: {} s per print ({} s in all {}, {}; wall clock of the whole command)",
         fixed(f["per_image_s"].as_f64().unwrap_or(f64::NAN), 4),
         fixed(f["seconds"].as_f64().unwrap_or(f64::NAN), 1),
+        range(f),
         plural(&f["threads"], "thread")
     );
     let mut any_peer = false;
@@ -831,7 +909,7 @@ fn print_report(r: &Value) {
         let stages: Vec<&str> =
             p["script"]["stages"].as_array().into_iter().flatten().filter_map(|s| s.as_str()).collect();
         println!(
-            "- {method} {} ({}; Keras {} on {}): {} s per print ({} s in all, {}; wall clock of the whole \
+            "- {method} {} ({}; Keras {} on {}): {} s per print ({} s in all {}, {}; wall clock of the whole \
              command; {} s per print once its imports are done)",
             p["script"]["pyfing"].as_str().unwrap_or("?"),
             stages.join(", "),
@@ -839,6 +917,7 @@ fn print_report(r: &Value) {
             p["script"]["keras_backend"].as_str().unwrap_or("?"),
             fixed(p["per_image_s"].as_f64().unwrap_or(f64::NAN), 4),
             fixed(p["seconds"].as_f64().unwrap_or(f64::NAN), 1),
+            range(p),
             plural(&p["workers"], "worker process"),
             fixed(p["script"]["per_image_s"].as_f64().unwrap_or(f64::NAN), 4)
         );
@@ -939,6 +1018,8 @@ mod tests {
             no_pyfing: false,
             no_clean: false,
             workers: Some(2),
+            repeats: 1,
+            force: false,
         };
         let selection = Selection {
             dir: PathBuf::from("in"),
@@ -956,6 +1037,22 @@ mod tests {
         assert!((s["gap_recovered"]["fpae"].as_f64().unwrap() - 0.1875).abs() < 1e-12);
         assert!((r["do_no_harm"]["pyfing-snfen"]["type2_rate_40"].as_f64().unwrap() - 0.72).abs() < 1e-12);
         assert!(r["do_no_harm"].get("pyfing-gabor").is_none());
+    }
+
+    #[test]
+    fn a_tools_time_is_the_median_of_its_passes_with_their_range_and_load() {
+        let passes = [
+            json!({"seconds": 30.0, "threads": 2, "other_load": 0.1}),
+            json!({"seconds": 20.0, "threads": 2, "other_load": 1.5}),
+            json!({"seconds": 25.0, "threads": 2, "other_load": null}),
+        ];
+        let t = timing_of_passes(&passes, 100);
+        assert_eq!((t["seconds"].as_f64(), t["per_image_s"].as_f64()), (Some(25.0), Some(0.25)));
+        assert_eq!((t["seconds_min"].as_f64(), t["seconds_max"].as_f64()), (Some(20.0), Some(30.0)));
+        assert_eq!(t["seconds_repeats"], json!([30.0, 20.0, 25.0]));
+        assert_eq!(t["other_load"], json!([0.1, 1.5, null]));
+        assert_eq!(t["threads"], 2);
+        assert_eq!(timing_of_passes(&[], 10)["seconds"], Value::Null);
     }
 
     #[test]

@@ -215,7 +215,8 @@ fn all_processes() -> Vec<ProcTimes> {
 /// A process's command line, spaces between its arguments, at most 120 characters.
 fn command_line(pid: u32, comm: &str) -> String {
     let raw = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
-    let line = String::from_utf8_lossy(&raw).replace('\0', " ").trim().to_owned();
+    // Arguments may hold newlines (`python -c "..."`): one line, single spaces.
+    let line = String::from_utf8_lossy(&raw).replace('\0', " ").split_whitespace().collect::<Vec<_>>().join(" ");
     let line = if line.is_empty() { format!("[{comm}]") } else { line };
     if line.chars().count() > 120 { line.chars().take(117).collect::<String>() + "..." } else { line }
 }
