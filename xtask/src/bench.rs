@@ -866,9 +866,13 @@ fn print_table(r: &Value, work: Option<&Work>, peak: Option<&Peak>) {
             f("other_load_max")
         );
     }
-    println!(
-        "PyTorch = eager on glibc malloc; tuned = eager with {tuned} preloaded (the faster of jemalloc and tcmalloc)"
-    );
+    if tuned == "glibc" {
+        println!("PyTorch = eager on glibc malloc; tuned = the same (neither jemalloc nor tcmalloc measured)");
+    } else {
+        println!(
+            "PyTorch = eager on glibc malloc; tuned = eager with {tuned} preloaded (the faster of jemalloc and tcmalloc)"
+        );
+    }
     let row = |label: &str, ours: String, torch: String, tuned: String, vs: String, vs_tuned: String| {
         println!("{label:<36} {ours:>20} {torch:>20} {tuned:>20} {vs:>9} {vs_tuned:>9}");
     };
