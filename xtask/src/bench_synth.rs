@@ -118,12 +118,12 @@ pub fn run(args: &SynthBenchArgs) -> Result<()> {
             object.remove("prints");
         }
         described.insert(name.clone(), value);
-        samples.push(sample.display().to_string());
+        samples.push(crate::shown_path(&sample));
     }
 
     let report = json!({
         "synth": {
-            "dir": synth_dir.display().to_string(),
+            "dir": crate::shown_path(&synth_dir),
             "fingers": args.fingers,
             "impressions": args.impressions,
             "seed": args.seed,
@@ -135,7 +135,7 @@ pub fn run(args: &SynthBenchArgs) -> Result<()> {
         "cpu": cpu_model(),
         "cores": cores(),
         "datasets": described,
-        "figures": {"samples": samples, "master": master.display().to_string()},
+        "figures": {"samples": samples, "master": crate::shown_path(&master)},
     });
     print_report(&report);
     let path = bench_root.join("synth.json");
@@ -197,25 +197,32 @@ fn markdown_row(cells: &[String]) -> String {
     format!("| {} |", cells.join(" | "))
 }
 
-fn print_report(r: &Value) {
-    println!("\nSynthetic prints next to real ones (BOZORTH3 rates at score >= 40, over computable pairs)\n");
-    println!("{}", markdown_row(&COLUMNS.map(String::from)));
+/// The table of a report: a row per database and one per dataset, the synthetic set first.
+/// docs/synthetic.md shows it as rendered from docs/bench/synth.json (`cargo xtask docs-check`).
+pub(crate) fn markdown_table(r: &Value) -> String {
+    let mut lines = vec![markdown_row(&COLUMNS.map(String::from))];
     let rule: Vec<String> = (0..COLUMNS.len()).map(|i| if i == 0 { "---" } else { "---:" }.into()).collect();
-    println!("{}", markdown_row(&rule));
+    lines.push(markdown_row(&rule));
     if let Some(datasets) = r["datasets"].as_object() {
-        // The synthetic set first, then the real ones in the order given.
+        // The synthetic set first, then the real ones by name (as serde_json keeps keys).
         let mut names: Vec<&String> = datasets.keys().collect();
         names.sort_by_key(|n| *n != "synth");
         for name in names {
             let d = &datasets[name];
             if let Some(databases) = d["databases"].as_object() {
                 for (db, g) in databases {
-                    println!("{}", markdown_row(&row(&format!("{name} {db}"), g)));
+                    lines.push(markdown_row(&row(&format!("{name} {db}"), g)));
                 }
             }
-            println!("{}", markdown_row(&row(&format!("**{name} all**"), &d["overall"])));
+            lines.push(markdown_row(&row(&format!("**{name} all**"), &d["overall"])));
         }
     }
+    lines.join("\n")
+}
+
+fn print_report(r: &Value) {
+    println!("\nSynthetic prints next to real ones (BOZORTH3 rates at score >= 40, over computable pairs)\n");
+    println!("{}", markdown_table(r));
     let s = &r["synth"];
     println!(
         "\nGeneration: {} prints ({} fingers x {} impressions, {}) in {:.1} s: {:.1} prints/s, wall clock of the \

@@ -7,6 +7,7 @@ mod bench;
 mod bench_restore;
 mod bench_synth;
 mod debian;
+mod docs_check;
 mod fetch;
 mod fuzz;
 mod libtorch;
@@ -60,6 +61,10 @@ enum Task {
     /// Benchmarks that print a table and, as their last line, one JSON object.
     #[command(subcommand)]
     Bench(Bench),
+    /// Check that the docs agree with their sources: the README's command table with the clap
+    /// definitions, tables and quoted numbers with the result files in docs/bench, the README's
+    /// test count with the tests in the tree. --write rewrites what differs.
+    DocsCheck(docs_check::DocsCheckArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -106,6 +111,7 @@ fn run(cli: Cli) -> Result<()> {
         Task::Bench(Bench::Train(args)) => bench::train(&args),
         Task::Bench(Bench::Restore(args)) => bench_restore::run(&args),
         Task::Bench(Bench::Synth(args)) => bench_synth::run(&args),
+        Task::DocsCheck(args) => docs_check::run(&args),
         Task::Bench(Bench::Data) => {
             let data = fetch::Dataset::Fvc2002.data_dir();
             if !data.is_dir() {
@@ -219,6 +225,10 @@ fn test(args: &[String]) -> Result<()> {
     let mut cmd = cargo_command(&["test", "--workspace"], args);
     cmd.env("FPAE_SKIP_LOG", &log);
     let result = run_cargo(cmd, &["test", "--workspace"]);
+    // The docs are checked after the tests (whose build includes fpae's), whatever the
+    // tests gave, so that one run reports both.
+    eprintln!("\nchecking the docs against their sources (cargo xtask docs-check)");
+    let docs = docs_check::run(&docs_check::DocsCheckArgs { write: false, fpae_help: None });
     let skipped = std::fs::read_to_string(&log).unwrap_or_default();
     let lines: Vec<&str> = skipped.lines().filter(|l| !l.trim().is_empty()).collect();
     if !lines.is_empty() {
@@ -227,7 +237,7 @@ fn test(args: &[String]) -> Result<()> {
             eprintln!("  {line}");
         }
     }
-    result
+    result.and(docs)
 }
 
 /// `1 test`, `2 tests`.
@@ -247,6 +257,12 @@ pub fn project_root() -> PathBuf {
         .parent()
         .expect("xtask lives one level below the repository root")
         .to_path_buf()
+}
+
+/// `path` relative to the repository root when it lies there, for result files that are
+/// committed (no machine's absolute path in them); otherwise as it is.
+pub(crate) fn shown_path(path: &Path) -> String {
+    path.strip_prefix(project_root()).unwrap_or(path).display().to_string()
 }
 
 /// Runs the cargo that runs us, in the repository root, streaming its output.

@@ -36,6 +36,11 @@ fn describe_arg(arg: &Arg) -> Value {
     let value_names: Vec<&str> = arg.get_value_names().unwrap_or_default().iter().map(|n| n.as_str()).collect();
     let possible: Vec<String> =
         arg.get_possible_values().iter().filter(|p| !p.is_hide_set()).map(|p| p.get_name().to_owned()).collect();
+    let defaults: Vec<String> = if arg.is_hide_default_value_set() {
+        Vec::new()
+    } else {
+        arg.get_default_values().iter().map(|v| v.to_string_lossy().into_owned()).collect()
+    };
     json!({
         "id": arg.get_id().as_str(),
         "long": arg.get_long(),
@@ -47,6 +52,7 @@ fn describe_arg(arg: &Arg) -> Value {
         "repeated": matches!(arg.get_action(), ArgAction::Append | ArgAction::Count),
         "value_names": value_names,
         "possible_values": possible,
+        "default": defaults,
         "help": text(arg.get_long_help().or(arg.get_help())),
     })
 }

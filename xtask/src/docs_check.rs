@@ -1,0 +1,956 @@
+//! `cargo xtask docs-check [--write]`: numbers from one place.
+//!
+//! The docs quote things that have a source elsewhere: the README's command table comes
+//! from the clap definitions (xtask's own, and `fpae help-json` for fpae's), tables and
+//! headline numbers come from the JSON result files the commands wrote (`docs/bench/*.json`),
+//! and the README's test count from the test functions in the tree. Each generated part of
+//! a doc sits between two HTML comments (a *region*, e.g. `<!-- commands:begin -->` and
+//! `<!-- commands:end -->`); each number quoted in prose is found by the text around it (a
+//! *quote*, listed in [`QUOTES`]). Without `--write` every region that differs from its
+//! rendering and every quote that differs from its JSON value is reported, naming the
+//! file, the marker or the JSON file and pointer, and the task fails; with `--write` they
+//! are rewritten in place (only between the markers, and only the quoted number).
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use clap::{Arg, ArgAction, CommandFactory};
+use serde_json::{Value, json};
+
+use crate::project_root;
+
+/// Arguments of `cargo xtask docs-check`.
+#[derive(Debug, clap::Args)]
+pub struct DocsCheckArgs {
+    /// Rewrite the generated regions and quoted numbers from their sources instead of
+    /// failing when they differ.
+    #[arg(long)]
+    pub write: bool,
+    /// Read fpae's commands from this file (the output of `fpae help-json`) instead of
+    /// running `cargo run -p fp-cli -- help-json`, which builds fpae if needed.
+    #[arg(long, value_name = "FILE")]
+    pub fpae_help: Option<PathBuf>,
+}
+
+/// The result file of the restoration benchmark quoted in docs/restoration.md and elsewhere.
+const RESTORE_BENCH: &str = "docs/bench/restore-fvc2000-2002-on-fvc2002-0.6.json";
+/// The result file of `cargo xtask bench synth` quoted in docs/synthetic.md.
+const SYNTH_BENCH: &str = "docs/bench/synth.json";
+/// The result of `cargo xtask bench train` on the CPU with AVX512-BF16, quoted for bf16's speed-up.
+const TRAIN_BENCH: &str = "docs/bench/train-avx512-bf16.json";
+
+/// How a JSON number is written in a doc.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// With this many decimals.
+    Fixed(usize),
+    /// Times 100, with this many decimals (a rate quoted in %).
+    Percent(usize),
+}
+
+impl Format {
+    fn render(self, value: f64) -> String {
+        match self {
+            Format::Fixed(d) => format!("{value:.d$}"),
+            Format::Percent(d) => format!("{:.d$}", 100.0 * value),
+        }
+    }
+}
+
+/// A number quoted in a doc's prose or in a hand-made table: every place in `doc` where
+/// `before`, a number and `after` follow each other must show the value at `pointer` of
+/// `json`, written as `format`; at least one such place must exist.
+#[derive(Debug, Clone, Copy)]
+pub struct Quote {
+    /// The doc, relative to the repository root.
+    pub doc: &'static str,
+    /// The text just before the number.
+    pub before: &'static str,
+    /// The text just after it.
+    pub after: &'static str,
+    /// The result file, relative to the repository root.
+    pub json: &'static str,
+    /// The value's JSON pointer (RFC 6901) in it.
+    pub pointer: &'static str,
+    /// How the doc writes it.
+    pub format: Format,
+}
+
+/// Every quoted number that docs-check holds to its result file. Rates of the restoration
+/// benchmark are *pooled* (`/all/...`, every comparison of every degraded print) or
+/// *kind-averaged* (`/summary/<severity>/...`, each of the 13 kinds weighted the same);
+/// the docs say which they quote.
+pub const QUOTES: &[Quote] = &[
+    // bf16 over f32, training, on the CPU that has AVX512-BF16.
+    Quote {
+        doc: "README.md",
+        before: "natively (about ",
+        after: "x faster",
+        json: TRAIN_BENCH,
+        pointer: "/ratio_bf16_over_f32_ours",
+        format: Format::Fixed(1),
+    },
+    Quote {
+        doc: "README.md",
+        before: "bf16 trains about ",
+        after: "x as fast",
+        json: TRAIN_BENCH,
+        pointer: "/ratio_bf16_over_f32_ours",
+        format: Format::Fixed(1),
+    },
+    Quote {
+        doc: "docs/training.md",
+        before: "about ",
+        after: " times as fast as f32",
+        json: TRAIN_BENCH,
+        pointer: "/ratio_bf16_over_f32_ours",
+        format: Format::Fixed(1),
+    },
+    Quote {
+        doc: "docs/performance.md",
+        before: "| our bf16 over our f32 (train) | ",
+        after: "x |",
+        json: TRAIN_BENCH,
+        pointer: "/ratio_bf16_over_f32_ours",
+        format: Format::Fixed(2),
+    },
+    Quote {
+        doc: "docs/performance.md",
+        before: "| bf16 training >= 4x our own f32 | ",
+        after: "x |",
+        json: TRAIN_BENCH,
+        pointer: "/ratio_bf16_over_f32_ours",
+        format: Format::Fixed(2),
+    },
+    Quote {
+        doc: "docs/performance.md",
+        before: "halved bytes. ",
+        after: "x is about what this hardware allows",
+        json: TRAIN_BENCH,
+        pointer: "/ratio_bf16_over_f32_ours",
+        format: Format::Fixed(1),
+    },
+    Quote {
+        doc: "docs/performance.md",
+        before: "| train bf16 (PyTorch: autocast + channels-last) | ",
+        after: " |",
+        json: TRAIN_BENCH,
+        pointer: "/ours_bf16_train_ips",
+        format: Format::Fixed(1),
+    },
+    // The restoration benchmark of restore-fvc2000-2002 on FVC2002 at severity 0.6.
+    Quote {
+        doc: "README.md",
+        before: "severity 0.6:\n",
+        after: " % and ",
+        json: RESTORE_BENCH,
+        pointer: "/all/fpae/identity/type2_rate_40",
+        format: Format::Percent(1),
+    },
+    Quote {
+        doc: "docs/restoration.md",
+        before: "the clean prints reach ",
+        after: " %:",
+        json: RESTORE_BENCH,
+        pointer: "/summary/0.6/originals_type2_rate_40",
+        format: Format::Percent(1),
+    },
+    Quote {
+        doc: "docs/restoration.md",
+        before: "so these are upper bounds): fpae ",
+        after: " s,",
+        json: RESTORE_BENCH,
+        pointer: "/timing/fpae/per_image_s",
+        format: Format::Fixed(3),
+    },
+    Quote {
+        doc: "docs/results.md",
+        before: "weight (",
+        after: " % degraded at 0.6 there, kind-averaged",
+        json: RESTORE_BENCH,
+        pointer: "/summary/0.6/degraded/type2_rate_40",
+        format: Format::Percent(1),
+    },
+    Quote {
+        doc: "docs/results.md",
+        before: "against ",
+        after: " % pooled here",
+        json: RESTORE_BENCH,
+        pointer: "/all/degraded/identity/type2_rate_40",
+        format: Format::Percent(1),
+    },
+    // Every `FVC2002 | all` row of the cross-dataset tables starts with the pooled
+    // degraded rate, the same for every model (the same degraded prints).
+    Quote {
+        doc: "docs/results.md",
+        before: "| FVC2002 | all | ",
+        after: " % |",
+        json: RESTORE_BENCH,
+        pointer: "/all/degraded/identity/type2_rate_40",
+        format: Format::Percent(1),
+    },
+    Quote {
+        doc: "models/restore-fvc2000-2002/MODEL.md",
+        before: "| FVC2002 | all | ",
+        after: " % |",
+        json: RESTORE_BENCH,
+        pointer: "/all/degraded/identity/type2_rate_40",
+        format: Format::Percent(1),
+    },
+    Quote {
+        doc: "models/restore-fvc2000-2002/MODEL.md",
+        before: "| FVC2002 | all | 47.8 % | ",
+        after: " % |",
+        json: RESTORE_BENCH,
+        pointer: "/all/fpae/identity/type2_rate_40",
+        format: Format::Percent(1),
+    },
+    // `cargo xtask bench synth`.
+    Quote {
+        doc: "docs/synthetic.md",
+        before: "prints in ",
+        after: " s, **",
+        json: SYNTH_BENCH,
+        pointer: "/synth/seconds",
+        format: Format::Fixed(1),
+    },
+    Quote {
+        doc: "docs/synthetic.md",
+        before: "s, **",
+        after: " prints/s**",
+        json: SYNTH_BENCH,
+        pointer: "/synth/prints_per_s",
+        format: Format::Fixed(1),
+    },
+    Quote {
+        doc: "docs/synthetic.md",
+        before: "met.** ",
+        after: " % over all",
+        json: SYNTH_BENCH,
+        pointer: "/datasets/synth/overall/type2/rate_40",
+        format: Format::Percent(1),
+    },
+];
+
+/// A generated part of a doc: what stands between `begin` and `end` there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Region {
+    /// The doc, relative to the repository root.
+    pub doc: String,
+    /// The opening marker, e.g. `<!-- commands:begin -->`.
+    pub begin: String,
+    /// The closing marker.
+    pub end: String,
+    /// The rendering. A block (one with a line break) stands on lines of its own between
+    /// the markers; anything else stands inline, right between them.
+    pub content: String,
+}
+
+impl Region {
+    fn table(doc: &str, name: &str, content: String) -> Self {
+        Region {
+            doc: doc.to_owned(),
+            begin: format!("<!-- table:{name} begin -->"),
+            end: format!("<!-- table:{name} end -->"),
+            content,
+        }
+    }
+
+    fn inner(&self) -> String {
+        if self.content.contains('\n') { format!("\n{}\n", self.content.trim_end()) } else { self.content.clone() }
+    }
+}
+
+/// `cargo xtask docs-check`.
+pub fn run(args: &DocsCheckArgs) -> Result<()> {
+    let root = project_root();
+    let fpae = match &args.fpae_help {
+        Some(file) => std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?,
+        None => fpae_help_json(&root)?,
+    };
+    let fpae: Value = serde_json::from_str(&fpae).context("`fpae help-json` printed no JSON")?;
+    let regions = regions(&root, &fpae)?;
+    let problems = check(&root, &regions, QUOTES, args.write)?;
+    if problems.is_empty() {
+        println!(
+            "docs-check: {} regions and {} quoted numbers agree with their sources{}",
+            regions.len(),
+            QUOTES.len(),
+            if args.write { " (rewritten where they differed)" } else { "" }
+        );
+        return Ok(());
+    }
+    for problem in &problems {
+        eprintln!("{problem}");
+    }
+    bail!(
+        "{} in the docs differ from their sources; `cargo xtask docs-check --write` rewrites them",
+        crate::plural(problems.len(), "place")
+    )
+}
+
+/// Checks (or with `write`, rewrites) every region and quote; returns what differs.
+pub fn check(root: &Path, regions: &[Region], quotes: &[Quote], write: bool) -> Result<Vec<String>> {
+    let mut problems = Vec::new();
+    let mut docs: Vec<&str> = regions.iter().map(|r| r.doc.as_str()).chain(quotes.iter().map(|q| q.doc)).collect();
+    docs.sort_unstable();
+    docs.dedup();
+    for doc in docs {
+        let path = root.join(doc);
+        let original = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
+        let mut text = original.clone();
+        for region in regions.iter().filter(|r| r.doc == doc) {
+            match splice(&text, &region.begin, &region.end, &region.inner()) {
+                Ok((_, false)) => {}
+                Ok((new, true)) if write => text = new,
+                Ok((_, true)) => problems
+                    .push(format!("{doc}: the region {} ... {} differs from its rendering", region.begin, region.end)),
+                Err(e) => problems.push(format!("{doc}: {e}")),
+            }
+        }
+        for quote in quotes.iter().filter(|q| q.doc == doc) {
+            let expected = match json_number(root, quote.json, quote.pointer) {
+                Ok(v) => quote.format.render(v),
+                Err(e) => {
+                    problems.push(format!("{doc}: {e:#}"));
+                    continue;
+                }
+            };
+            let places = quoted(&text, quote.before, quote.after);
+            if places.is_empty() {
+                problems.push(format!(
+                    "{doc}: no number between {:?} and {:?} (it should quote {} {} = {expected})",
+                    quote.before, quote.after, quote.json, quote.pointer
+                ));
+            }
+            // From the end, so that rewriting one place leaves the others' offsets as they were.
+            for (start, end) in places.into_iter().rev() {
+                let found = &text[start..end];
+                if found == expected {
+                    continue;
+                }
+                if write {
+                    text.replace_range(start..end, &expected);
+                } else {
+                    let line = text[..start].matches('\n').count() + 1;
+                    problems.push(format!(
+                        "{doc}:{line}: quotes {found} where {} {} gives {expected}",
+                        quote.json, quote.pointer
+                    ));
+                }
+            }
+        }
+        if write && text != original {
+            crate::bench_restore::write_atomically(&path, &text)?;
+            println!("rewrote {doc}");
+        }
+    }
+    Ok(problems)
+}
+
+/// `text` with what stands between `begin` and `end` replaced by `inner`, and whether that
+/// changed anything. Each marker must occur exactly once, `begin` first.
+pub fn splice(text: &str, begin: &str, end: &str, inner: &str) -> Result<(String, bool)> {
+    let count = |m: &str| text.matches(m).count();
+    if count(begin) != 1 || count(end) != 1 {
+        bail!("expected {begin} and {end} once each, found them {} and {} times", count(begin), count(end));
+    }
+    let start = text.find(begin).expect("counted") + begin.len();
+    let stop = text.find(end).expect("counted");
+    if stop < start {
+        bail!("{end} comes before {begin}");
+    }
+    if &text[start..stop] == inner {
+        return Ok((text.to_owned(), false));
+    }
+    Ok((format!("{}{inner}{}", &text[..start], &text[stop..]), true))
+}
+
+/// The byte ranges of the numbers that stand between `before` and `after` in `text`.
+fn quoted(text: &str, before: &str, after: &str) -> Vec<(usize, usize)> {
+    let is_number = |s: &str| {
+        !s.is_empty()
+            && s.chars().any(|c| c.is_ascii_digit())
+            && s.chars().all(|c| c.is_ascii_digit() || matches!(c, '.' | ',' | '-' | '+' | '−'))
+    };
+    let mut places = Vec::new();
+    for (at, _) in text.match_indices(before) {
+        let start = at + before.len();
+        let rest = &text[start..];
+        // A number is short: `after` must start within the next few characters.
+        if let Some(len) = rest.find(after)
+            && rest[..len].chars().count() <= 24
+            && is_number(&rest[..len])
+        {
+            places.push((start, start + len));
+        }
+    }
+    places
+}
+
+/// The number at `pointer` in the JSON file `file` (relative to `root`).
+fn json_number(root: &Path, file: &str, pointer: &str) -> Result<f64> {
+    let json = read_json(root, file)?;
+    json.pointer(pointer).and_then(Value::as_f64).with_context(|| format!("{file} has no number at {pointer}"))
+}
+
+fn read_json(root: &Path, file: &str) -> Result<Value> {
+    let path = root.join(file);
+    let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
+    serde_json::from_str(&text).with_context(|| format!("{} is not JSON", path.display()))
+}
+
+/// Every region of every doc, rendered from its source.
+pub fn regions(root: &Path, fpae: &Value) -> Result<Vec<Region>> {
+    let xtask = describe(&crate::Cli::command());
+    let restore = read_json(root, RESTORE_BENCH)?;
+    let synth = read_json(root, SYNTH_BENCH)?;
+    Ok(vec![
+        Region {
+            doc: "README.md".into(),
+            begin: "<!-- commands:begin -->".into(),
+            end: "<!-- commands:end -->".into(),
+            content: command_table(&xtask, fpae),
+        },
+        Region {
+            doc: "README.md".into(),
+            begin: "<!-- tests:begin -->".into(),
+            end: "<!-- tests:end -->".into(),
+            content: count_tests(root)?.to_string(),
+        },
+        Region::table("docs/restoration.md", "restoration-kinds", restoration_kinds(&restore)?),
+        Region::table("docs/restoration.md", "restoration-average", restoration_average(&restore)?),
+        Region::table("docs/restoration.md", "restoration-do-no-harm", restoration_do_no_harm(&restore)?),
+        Region::table("docs/synthetic.md", "synth", crate::bench_synth::markdown_table(&synth)),
+    ])
+}
+
+/// The output of `fpae help-json`, built by cargo if needed.
+fn fpae_help_json(root: &Path) -> Result<String> {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let output = std::process::Command::new(cargo)
+        .current_dir(root)
+        .args(["run", "--quiet", "-p", "fp-cli", "--", "help-json"])
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .context("cannot run cargo")?;
+    if !output.status.success() {
+        bail!("`cargo run -p fp-cli -- help-json` failed ({})", output.status);
+    }
+    String::from_utf8(output.stdout).context("`fpae help-json` printed something that is not UTF-8")
+}
+
+// ---------------------------------------------------------------------------------------
+// The command table
+
+/// A command, its visible arguments and subcommands, as `fpae help-json` prints them
+/// (a twin of `crates/fp-cli/src/help_json.rs`, which xtask cannot link).
+pub fn describe(command: &clap::Command) -> Value {
+    let args: Vec<Value> = command.get_arguments().filter(|a| !a.is_hide_set()).map(describe_arg).collect();
+    let commands: Vec<Value> = command.get_subcommands().filter(|c| !c.is_hide_set()).map(describe).collect();
+    json!({
+        "name": command.get_name(),
+        "about": command.get_about().map(|s| s.to_string()),
+        "long_about": command.get_long_about().map(|s| s.to_string()),
+        "args": args,
+        "commands": commands,
+    })
+}
+
+fn describe_arg(arg: &Arg) -> Value {
+    let value_names: Vec<&str> = arg.get_value_names().unwrap_or_default().iter().map(|n| n.as_str()).collect();
+    let possible: Vec<String> =
+        arg.get_possible_values().iter().filter(|p| !p.is_hide_set()).map(|p| p.get_name().to_owned()).collect();
+    let defaults: Vec<String> = if arg.is_hide_default_value_set() {
+        Vec::new()
+    } else {
+        arg.get_default_values().iter().map(|v| v.to_string_lossy().into_owned()).collect()
+    };
+    json!({
+        "id": arg.get_id().as_str(),
+        "long": arg.get_long(),
+        "short": arg.get_short().map(String::from),
+        "positional": arg.is_positional(),
+        "required": arg.is_required_set(),
+        "last": arg.is_last_set(),
+        "takes_value": arg.get_action().takes_values(),
+        "repeated": matches!(arg.get_action(), ArgAction::Append | ArgAction::Count),
+        "value_names": value_names,
+        "possible_values": possible,
+        "default": defaults,
+        "help": arg.get_long_help().or(arg.get_help()).map(|s| s.to_string()),
+    })
+}
+
+/// The README's command table: a row for every command of xtask (`cargo xtask ...`) and
+/// of fpae, each with every flag it takes and their help.
+pub fn command_table(xtask: &Value, fpae: &Value) -> String {
+    let mut rows = vec!["| command | what it does |".to_owned(), "| --- | --- |".to_owned()];
+    rows_of(xtask, "cargo xtask", &mut rows);
+    // fpae's own flags (global, taken by every command) in a row of their own.
+    let about =
+        format!("Every fpae command takes these.{}", flag_help(fpae["args"].as_array().map_or(&[][..], Vec::as_slice)));
+    rows.push(format!("| `{}` | {} |", cell(&synopsis("fpae", fpae)), cell(&about)));
+    for sub in fpae["commands"].as_array().into_iter().flatten() {
+        rows_of(sub, &format!("fpae {}", sub["name"].as_str().unwrap_or("?")), &mut rows);
+    }
+    rows.join("\n")
+}
+
+/// The rows of `command` (called `path`): its own, or one per leaf subcommand.
+fn rows_of(command: &Value, path: &str, rows: &mut Vec<String>) {
+    let subs = command["commands"].as_array().map_or(&[][..], Vec::as_slice);
+    if subs.is_empty() {
+        let about = command["long_about"].as_str().or(command["about"].as_str()).unwrap_or("");
+        let args = command["args"].as_array().map_or(&[][..], Vec::as_slice);
+        let text = format!("{}{}", one_line(about), flag_help(args));
+        rows.push(format!("| `{}` | {} |", cell(&synopsis(path, command)), cell(&text)));
+        return;
+    }
+    for sub in subs {
+        rows_of(sub, &format!("{path} {}", sub["name"].as_str().unwrap_or("?")), rows);
+    }
+}
+
+/// `path POSITIONAL... [--flag VALUE]... [-- ARGS...]`, and ` COMMAND` for a command with subcommands.
+fn synopsis(path: &str, command: &Value) -> String {
+    let args = command["args"].as_array().map_or(&[][..], Vec::as_slice);
+    let mut parts = vec![path.to_owned()];
+    let positional = |a: &&Value| a["positional"].as_bool() == Some(true);
+    let last = |a: &&Value| a["last"].as_bool() == Some(true);
+    parts.extend(args.iter().filter(|a| positional(a) && !last(a)).map(usage));
+    parts.extend(args.iter().filter(|a| !positional(a)).map(usage));
+    parts.extend(args.iter().filter(|a| positional(a) && last(a)).map(usage));
+    if command["commands"].as_array().is_some_and(|c| !c.is_empty()) {
+        parts.push("COMMAND".into());
+    }
+    parts.join(" ")
+}
+
+/// One argument as the synopsis writes it: `NAME`, `[NAME]...`, `--flag VALUE`, `[--flag]`.
+fn usage(arg: &Value) -> String {
+    let spec = spec(arg);
+    let repeated = arg["repeated"].as_bool() == Some(true);
+    let required = arg["required"].as_bool() == Some(true);
+    let spec = if arg["last"].as_bool() == Some(true) { format!("-- {spec}") } else { spec };
+    let spec = if required { spec } else { format!("[{spec}]") };
+    if repeated { format!("{spec}...") } else { spec }
+}
+
+/// An argument without brackets: `NAME`, `--flag VALUE`, `--flag a|b`, `--flag`.
+fn spec(arg: &Value) -> String {
+    let value = || {
+        let possible = strings(&arg["possible_values"]);
+        if !possible.is_empty() && possible.len() <= MAX_INLINE_CHOICES {
+            return possible.join("|");
+        }
+        let names = strings(&arg["value_names"]);
+        if names.is_empty() { arg["id"].as_str().unwrap_or("VALUE").to_uppercase() } else { names.join(" ") }
+    };
+    if arg["positional"].as_bool() == Some(true) {
+        let names = strings(&arg["value_names"]);
+        return if names.is_empty() { arg["id"].as_str().unwrap_or("ARG").to_uppercase() } else { names.join(" ") };
+    }
+    let flag = match (arg["long"].as_str(), arg["short"].as_str()) {
+        (Some(long), _) => format!("--{long}"),
+        (None, Some(short)) => format!("-{short}"),
+        (None, None) => arg["id"].as_str().unwrap_or("?").to_owned(),
+    };
+    if arg["takes_value"].as_bool() == Some(true) { format!("{flag} {}", value()) } else { flag }
+}
+
+/// More choices than this are listed in the flag's help, not in the synopsis.
+const MAX_INLINE_CHOICES: usize = 6;
+
+fn strings(list: &Value) -> Vec<&str> {
+    list.as_array().into_iter().flatten().filter_map(Value::as_str).collect()
+}
+
+/// Each argument's help, one per line of the cell: `<br>`​`--flag VALUE`: help, then its
+/// choices when the synopsis does not list them, and its default as clap's help shows it.
+fn flag_help(args: &[Value]) -> String {
+    args.iter()
+        .map(|a| {
+            let mut help = a["help"].as_str().map(one_line).unwrap_or_default();
+            let possible = strings(&a["possible_values"]);
+            if possible.len() > MAX_INLINE_CHOICES {
+                help.push_str(&format!(" (one of: {})", possible.join(", ")));
+            }
+            let defaults = strings(&a["default"]);
+            if !defaults.is_empty() && !help.contains("[default:") {
+                help.push_str(&format!(" [default: {}]", defaults.join(", ")));
+            }
+            let help = help.trim_start();
+            let short =
+                a["short"].as_str().filter(|_| a["long"].is_string()).map(|s| format!(" (`-{s}`)")).unwrap_or_default();
+            if help.is_empty() {
+                format!("<br>`{}`{short}", spec(a))
+            } else {
+                format!("<br>`{}`{short}: {help}", spec(a))
+            }
+        })
+        .collect()
+}
+
+/// Text on one line, its paragraphs and line breaks made single spaces.
+fn one_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Text made safe for a table cell: `|` escaped (GitHub also unescapes it in code spans).
+fn cell(text: &str) -> String {
+    text.replace('|', "\\|")
+}
+
+// ---------------------------------------------------------------------------------------
+// The restoration benchmark's tables (`cargo xtask bench restore`'s JSON)
+
+/// The methods of the restoration benchmark, in the order of the docs' columns.
+const PEERS: [&str; 2] = ["pyfing-gabor", "pyfing-snfen"];
+
+/// `+1.2` or `−1.2` (a true minus sign, as the docs write it).
+fn signed(value: f64, decimals: usize) -> String {
+    let text = format!("{:.decimals$}", value.abs());
+    if value < 0.0 && text.chars().any(|c| c.is_ascii_digit() && c != '0') {
+        format!("−{text}")
+    } else {
+        format!("+{text}")
+    }
+}
+
+/// `value` at `pointer`, or an error naming the restoration result file.
+fn number(json: &Value, pointer: &str) -> Result<f64> {
+    json.pointer(pointer).and_then(Value::as_f64).with_context(|| format!("{RESTORE_BENCH} has no number at {pointer}"))
+}
+
+fn severity(json: &Value) -> Result<&str> {
+    json.pointer("/severities/0").and_then(Value::as_str).with_context(|| format!("{RESTORE_BENCH} has no /severities"))
+}
+
+/// Type-II at 40 of each method per kind, the best of fpae and the peers in bold, and where
+/// fpae stands against the better peer of each kind.
+fn restoration_kinds(json: &Value) -> Result<String> {
+    let severity = severity(json)?;
+    let mut rows = vec![
+        "| kind | degraded | fpae | pyfing-gabor | pyfing-snfen | fpae against the better pyfing |".to_owned(),
+        "| --- | ---: | ---: | ---: | ---: | --- |".to_owned(),
+    ];
+    let kinds = json["kinds"].as_array().with_context(|| format!("{RESTORE_BENCH} has no /kinds"))?;
+    for kind in kinds.iter().filter_map(Value::as_str) {
+        let group = format!("/groups/{kind}~1{severity}");
+        let rate = |method: &str| number(json, &format!("{group}/{method}/identity/type2_rate_40")).map(|r| 100.0 * r);
+        let degraded = rate("degraded")?;
+        let methods: Vec<(&str, f64)> =
+            ["fpae"].iter().chain(&PEERS).map(|m| Ok((*m, rate(m)?))).collect::<Result<_>>()?;
+        let best = methods.iter().map(|(_, r)| *r).fold(f64::NEG_INFINITY, f64::max);
+        let peer = methods[1..].iter().map(|(_, r)| *r).fold(f64::NEG_INFINITY, f64::max);
+        let cells: Vec<String> =
+            methods.iter().map(|(_, r)| if *r == best { format!("**{r:.1}**") } else { format!("{r:.1}") }).collect();
+        let lead = methods[0].1 - peer;
+        let verdict = format!("{}, {}", if lead >= 0.0 { "ahead" } else { "behind" }, signed(lead, 1));
+        rows.push(format!("| {kind} | {degraded:.1} | {} | {verdict} |", cells.join(" | ")));
+    }
+    Ok(rows.join("\n"))
+}
+
+/// The kind-averaged rates of each method (`/summary/<severity>`).
+fn restoration_average(json: &Value) -> Result<String> {
+    let severity = severity(json)?;
+    let model = json["model"].as_str().and_then(|m| Path::new(m).file_name()).and_then(|m| m.to_str()).unwrap_or("?");
+    let summary = format!("/summary/{severity}");
+    let mut rows = vec![
+        "| method | type-II@40 | gap recovered | type-I@40 | minutiae recall / precision | SSIM |".to_owned(),
+        "| --- | ---: | ---: | ---: | --- | ---: |".to_owned(),
+    ];
+    let methods = [
+        ("degraded", "degraded".to_owned()),
+        ("fpae", format!("fpae (`{model}`)")),
+        (PEERS[0], PEERS[0].to_owned()),
+        (PEERS[1], PEERS[1].to_owned()),
+        ("pyfing-best", "better pyfing per kind".to_owned()),
+    ];
+    for (key, label) in methods {
+        let m = |measure: &str| number(json, &format!("{summary}/{key}/{measure}"));
+        let gap = if key == "degraded" {
+            "-".to_owned()
+        } else {
+            let g = 100.0 * number(json, &format!("{summary}/gap_recovered/{key}"))?;
+            format!("{} %", signed(g, 1).trim_start_matches('+'))
+        };
+        rows.push(format!(
+            "| {label} | {:.1} | {gap} | {:.1} | {:.1} / {:.1} | {:.3} |",
+            100.0 * m("type2_rate_40")?,
+            100.0 * m("type1_rate_40")?,
+            100.0 * m("minutiae_recall")?,
+            100.0 * m("minutiae_precision")?,
+            m("ssim")?
+        ));
+    }
+    Ok(rows.join("\n"))
+}
+
+/// The clean prints run through each method (`/do_no_harm`), against the clean prints as they are.
+fn restoration_do_no_harm(json: &Value) -> Result<String> {
+    let clean = 100.0 * number(json, "/do_no_harm/clean/type2_rate_40")?;
+    let mut rows = vec![
+        "| method | type-II@40 | change | minutiae recall / precision |".to_owned(),
+        "| --- | ---: | ---: | --- |".to_owned(),
+    ];
+    for method in ["fpae"].iter().chain(&PEERS) {
+        let m = |measure: &str| number(json, &format!("/do_no_harm/{method}/{measure}")).map(|v| 100.0 * v);
+        let rate = m("type2_rate_40")?;
+        rows.push(format!(
+            "| {method} | {rate:.1} | {} | {:.1} / {:.1} |",
+            signed(rate - clean, 1).trim_start_matches('+'),
+            m("minutiae_recall")?,
+            m("minutiae_precision")?
+        ));
+    }
+    Ok(rows.join("\n"))
+}
+
+// ---------------------------------------------------------------------------------------
+// The test count
+
+/// How many tests `cargo test --workspace` runs on Linux: the `#[test]` functions of every
+/// package (`crates/*` and `xtask`), and the doctests of the library crates (code blocks in
+/// `///` and `//!` comments under `src/` that are Rust: no language, `rust`, `no_run`,
+/// `should_panic`, `compile_fail`; not `ignore`, `text`, `toml` and the like). Counted in
+/// the source, so that the check needs no build; the README's number is this count.
+pub fn count_tests(root: &Path) -> Result<usize> {
+    let mut packages = vec![root.join("xtask")];
+    let crates = root.join("crates");
+    for entry in std::fs::read_dir(&crates).with_context(|| format!("cannot read {}", crates.display()))? {
+        let path = entry.with_context(|| format!("cannot read {}", crates.display()))?.path();
+        if path.join("Cargo.toml").is_file() {
+            packages.push(path);
+        }
+    }
+    let mut total = 0;
+    for package in packages {
+        let has_lib = package.join("src").join("lib.rs").is_file();
+        let mut files = Vec::new();
+        rust_files(&package, &mut files)?;
+        for file in files {
+            let text = std::fs::read_to_string(&file).with_context(|| format!("cannot read {}", file.display()))?;
+            let doctests = has_lib && file.starts_with(package.join("src"));
+            total += tests_in(&text, doctests);
+        }
+    }
+    Ok(total)
+}
+
+/// The `#[test]` functions in one file's text, and with `doctests` its Rust doc code blocks.
+pub fn tests_in(text: &str, doctests: bool) -> usize {
+    let mut count = 0;
+    let mut in_block = false;
+    for line in text.lines().map(str::trim_start) {
+        if line.starts_with("#[test]") {
+            count += 1;
+        }
+        let doc = line.strip_prefix("///").or_else(|| line.strip_prefix("//!"));
+        let Some(fence) = doc.map(str::trim_start).and_then(|d| d.strip_prefix("```")) else { continue };
+        if in_block {
+            in_block = false;
+            continue;
+        }
+        in_block = true;
+        let rust = fence.split(',').map(str::trim).all(|word| {
+            matches!(word, "" | "rust" | "no_run" | "should_panic" | "compile_fail") || word.starts_with("edition")
+        });
+        if doctests && rust {
+            count += 1;
+        }
+    }
+    count
+}
+
+/// The `.rs` files under `dir`, leaving out build outputs (`target`).
+fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
+    for entry in std::fs::read_dir(dir).with_context(|| format!("cannot read {}", dir.display()))? {
+        let path = entry.with_context(|| format!("cannot read {}", dir.display()))?.path();
+        if path.is_dir() {
+            if path.file_name().is_some_and(|n| n != "target") {
+                rust_files(&path, out)?;
+            }
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn region(doc: &str, content: &str) -> Region {
+        Region::table(doc, "t", content.to_owned())
+    }
+
+    fn write(dir: &Path, name: &str, text: &str) {
+        let path = dir.join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+
+    fn read(dir: &Path, name: &str) -> String {
+        std::fs::read_to_string(dir.join(name)).unwrap()
+    }
+
+    #[test]
+    fn a_region_that_differs_is_reported_with_its_file_and_marker() {
+        let dir = tempfile::tempdir().unwrap();
+        let doc = "intro\n<!-- table:t begin -->\n| a |\n| 1 |\n<!-- table:t end -->\nafter\n";
+        write(dir.path(), "docs/x.md", doc);
+        let problems = check(dir.path(), &[region("docs/x.md", "| a |\n| 2 |")], &[], false).unwrap();
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(problems[0].starts_with("docs/x.md: "), "{}", problems[0]);
+        assert!(problems[0].contains("<!-- table:t begin -->"), "{}", problems[0]);
+        assert_eq!(read(dir.path(), "docs/x.md"), doc, "a check without --write must not write");
+        // The same rendering as the doc is no problem.
+        assert!(check(dir.path(), &[region("docs/x.md", "| a |\n| 1 |")], &[], false).unwrap().is_empty());
+    }
+
+    #[test]
+    fn write_rewrites_only_between_the_markers() {
+        let dir = tempfile::tempdir().unwrap();
+        let doc = "intro | 1 |\n<!-- table:t begin -->\n| 1 |\n<!-- table:t end -->\n| 1 | after\n";
+        write(dir.path(), "x.md", doc);
+        let problems = check(dir.path(), &[region("x.md", "| 2 |\n| 3 |")], &[], true).unwrap();
+        assert!(problems.is_empty(), "{problems:?}");
+        assert_eq!(
+            read(dir.path(), "x.md"),
+            "intro | 1 |\n<!-- table:t begin -->\n| 2 |\n| 3 |\n<!-- table:t end -->\n| 1 | after\n"
+        );
+        // Written once, it now agrees.
+        assert!(check(dir.path(), &[region("x.md", "| 2 |\n| 3 |")], &[], false).unwrap().is_empty());
+    }
+
+    #[test]
+    fn an_inline_region_stays_inline_and_a_missing_marker_is_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), "x.md", "runs <!-- n:begin -->12<!-- n:end --> tests\n");
+        let count = Region {
+            doc: "x.md".into(),
+            begin: "<!-- n:begin -->".into(),
+            end: "<!-- n:end -->".into(),
+            content: "13".into(),
+        };
+        assert!(check(dir.path(), std::slice::from_ref(&count), &[], true).unwrap().is_empty());
+        assert_eq!(read(dir.path(), "x.md"), "runs <!-- n:begin -->13<!-- n:end --> tests\n");
+        let problems = check(dir.path(), &[region("x.md", "x")], &[], false).unwrap();
+        assert_eq!(problems.len(), 1);
+        assert!(
+            problems[0].contains("<!-- table:t begin -->") && problems[0].contains("0 and 0 times"),
+            "{}",
+            problems[0]
+        );
+    }
+
+    #[test]
+    fn a_quoted_number_that_differs_from_its_json_fails_naming_both() {
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), "r.json", r#"{"all": {"rate": 0.4781}, "speed": 2.3174}"#);
+        write(dir.path(), "x.md", "bf16 is about 2.2x faster.\nType-II 47.8 % pooled, 47.6 % pooled.\n");
+        let quotes = [
+            Quote {
+                doc: "x.md",
+                before: "about ",
+                after: "x faster",
+                json: "r.json",
+                pointer: "/speed",
+                format: Format::Fixed(1),
+            },
+            Quote {
+                doc: "x.md",
+                before: " ",
+                after: " % pooled",
+                json: "r.json",
+                pointer: "/all/rate",
+                format: Format::Percent(1),
+            },
+        ];
+        let problems = check(dir.path(), &[], &quotes, false).unwrap();
+        assert_eq!(problems.len(), 2, "{problems:?}");
+        assert!(problems.contains(&"x.md:1: quotes 2.2 where r.json /speed gives 2.3".to_owned()), "{problems:?}");
+        assert!(problems.contains(&"x.md:2: quotes 47.6 where r.json /all/rate gives 47.8".to_owned()), "{problems:?}");
+        // --write fixes every place, and nothing else.
+        assert!(check(dir.path(), &[], &quotes, true).unwrap().is_empty());
+        assert_eq!(read(dir.path(), "x.md"), "bf16 is about 2.3x faster.\nType-II 47.8 % pooled, 47.8 % pooled.\n");
+        // A quote whose place is gone is reported too.
+        let gone = [Quote { after: "x slower", ..quotes[0] }];
+        let problems = check(dir.path(), &[], &gone, false).unwrap();
+        assert_eq!(problems.len(), 1);
+        assert!(problems[0].contains("r.json /speed = 2.3"), "{}", problems[0]);
+    }
+
+    #[test]
+    fn tests_are_counted_with_rust_doctests_only() {
+        let source = "/// ```\n/// let a = 1;\n/// ```\n//! ```text\n//! not rust\n//! ```\n/// ```no_run\n/// x();\n/// ```\n/// ```ignore\n/// ```\n#[test]\nfn a() {}\n    #[test]\n    fn b() {}\n";
+        assert_eq!(tests_in(source, true), 4, "2 #[test] and the plain and no_run doctests");
+        assert_eq!(tests_in(source, false), 2, "outside a library's src/ only #[test] counts");
+    }
+
+    #[test]
+    fn the_command_table_has_every_flag_of_every_command() {
+        let cli = clap::Command::new("fpae")
+            .arg(Arg::new("threads").long("threads").value_name("N").global(true).help("Threads."))
+            .subcommand(
+                clap::Command::new("train")
+                    .about("Train a model.")
+                    .arg(Arg::new("config").value_name("CONFIG").help("Config file."))
+                    .arg(
+                        Arg::new("set").long("set").value_name("KEY=VALUE").action(ArgAction::Append).help("Override."),
+                    )
+                    .arg(Arg::new("precision").long("precision").value_parser(["f32", "bf16"]).help("Precision."))
+                    .arg(
+                        Arg::new("kind").long("kind").value_name("K").value_parser(["a", "b", "c", "d", "e", "f", "g"]),
+                    )
+                    .arg(Arg::new("steps").long("steps").value_name("N").default_value("5").help("Steps."))
+                    .arg(Arg::new("hidden").long("hidden").hide(true)),
+            )
+            .subcommand(clap::Command::new("benchmark").subcommand(
+                clap::Command::new("make").about("Make it.").arg(Arg::new("out").long("out").required(true)),
+            ));
+        let xtask = clap::Command::new("cargo xtask").subcommand(clap::Command::new("setup").about("Set up."));
+        let table = command_table(&describe(&xtask), &describe(&cli));
+        let rows: Vec<&str> = table.lines().collect();
+        assert_eq!(rows[0], "| command | what it does |");
+        assert_eq!(rows[2], "| `cargo xtask setup` | Set up. |");
+        assert_eq!(
+            rows[3],
+            "| `fpae [--threads N] COMMAND` | Every fpae command takes these.<br>`--threads N`: Threads. |"
+        );
+        assert_eq!(
+            rows[4],
+            "| `fpae train [CONFIG] [--set KEY=VALUE]... [--precision f32\\|bf16] [--kind K] [--steps N]` | Train a model.\
+             <br>`CONFIG`: Config file.<br>`--set KEY=VALUE`: Override.<br>`--precision f32\\|bf16`: Precision.<br>`--kind \
+             K`: (one of: a, b, c, d, e, f, g)<br>`--steps N`: Steps. [default: 5] |"
+        );
+        assert_eq!(rows[5], "| `fpae benchmark make --out OUT` | Make it.<br>`--out OUT` |");
+        assert_eq!(rows.len(), 6, "{table}");
+    }
+
+    #[test]
+    fn restoration_tables_render_from_the_json() {
+        let json = json!({
+            "model": "models/m",
+            "severities": ["0.6"],
+            "kinds": ["blur"],
+            "groups": {"blur/0.6": {
+                "degraded": {"identity": {"type2_rate_40": 0.395}},
+                "fpae": {"identity": {"type2_rate_40": 0.549}},
+                "pyfing-gabor": {"identity": {"type2_rate_40": 0.237}},
+                "pyfing-snfen": {"identity": {"type2_rate_40": 0.551}},
+            }},
+        });
+        assert_eq!(
+            restoration_kinds(&json).unwrap().lines().nth(2).unwrap(),
+            "| blur | 39.5 | 54.9 | 23.7 | **55.1** | behind, −0.2 |"
+        );
+        let broken = json!({"severities": ["0.6"], "kinds": ["blur"], "groups": {}});
+        let err = restoration_kinds(&broken).unwrap_err().to_string();
+        assert!(err.contains(RESTORE_BENCH) && err.contains("/groups/blur~10.6/"), "{err}");
+    }
+}
