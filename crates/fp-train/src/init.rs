@@ -59,7 +59,8 @@ impl StartingModel {
 pub struct InitWeights {
     /// `train.init` as the configuration gives it.
     pub source: PathBuf,
-    /// The model folder or checkpoint the weights were read from (absolute).
+    /// The model folder or checkpoint the weights were read from: `source` itself, or the
+    /// `best` checkpoint under it when it is a run directory (relative when `source` is).
     pub checkpoint: PathBuf,
     /// SHA-256 of its `model.safetensors`, in lowercase hex.
     pub sha256: String,
@@ -91,7 +92,9 @@ impl InitWeights {
         let weights = checkpoint.join(MODEL_WEIGHTS_FILE);
         let bytes = std::fs::read(&weights).map_err(TrainError::io(&weights))?;
         let sha256 = Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect();
-        let checkpoint = std::fs::canonicalize(&checkpoint).map_err(TrainError::io(&checkpoint))?;
+        // Kept as found from `source` (relative when it is, e.g. `models/restore-fvc2002`),
+        // not made absolute: a run's state.json, and every model exported from it, would
+        // otherwise carry the path of the machine it trained on.
         Ok(Self { source: source.to_owned(), checkpoint, sha256 })
     }
 

@@ -362,7 +362,18 @@ fn a_run_started_from_exported_weights_begins_with_them_and_records_their_digest
     assert_eq!(fp_train::mean_loss(&start.model, tuned.train.loss, &val), history(&source)[0].val_loss);
     let init = start.init.unwrap();
     assert_eq!(init.source, model);
+    assert_eq!(init.checkpoint, model);
     assert_eq!(init.sha256, sha256_hex(&model.join("model.safetensors")));
+
+    // Given by a relative path, the weights are recorded by it, not by where it leads on this
+    // machine (a link here, to the temporary folder).
+    let here = tempfile::tempdir_in(".").unwrap();
+    std::os::unix::fs::symlink(&model, here.path().join("model")).unwrap();
+    let relative = std::path::PathBuf::from(here.path().file_name().unwrap()).join("model");
+    let mut by_relative = tuned.clone();
+    by_relative.train.init = Some(relative.clone());
+    let found = fp_train::StartingModel::new(&by_relative, tch::Device::Cpu).unwrap().init.unwrap();
+    assert_eq!((found.source, found.checkpoint), (relative.clone(), relative));
 
     // A run directory stands for its best checkpoint.
     let mut from_run = tuned.clone();

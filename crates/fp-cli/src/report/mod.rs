@@ -149,6 +149,18 @@ fn run_evaluation(dir: &Path, model: &TrainedModel, options: &ReportOptions) -> 
     Ok(evaluation)
 }
 
+/// The checkpoint as the page names it: relative to the directory the page is about
+/// (`checkpoints/best`, or `model.safetensors` for a model folder), so that a page made on
+/// one machine and committed or sent elsewhere carries no absolute path of it.
+fn checkpoint_name(dir: &Path, checkpoint: &Path) -> String {
+    let dir = dir.canonicalize().unwrap_or_else(|_| dir.to_owned());
+    match checkpoint.strip_prefix(&dir) {
+        Ok(inside) if inside.as_os_str().is_empty() => fp_model::MODEL_WEIGHTS_FILE.to_owned(),
+        Ok(inside) => inside.display().to_string(),
+        Err(_) => checkpoint.display().to_string(),
+    }
+}
+
 /// What the run is, in a few lines.
 fn run_facts(dir: &Path, model: &TrainedModel, evaluation: &Evaluation) -> Vec<(String, String)> {
     let config = &model.config;
@@ -157,7 +169,7 @@ fn run_facts(dir: &Path, model: &TrainedModel, evaluation: &Evaluation) -> Vec<(
         ("task".to_owned(), format!("{:?}", config.task.kind).to_lowercase()),
         ("model".to_owned(), config.model.kind_name().to_owned()),
         ("data".to_owned(), config.data.root.to_string()),
-        ("checkpoint".to_owned(), format!("{} (epoch {})", model.checkpoint.display(), model.epoch)),
+        ("checkpoint".to_owned(), format!("{} (epoch {})", checkpoint_name(dir, &model.checkpoint), model.epoch)),
         ("validation prints".to_owned(), evaluation.images.to_string()),
     ];
     if let Ok(history) = fp_train::history::read(dir)
@@ -241,4 +253,19 @@ fn benchmarks(dir: &Path) -> anyhow::Result<Vec<(String, BenchmarkEvaluation)>> 
         found.push((name, evaluation));
     }
     Ok(found)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_checkpoint_is_named_relative_to_the_folder_the_page_is_about() {
+        let dir = tempfile::tempdir().unwrap();
+        let absolute = dir.path().canonicalize().unwrap();
+        assert_eq!(checkpoint_name(dir.path(), &absolute.join("checkpoints").join("best")), "checkpoints/best");
+        assert_eq!(checkpoint_name(dir.path(), &absolute), fp_model::MODEL_WEIGHTS_FILE);
+        // A checkpoint elsewhere is named as it is.
+        assert_eq!(checkpoint_name(dir.path(), Path::new("/elsewhere/best")), "/elsewhere/best");
+    }
 }
