@@ -1035,6 +1035,18 @@ mod tests {
     use super::*;
 
     #[test]
+    fn torch_bench_script_recipe_parts() {
+        // LibTorch's Python has torch; `cargo xtask setup` installs it.
+        let python = libtorch::install_dir().unwrap().join("venv").join("bin").join("python");
+        assert!(python.is_file(), "no LibTorch Python at {}: run `cargo xtask setup`", python.display());
+        let test = project_root().join("xtask").join("bench").join("test_torch_bench.py");
+        let out = Command::new(&python).arg(&test).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{}:\n{stderr}", test.display());
+        assert!(stderr.contains("\nOK"), "{stderr}");
+    }
+
+    #[test]
     fn the_last_json_line_is_read_past_a_profile_table() {
         let out = "one train step, f32, batch 4 at 32x32; top operators by self CPU time:\n\
                    ----  ----\n   aten::convolution_backward  54.20%  {not json}\n----\n\n\

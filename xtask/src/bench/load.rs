@@ -283,7 +283,10 @@ mod tests {
 
     #[test]
     fn busy_ticks_add_user_nice_system_irq_softirq_and_steal() {
-        assert_eq!(parse_stat_busy(STAT), Some(1766569 + 114645 + 121097 + 0 + 1229 + 980));
+        // user + nice + system + irq (0) + softirq + steal.
+        assert_eq!(parse_stat_busy(STAT), Some(1766569 + 114645 + 121097 + 1229 + 980));
+        // Idle (400) and iowait (50) are not busy; guest (9) and guest_nice (10) are inside user and nice.
+        assert_eq!(parse_stat_busy("cpu 1 2 3 400 50 6 7 8 9 10\n"), Some(1 + 2 + 3 + 6 + 7 + 8));
         // An old kernel's four fields: no irq, softirq or steal.
         assert_eq!(parse_stat_busy("cpu 10 2 3 400\n"), Some(15));
         assert_eq!(parse_stat_busy("cpu0 1 2 3 4\n"), None, "only the all-CPU line counts");
