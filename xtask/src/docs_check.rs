@@ -255,6 +255,22 @@ pub const QUOTES: &[Quote] = &[
     },
     Quote {
         doc: "models/restore-fvc2000-2002/MODEL.md",
+        before: "which gives ",
+        after: " % degraded on FVC2002",
+        json: RESTORE_BENCH,
+        pointer: "/summary/0.6/degraded/type2_rate_40",
+        format: Format::Percent(1),
+    },
+    Quote {
+        doc: "models/restore-fvc2000-2002/MODEL.md",
+        before: "where the pooled rate is ",
+        after: " %:",
+        json: RESTORE_BENCH,
+        pointer: "/all/degraded/identity/type2_rate_40",
+        format: Format::Percent(1),
+    },
+    Quote {
+        doc: "models/restore-fvc2000-2002/MODEL.md",
         before: "| FVC2002 | all | ",
         after: " % |",
         json: RESTORE_BENCH,
