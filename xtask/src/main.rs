@@ -210,6 +210,8 @@ fn test(args: &[String]) -> Result<()> {
     if let libtorch::Provision::Managed { python } = libtorch::setup()? {
         // The pyfing script's pure parts are tested with numpy alone.
         peers::ensure_test_numpy(&python)?;
+        // fpae's ONNX export is checked in onnxruntime.
+        peers::ensure_test_onnx(&python)?;
     }
     // The report's test opens it in a real browser.
     debian::ensure_program("chromium", "chromium", "for the report's browser test");

@@ -111,3 +111,20 @@ pub fn ensure_test_numpy(python: &Path) -> Result<()> {
     cmd.args(["-m", "pip", "install", "--disable-pip-version-check", "--no-input"]).arg(format!("numpy=={}", numpy.1));
     libtorch::run_logged(&mut cmd, &libtorch::setup_log()?).context("cannot install numpy for the tests")
 }
+
+/// The ONNX packages in LibTorch's venv, for the test that runs `fpae export
+/// --format onnx`'s graphs in onnxruntime (`crates/fp-cli/tests/pytorch.rs`);
+/// `onnx` also lets the export write its metadata.
+pub const ONNX_TEST_PACKAGES: [(&str, &str); 2] = [("onnx", "1.23.2"), ("onnxruntime", "1.31.1")];
+
+/// [`ONNX_TEST_PACKAGES`] in LibTorch's venv, installed when missing.
+pub fn ensure_test_onnx(python: &Path) -> Result<()> {
+    if installed(python, &ONNX_TEST_PACKAGES)? {
+        return Ok(());
+    }
+    let pins: Vec<String> = ONNX_TEST_PACKAGES.iter().map(|(p, v)| format!("{p}=={v}")).collect();
+    eprintln!("installing {} into {} for the ONNX export's test ...", pins.join(" "), python.display());
+    let mut cmd = Command::new(python);
+    cmd.args(["-m", "pip", "install", "--disable-pip-version-check", "--no-input"]).args(&pins);
+    libtorch::run_logged(&mut cmd, &libtorch::setup_log()?).context("cannot install onnx and onnxruntime for the tests")
+}

@@ -391,3 +391,195 @@ fn two_processes_train_the_weights_of_one() {
     println!("max |1 process - 2 processes| = {diff:e} (training moved weights by up to {moved:e})");
     assert!(diff <= WEIGHTS_TOLERANCE, "max |1 process - 2 processes| = {diff:e} > {WEIGHTS_TOLERANCE:e}");
 }
+
+/// Runs `script` in LibTorch's Python with the repository's `python/` on its path.
+fn python_script(script: &str, args: &[&Path], cwd: &Path) -> Output {
+    let mut cmd = Command::new(fp_model::python::libtorch_python().unwrap_or_else(|e| panic!("{e}")));
+    if let Some(root) = fp_model::python::package_root() {
+        cmd.env("PYTHONPATH", root);
+    }
+    cmd.arg("-c").arg(script).args(args).current_dir(cwd).env("PYTHONDONTWRITEBYTECODE", "1").output().unwrap()
+}
+
+/// Writes float32 values as a `.npy` file of `shape`.
+fn write_npy(path: &Path, shape: &[usize], values: &[f32]) {
+    let dims: Vec<String> = shape.iter().map(usize::to_string).collect();
+    let mut header = format!("{{'descr': '<f4', 'fortran_order': False, 'shape': ({}), }}", dims.join(", "));
+    header.push_str(&" ".repeat((64 - (header.len() + 11) % 64) % 64));
+    header.push('\n');
+    let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
+    bytes.extend((header.len() as u16).to_le_bytes());
+    bytes.extend(header.as_bytes());
+    bytes.extend(values.iter().flat_map(|v| v.to_le_bytes()));
+    std::fs::write(path, bytes).unwrap();
+}
+
+/// `fpae export --format onnx` of the ready-made restoration model, by name,
+/// run by onnxruntime on one real print of every FVC2002 and FVC2000 sensor
+/// (every size they come in): its float32 outputs equal fpae's to 1e-4.
+#[test]
+fn onnx_export_runs_in_onnxruntime_as_in_fpae() {
+    let (Some(fvc2002), Some(fvc2000)) = (fp_testkit::dataset("fvc2002"), fp_testkit::dataset("fvc2000")) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let onnx = dir.path().join("restore.onnx");
+    let out = Command::new(env!("CARGO_BIN_EXE_fpae"))
+        .args(["export", "restore-fvc2002", "--format", "onnx", "--out"])
+        .arg(&onnx)
+        .current_dir(repo())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "fpae export --format onnx failed: {}{}", text(&out.stdout), text(&out.stderr));
+    assert!(onnx.is_file());
+
+    let mut prints = Vec::new();
+    for root in [&fvc2002, &fvc2000] {
+        for db in 1..=4 {
+            let mut files: Vec<PathBuf> = std::fs::read_dir(root.join(format!("DB{db}_B")))
+                .unwrap()
+                .map(|e| e.unwrap().path())
+                .filter(|p| p.extension().is_some_and(|e| e == "tif"))
+                .collect();
+            files.sort();
+            prints.push(files.into_iter().next().unwrap_or_else(|| panic!("no print in {}/DB{db}_B", root.display())));
+        }
+    }
+    // fpae's inputs (the prints decoded and scaled) for onnxruntime, and its outputs.
+    let model_dir = repo().join("models/restore-fvc2002");
+    let model = TrainedModel::load(&model_dir, "best", Device::Cpu, Precision::F32).unwrap();
+    let preprocess = model.config.data.preprocess();
+    let mut sizes = std::collections::BTreeSet::new();
+    let mut expected = Vec::new();
+    for (i, path) in prints.iter().enumerate() {
+        let (pixels, original) = fp_data::load_one(path, &preprocess).unwrap();
+        let (w, h) = preprocess.output_size(original);
+        let (w, h) = (w as usize, h as usize);
+        let mut values = vec![0f32; pixels.len()];
+        model.scaling.apply(&pixels, &mut values);
+        write_npy(&dir.path().join(format!("in{i}.npy")), &[h, w], &values);
+        sizes.insert((w, h));
+        expected.push(((w, h), model.apply(&values, w, h, 1)));
+    }
+    assert!(sizes.len() >= 6, "the FVC sensors' sizes: {sizes:?}");
+    let script = r#"
+import sys, numpy as np, onnxruntime as ort
+session = ort.InferenceSession(sys.argv[1], providers=["CPUExecutionProvider"])
+stride = int(session.get_modelmeta().custom_metadata_map["fpae.stride"])
+for i in range(int(sys.argv[2])):
+    x = np.load(f"in{i}.npy")
+    h, w = x.shape
+    padded = np.pad(x, ((0, -h % stride), (0, -w % stride)), mode="edge")[None, None]
+    y = session.run(["output"], {"input": padded})[0][0, 0, :h, :w]
+    np.save(f"out{i}.npy", np.ascontiguousarray(y, dtype=np.float32))
+"#;
+    let count = PathBuf::from(prints.len().to_string());
+    let out = python_script(script, &[&onnx, &count], dir.path());
+    assert!(out.status.success(), "onnxruntime failed: {}", text(&out.stderr));
+    for (i, (path, ((w, h), fpae))) in prints.iter().zip(expected).enumerate() {
+        let (shape, got) = read_npy(&dir.path().join(format!("out{i}.npy")));
+        assert_eq!(shape, [h, w], "{}", path.display());
+        let diff = got.iter().zip(&fpae).map(|(a, b)| (a - b).abs()).fold(0f32, f32::max);
+        println!("{} ({w}x{h}): max |onnxruntime - fpae| = {diff:e}", path.display());
+        assert!(diff.is_finite() && diff <= TOLERANCE, "{}: max |onnxruntime - fpae| = {diff:e}", path.display());
+    }
+}
+
+/// `pip install ./python` into a fresh venv, offline: the venv sees the
+/// LibTorch venv's packages (torch, numpy, setuptools) through a `.pth` file, so
+/// nothing is downloaded. The installed `fpae_torch.restore` then restores a
+/// print, by the ready-made model's name, to `fpae restore`'s pixels.
+#[test]
+fn the_package_installs_with_pip_and_restores_as_fpae_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    // A copy of the package's sources: the build writes beside them.
+    let source = dir.join("src");
+    std::fs::create_dir_all(source.join("fpae_torch")).unwrap();
+    let package = fp_model::python::package_root().expect("python/ in the repository");
+    for entry in ["pyproject.toml", "README.md"].map(PathBuf::from).into_iter().chain(
+        std::fs::read_dir(package.join("fpae_torch"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "py"))
+            .map(|p| Path::new("fpae_torch").join(p.file_name().unwrap())),
+    ) {
+        std::fs::copy(package.join(&entry), source.join(&entry)).unwrap();
+    }
+    let libtorch_python = fp_model::python::libtorch_python().unwrap_or_else(|e| panic!("{e}"));
+    let run = |cmd: &mut Command, what: &str| -> String {
+        let out = cmd.current_dir(dir).env_remove("PYTHONPATH").output().unwrap();
+        assert!(out.status.success(), "{what} failed:\n{}{}", text(&out.stdout), text(&out.stderr));
+        text(&out.stdout).trim().to_owned()
+    };
+    let venv = dir.join("venv");
+    run(Command::new(&libtorch_python).args(["-m", "venv", "--system-site-packages"]).arg(&venv), "python -m venv");
+    let python = venv.join("bin/python");
+    let torch_site = run(
+        Command::new(&libtorch_python)
+            .args(["-c", "import os, torch; print(os.path.dirname(os.path.dirname(torch.__file__)))"]),
+        "finding torch",
+    );
+    let site =
+        run(Command::new(&python).args(["-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"]), "site");
+    std::fs::write(Path::new(&site).join("libtorch.pth"), format!("{torch_site}\n")).unwrap();
+    // The build runs with the LibTorch venv's setuptools (the new venv's own is too old to build wheels alone).
+    let mut pip = Command::new(&python);
+    pip.args([
+        "-m",
+        "pip",
+        "install",
+        "--no-deps",
+        "--no-build-isolation",
+        "--no-index",
+        "--disable-pip-version-check",
+    ]);
+    let out = pip.arg(&source).current_dir(dir).env("PYTHONPATH", &torch_site).output().unwrap();
+    assert!(out.status.success(), "pip install failed:\n{}{}", text(&out.stdout), text(&out.stderr));
+
+    let print = dir.join("prints/print.png");
+    write_print(&print, 150, 170, 91);
+    let script = r#"
+import sys, fpae_torch
+assert fpae_torch.__file__.startswith(sys.prefix), fpae_torch.__file__
+pixels = fpae_torch.read_gray(sys.argv[1]).numpy()
+restored = fpae_torch.restore(pixels, "restore-fvc2002")
+assert restored.dtype.name == "uint8" and restored.shape == pixels.shape, (restored.dtype, restored.shape)
+import torch
+fpae_torch.write_png("py.png", torch.from_numpy(restored))
+"#;
+    let out = Command::new(&python)
+        .arg("-c")
+        .arg(script)
+        .arg(&print)
+        .current_dir(dir)
+        .env_remove("PYTHONPATH")
+        .env("FPAE_MODELS", repo())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "fpae_torch.restore failed:\n{}{}", text(&out.stdout), text(&out.stderr));
+    let model = repo().join("models/restore-fvc2002");
+    let out = fpae(
+        &[
+            "--threads",
+            "1",
+            "restore",
+            model.to_str().unwrap(),
+            print.to_str().unwrap(),
+            "--out",
+            "rs",
+            "--precision",
+            "f32",
+        ],
+        dir,
+    );
+    assert!(out.status.success(), "fpae restore failed: {}", text(&out.stderr));
+    let ours = image::open(dir.join("rs/print.png")).unwrap().into_luma8();
+    let theirs = image::open(dir.join("py.png")).unwrap().into_luma8();
+    let original = image::open(&print).unwrap().into_luma8();
+    assert_eq!(ours.dimensions(), theirs.dimensions());
+    let levels = ours.iter().zip(theirs.iter()).map(|(&a, &b)| a.abs_diff(b)).max().unwrap();
+    let changed = ours.iter().zip(original.iter()).filter(|(a, b)| a != b).count();
+    assert!(changed * 2 > ours.len(), "the model changed only {changed} pixels, so agreeing proves little");
+    assert!(levels <= 1, "fpae restore and the installed fpae_torch.restore differ by up to {levels} grey levels");
+}
