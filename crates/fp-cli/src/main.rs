@@ -85,7 +85,7 @@ enum Command {
     Benchmark(benchmark::BenchmarkArgs),
     /// Restore degraded prints with a trained model, at their own size; resumable and shardable.
     Restore(restore::RestoreArgs),
-    /// Write one checkpoint of a run as a self-contained model folder (no optimiser state).
+    /// Write one checkpoint of a run as a self-contained model folder (no optimiser state), or a model's network as ONNX.
     Export(export::ExportArgs),
     /// List the ready-made models in models/, one line each.
     Models(models::ModelsArgs),
