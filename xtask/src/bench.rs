@@ -697,6 +697,19 @@ fn summarise(cx: &Setting<'_>, results: &Map<String, Value>, data: Option<&Value
     };
     let tuned = |k: &str| if cx.tuned.is_some() { t(&format!("{k}{tuned_suffix}")) } else { f64::NAN };
     let tuned_rss = |k: &str| if cx.tuned.is_some() { t_rss(&format!("{k}{tuned_suffix}")) } else { f64::NAN };
+    // The ratios of the runs of the same round (run one after the other), their
+    // median and range: how much the ratio itself moved.
+    let paired = |ours: &str, torch: &str| {
+        let repeats = |k: &str| -> Vec<f64> {
+            results
+                .get(k)
+                .and_then(|v| v["images_per_sec_repeats"].as_array().cloned())
+                .map_or_else(Vec::new, |a| a.iter().map(|x| x.as_f64().unwrap_or(f64::NAN)).collect())
+        };
+        let ratios: Vec<f64> = repeats(ours).iter().zip(repeats(torch)).map(|(a, b)| a / b).collect();
+        repeats::spread(&ratios)
+            .map_or(Value::Null, |s| json!({"median": num(s.median), "min": num(s.min), "max": num(s.max)}))
+    };
     let torch_best_infer = t("infer_f32").max(t("infer_bf16cl"));
     let tuned_best_infer = tuned("infer_f32").max(tuned("infer_bf16cl"));
     let ours_best_infer = o("infer_f32").max(o("infer_bf16"));
@@ -746,6 +759,10 @@ fn summarise(cx: &Setting<'_>, results: &Map<String, Value>, data: Option<&Value
         ("ratio_peak_rss", json!(ratio(o_rss("train_bf16"), t_rss("train_bf16cl")))),
         ("ratio_f32_train_tuned", json!(ratio(o("train_f32"), tuned("train_f32")))),
         ("ratio_bf16_train_tuned", json!(ratio(o("train_bf16"), tuned("train_bf16cl")))),
+        ("ratio_f32_train_paired", paired("ours_train_f32", "torch_train_f32")),
+        ("ratio_bf16_train_paired", paired("ours_train_bf16", "torch_train_bf16cl")),
+        ("ratio_f32_train_tuned_paired", paired("ours_train_f32", &format!("torch_train_f32{tuned_suffix}"))),
+        ("ratio_bf16_train_tuned_paired", paired("ours_train_bf16", &format!("torch_train_bf16cl{tuned_suffix}"))),
         ("ratio_infer_best_tuned", json!(ratio(ours_best_infer, tuned_best_infer))),
         ("ratio_subpixel_over_plain", json!(ratio(o("train_f32"), o("train_f32_plain")))),
         ("ours_native_infer_ips", json!(num(o("native")))),
@@ -830,6 +847,15 @@ fn spread_cell(m: &Value) -> String {
 fn print_table(r: &Value, work: Option<&Work>, peak: Option<&Peak>) {
     let f = |k: &str| r[k].as_f64().map_or("-".to_owned(), |v| format!("{v:.1}"));
     let x = |k: &str| r[k].as_f64().map_or("-".to_owned(), |v| format!("{v:.2}x"));
+    // The ratio of the medians with the range of the rounds' own ratios.
+    let xp = |k: &str| match (
+        r[k].as_f64(),
+        r[format!("{k}_paired")]["min"].as_f64(),
+        r[format!("{k}_paired")]["max"].as_f64(),
+    ) {
+        (Some(v), Some(lo), Some(hi)) if r["repeats"].as_u64().unwrap_or(1) > 1 => format!("{v:.2}x ({lo:.2}-{hi:.2})"),
+        _ => x(k),
+    };
     // A measurement by its key, with its spread.
     let m = |k: &str| spread_cell(&r["measurements"][k]);
     let tuned = r["torch_tuned_allocator"].as_str().unwrap_or("none");
@@ -874,7 +900,7 @@ fn print_table(r: &Value, work: Option<&Work>, peak: Option<&Peak>) {
         );
     }
     let row = |label: &str, ours: String, torch: String, tuned: String, vs: String, vs_tuned: String| {
-        println!("{label:<36} {ours:>20} {torch:>20} {tuned:>20} {vs:>9} {vs_tuned:>9}");
+        println!("{label:<36} {ours:>20} {torch:>20} {tuned:>20} {vs:>18} {vs_tuned:>18}");
     };
     let s = String::new;
     let unit = if recipe.is_some() { "crops/s" } else { "images/s" };
@@ -884,8 +910,8 @@ fn print_table(r: &Value, work: Option<&Work>, peak: Option<&Peak>) {
         m("ours_train_f32"),
         m("torch_train_f32"),
         mt("train_f32"),
-        x("ratio_f32_train"),
-        x("ratio_f32_train_tuned"),
+        xp("ratio_f32_train"),
+        xp("ratio_f32_train_tuned"),
     );
     if recipe.is_none() {
         row("train f32, plain upsampling", m("ours_train_f32_plain"), s(), s(), s(), s());
@@ -895,8 +921,8 @@ fn print_table(r: &Value, work: Option<&Work>, peak: Option<&Peak>) {
         m("ours_train_bf16"),
         m("torch_train_bf16cl"),
         mt("train_bf16cl"),
-        x("ratio_bf16_train"),
-        x("ratio_bf16_train_tuned"),
+        xp("ratio_bf16_train"),
+        xp("ratio_bf16_train_tuned"),
     );
     if recipe.is_none() {
         row("infer f32", m("ours_infer_f32"), m("torch_infer_f32"), mt("infer_f32"), s(), s());
@@ -1181,6 +1207,37 @@ mod tests {
     }
 
     #[test]
+    fn paired_ratios_divide_the_runs_of_the_same_round() {
+        let runs = |ips: &[f64]| ips.iter().map(|&v| json!({"images_per_sec": v})).collect::<Vec<_>>();
+        let mut by_key = BTreeMap::new();
+        by_key.insert("ours_train_f32".to_owned(), runs(&[12.0, 9.0, 10.0]));
+        by_key.insert("torch_train_f32".to_owned(), runs(&[6.0, 6.0, 4.0]));
+        let results = aggregated(&by_key);
+        let a = args(&[]);
+        let cpu = CpuInfo::parse("processor : 0\n");
+        let idle = load::IdleCheck { load: 0.0, consumers: Vec::new(), verdict: load::Verdict::Quiet };
+        let cx = Setting {
+            args: &a,
+            cpu: &cpu,
+            peak: None,
+            work: None,
+            tuned: None,
+            bf16_native: false,
+            batch: 16,
+            size: 128,
+            recipe: Some(Path::new("configs/restore.toml")),
+            quiet: true,
+            idle: &idle,
+        };
+        let r = summarise(&cx, &results, None);
+        // Rounds: 12 / 6 = 2, 9 / 6 = 1.5, 10 / 4 = 2.5; the medians' ratio is 10 / 6.
+        assert_eq!(r["ratio_f32_train_paired"], json!({"median": 2.0, "min": 1.5, "max": 2.5}));
+        assert!((r["ratio_f32_train"].as_f64().unwrap() - 10.0 / 6.0).abs() < 1e-12);
+        assert_eq!(r["train_gflop_per_image"], Value::Null, "no FLOPs derived for a recipe");
+        assert_eq!(r["config"], "configs/restore.toml");
+    }
+
+    #[test]
     fn tuned_columns_read_the_faster_allocator_and_bf16_stays_null_when_skipped() {
         let a = args(&[]);
         let cpu = CpuInfo::parse("processor : 0\nvendor_id : AuthenticAMD\ncpu MHz : 2000\nflags : avx2 fma\n");
@@ -1232,6 +1289,8 @@ mod tests {
         assert!(close("ours_f32_train_plain_gflops", 10.0 * work.train_flops() / 1e9));
         assert!(close("torch_tuned_f32_train_gflops", 11.5 * work.train_flops() / 1e9));
         assert_eq!(r["quiet"], true);
+        // Single runs without their repeats listed: no paired ratios.
+        assert_eq!(r["ratio_f32_train_paired"], Value::Null);
         assert_eq!(r["measurements"]["ours_train_f32"]["images_per_sec"], 12.0);
         assert_eq!(r["ours_f32_train_plain_ips"], 10.0);
         assert_eq!(r["ours_thread_speedup"], 2.0);
