@@ -77,7 +77,7 @@ enum Command {
     Report(report::ReportArgs),
     /// Apply a trained model to images, or draw validation images over their reconstructions.
     Reconstruct(reconstruct::ReconstructArgs),
-    /// Time training steps or inference of the tutorial's model on this machine.
+    /// Time training steps or inference of the tutorial's model, or a recipe's training step, on this machine.
     Bench(bench::BenchArgs),
     /// Write seeded degraded copies of images, or a figure of every kind of damage at three severities.
     Degrade(degrade::DegradeArgs),
