@@ -1,7 +1,8 @@
 //! A trained model applied to image files: decoded in parallel, run through
 //! the model in batches of one size, written as PNGs atomically (and, for
-//! `restore --templates`, followed by whatever else each output needs). Shared
-//! by `reconstruct` and `restore`.
+//! `restore --templates`, followed by whatever else each output needs), each
+//! job reported with its time and its output's SHA-256. Shared by
+//! `reconstruct` and `restore`.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -93,7 +94,7 @@ pub fn apply_to_files(model: &TrainedModel, jobs: &[Job], options: ApplyOptions)
 /// Like [`apply_to_files`], and `after` runs on each output once it is written
 /// (in parallel, with the job and the image written), returning the number of
 /// minutiae it found if it looked for them; its error counts the input as
-/// failed. `report` hears what became of each job, batch after batch.
+/// failed. `report_job` hears what became of each job, batch after batch.
 pub fn apply_to_files_reporting(
     model: &TrainedModel,
     jobs: &[Job],
