@@ -193,7 +193,7 @@ impl Work {
              and column larger than the input): forward {:.3} GFLOP ({:.0} % of the model's), training \
              {:.3} GFLOP.\n  \
              GFLOP/s below are executed FLOPs per second, against the peak; model GFLOP/s (the useful work, \
-             the same count for both) are in the JSON.",
+             the same count for both) in the column \"fpae model\" and the JSON.",
             self.forward_flops() / 1e9,
             self.forward_flops() / 2e9,
             self.train_flops() / 1e9,
