@@ -322,6 +322,37 @@ fn bench_prints_one_json_measurement() {
     }
 }
 
+#[test]
+fn bench_times_a_recipes_training_step_with_its_model_loss_batch_and_crop() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("restore.toml"),
+        "[data]\nresize = \"none\"\ncrop = 16\n\n[model]\nkind = \"unet\"\ndepth = 2\nbase_width = 4\n\n\
+         [task]\nkind = \"restore\"\n\n[[task.degradations]]\nkind = \"noise\"\nprobability = 0.5\n\n\
+         [train]\nbatch_size = 3\noptimizer = \"adam\"\nloss = \"ssim+l1\"\n",
+    )
+    .unwrap();
+    let args = ["bench", "--json", "--config", "restore.toml", "--precision", "f32", "--device", "cpu"];
+    let out = fpae(&[&args[..], &["--steps", "2", "--warmup", "1"]].concat(), dir.path());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let json: serde_json::Value = serde_json::from_str(&last_line(&out)).unwrap();
+    assert_eq!((json["model"].as_str(), json["loss"].as_str()), (Some("unet"), Some("ssim+l1")), "{json}");
+    assert_eq!((json["batch"].as_u64(), json["size"].as_u64()), (Some(3), Some(16)), "the recipe's: {json}");
+    assert_eq!(json["subpixel_layers"], serde_json::json!(["up2", "up1"]), "{json}");
+    assert_eq!(json["config"], "restore.toml");
+    assert!(json["images_per_sec"].as_f64().is_some_and(|v| v > 0.0), "{json}");
+    // --size must suit the model: a depth-2 U-Net needs multiples of 4.
+    let out = fpae(&[&args[..], &["--steps", "1", "--size", "18"]].concat(), dir.path());
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("--size 18 does not fit the model of restore.toml"), "{}", text(&out.stderr));
+    // The tutorial's defaults without a recipe.
+    let out =
+        fpae(&["bench", "--json", "--precision", "f32", "--batch", "2", "--size", "16", "--steps", "1"], dir.path());
+    let json: serde_json::Value = serde_json::from_str(&last_line(&out)).unwrap();
+    assert_eq!((json["model"].as_str(), json["loss"].as_str()), (Some("tutorial-cae"), Some("mse")), "{json}");
+    assert_eq!(json["subpixel_layers"], serde_json::json!(["dec2", "dec3"]), "{json}");
+}
+
 /// Two sensors of different sizes, neither a multiple of 4, and a config that
 /// trains at native resolution on 16x16 crops.
 fn native_project(dir: &Path, model: &str, task: &str) {
