@@ -583,3 +583,59 @@ fpae_torch.write_png("py.png", torch.from_numpy(restored))
     assert!(changed * 2 > ours.len(), "the model changed only {changed} pixels, so agreeing proves little");
     assert!(levels <= 1, "fpae restore and the installed fpae_torch.restore differ by up to {levels} grey levels");
 }
+
+/// The trainer's losses (`fpae_torch.losses`) give fp-train's values for the
+/// same pair of batches: every `train.loss`, on two 2-image batches of 40x36
+/// that differ in ridge direction, brightness and a flat hole.
+#[test]
+fn the_trainers_losses_equal_fp_trains() {
+    use fp_train::LossKind;
+    use tch::{Kind, Tensor};
+    let dir = tempfile::tempdir().unwrap();
+    let (n, h, w) = (2usize, 40usize, 36usize);
+    let image = |turn: f64, hole: bool| -> Vec<f32> {
+        (0..n * h * w)
+            .map(|i| {
+                let (k, y, x) = (i / (h * w), (i / w) % h, i % w);
+                let a = 0.4 + turn + k as f64;
+                let v = 0.5 + 0.4 * ((x as f64 * a.cos() + y as f64 * a.sin()) * 0.7).sin();
+                let in_hole = hole && (10..22).contains(&y) && (8..20).contains(&x);
+                let v = if in_hole {
+                    0.9
+                } else if hole {
+                    v * 0.8
+                } else {
+                    v
+                };
+                v as f32
+            })
+            .collect()
+    };
+    let (output, target) = (image(0.3, true), image(0.0, false));
+    write_npy(&dir.path().join("output.npy"), &[n, 1, h, w], &output);
+    write_npy(&dir.path().join("target.npy"), &[n, 1, h, w], &target);
+    let script = r#"
+import json, numpy as np, torch
+from fpae_torch.losses import LOSSES
+o, t = (torch.from_numpy(np.load(f"{name}.npy")) for name in ("output", "target"))
+print(json.dumps({name: float(loss(o, t)) for name, loss in LOSSES.items()}))
+"#;
+    let out = python_script(script, &[], dir.path());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let theirs: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let tensor = |v: &[f32]| Tensor::from_slice(v).view([n as i64, 1, h as i64, w as i64]).to_kind(Kind::Float);
+    let cases = [
+        ("mse", LossKind::Mse),
+        ("l1", LossKind::L1),
+        ("ssim+l1", LossKind::SsimL1),
+        ("ssim+l1+orientation", LossKind::SsimL1Orientation),
+    ];
+    assert_eq!(theirs.as_object().unwrap().len(), cases.len(), "{theirs}");
+    for (name, kind) in cases {
+        let ours = kind.compute(&tensor(&output), &tensor(&target)).double_value(&[]);
+        let got = theirs[name].as_f64().unwrap_or_else(|| panic!("no {name} in {theirs}"));
+        println!("{name}: fp-train {ours:.7}, fpae_torch {got:.7}");
+        assert!(ours > 0.01, "{name}: {ours} is too small to tell the losses apart");
+        assert!((ours - got).abs() <= 1e-6 * ours.max(1.0), "{name}: fp-train {ours} vs fpae_torch {got}");
+    }
+}
