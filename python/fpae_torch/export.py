@@ -78,7 +78,7 @@ def export_onnx(model, out: Path) -> None:
                 opset_version=OPSET,
                 input_names=["input"],
                 output_names=["output"],
-                dynamic_axes={"input": {0: "batch", 2: "height", 3: "width"}, "output": {0: "batch", 2: "height", 3: "width"}},
+                dynamic_axes={name: {0: "batch", 2: "height", 3: "width"} for name in ("input", "output")},
             )
         _add_metadata(temporary, {"fpae.stride": str(stride), "fpae.scaling": json.dumps(model.scaling.__dict__)})
         os.replace(temporary, out)
@@ -100,7 +100,9 @@ def _add_metadata(path: Path, props: dict[str, str]) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m fpae_torch.export", description="Export an fpae model's network as ONNX.")
+    parser = argparse.ArgumentParser(
+        prog="python -m fpae_torch.export", description="Export an fpae model's network as ONNX."
+    )
     parser.add_argument("model", help="model folder, run directory, or the name of a ready-made model")
     parser.add_argument("--out", type=Path, required=True, help="the .onnx file to write")
     parser.add_argument("--checkpoint", default="best", choices=["best", "last"], help="of a run directory")

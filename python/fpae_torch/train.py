@@ -166,8 +166,12 @@ def _train(args, text, model_table, settings, rank, world, device) -> Path | Non
     network = build_network(model_table).to(device)
     height, width = shards.pixels(0)[0].shape
     if height % network.stride or width % network.stride:
-        raise FpaeError(f"{args.shards}: samples of {width}x{height} are not a multiple of the network's stride {network.stride}")
-    model = DistributedDataParallel(network, device_ids=[device] if device.type == "cuda" else None) if world > 1 else network
+        raise FpaeError(
+            f"{args.shards}: samples of {width}x{height} are not a multiple of the network's stride {network.stride}"
+        )
+    model = network
+    if world > 1:
+        model = DistributedDataParallel(network, device_ids=[device] if device.type == "cuda" else None)
     model.train()
     optimizer = make_optimizer(model.parameters(), settings)
     compute_loss = loss_function(settings["loss"])

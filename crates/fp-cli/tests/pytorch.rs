@@ -639,3 +639,44 @@ print(json.dumps({name: float(loss(o, t)) for name, loss in LOSSES.items()}))
         assert!((ours - got).abs() <= 1e-6 * ours.max(1.0), "{name}: fp-train {ours} vs fpae_torch {got}");
     }
 }
+
+/// The trainer refuses what it cannot train, naming the setting or file, and
+/// writes nothing.
+#[test]
+fn the_trainer_refuses_bad_input_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let shards = write_pair_shards(dir.path());
+    std::fs::create_dir_all(dir.path().join("empty")).unwrap();
+    std::fs::create_dir_all(dir.path().join("taken")).unwrap();
+    let cases = [
+        (
+            "sgd",
+            TRAIN_CONFIG.replace("\"adam\"", "\"sgd\""),
+            "shards",
+            "model",
+            "train.optimizer: expected one of rmsprop, adam",
+        ),
+        ("a typo", TRAIN_CONFIG.replace("seed = 7", "sed = 7"), "shards", "model", "train.sed: unknown field"),
+        (
+            "stride 64",
+            TRAIN_CONFIG.replace("depth = 2", "depth = 6"),
+            "shards",
+            "model",
+            "not a multiple of the network's stride 64",
+        ),
+        ("no manifest", TRAIN_CONFIG.to_owned(), "empty", "model", "manifest.json"),
+        ("a used --out", TRAIN_CONFIG.to_owned(), "shards", "taken", "--out taken: already exists"),
+    ];
+    for (what, config, from, out, expected) in cases {
+        std::fs::write(dir.path().join("bad.toml"), config).unwrap();
+        let mut cmd = fp_model::python::module_command("fpae_torch.train").unwrap();
+        let result = cmd
+            .args(["bad.toml", "--shards", from, "--out", out, "--steps", "1"])
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        assert_eq!(result.status.code(), Some(2), "{what}: {}{}", text(&result.stdout), text(&result.stderr));
+        assert!(text(&result.stderr).contains(expected), "{what}: {}", text(&result.stderr));
+    }
+    assert!(!dir.path().join("model").exists() && shards.is_dir());
+}
