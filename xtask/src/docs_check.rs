@@ -34,6 +34,9 @@ pub struct DocsCheckArgs {
 
 /// The result file of the restoration benchmark quoted in docs/restoration.md and elsewhere.
 const RESTORE_BENCH: &str = "docs/bench/restore-fvc2000-2002-on-fvc2002-0.6.json";
+/// `fpae evaluate restore-fvc2002 --benchmark target/bench/fvc2002-restore-v1 --severity 0.6`
+/// (its `restored/fvc2002-restore-v1.json`, without the per-print rows), shown on the model's card.
+const RESTORE_FVC2002_EVAL: &str = "docs/bench/restore-fvc2002-on-fvc2002-0.6.json";
 /// The result file of `cargo xtask bench synth` quoted in docs/synthetic.md.
 const SYNTH_BENCH: &str = "docs/bench/synth.json";
 /// The result of `cargo xtask bench train` on the CPU with AVX512-BF16, quoted for bf16's speed-up.
@@ -145,6 +148,14 @@ pub const QUOTES: &[Quote] = &[
         after: " % and ",
         json: RESTORE_BENCH,
         pointer: "/all/fpae/identity/type2_rate_40",
+        format: Format::Percent(1),
+    },
+    Quote {
+        doc: "README.md",
+        before: "restored, against ",
+        after: " % and ",
+        json: RESTORE_FVC2002_EVAL,
+        pointer: "/restored/all/identity/type2_rate_40",
         format: Format::Percent(1),
     },
     Quote {
@@ -383,8 +394,13 @@ pub fn check(root: &Path, regions: &[Region], quotes: &[Quote], write: bool) -> 
             match splice(&text, &region.begin, &region.end, &region.inner()) {
                 Ok((_, false)) => {}
                 Ok((new, true)) if write => text = new,
-                Ok((_, true)) => problems
-                    .push(format!("{doc}: the region {} ... {} differs from its rendering", region.begin, region.end)),
+                Ok((new, true)) => {
+                    let (line, was, will) = first_difference(&text, &new);
+                    problems.push(format!(
+                        "{doc}:{line}: the region {} ... {} differs from its rendering: {was:?} where it renders {will:?}",
+                        region.begin, region.end
+                    ));
+                }
                 Err(e) => problems.push(format!("{doc}: {e}")),
             }
         }
@@ -446,6 +462,29 @@ pub fn splice(text: &str, begin: &str, end: &str, inner: &str) -> Result<(String
     Ok((format!("{}{inner}{}", &text[..start], &text[stop..]), true))
 }
 
+/// The first line (1-based) where `old` and `new` differ, and that line in each ("" past the
+/// end), each cut to a few dozen characters around the first character that differs.
+fn first_difference(old: &str, new: &str) -> (usize, String, String) {
+    let (mut a, mut b) = (old.lines(), new.lines());
+    let mut line = 1;
+    loop {
+        match (a.next(), b.next()) {
+            (Some(x), Some(y)) if x == y => line += 1,
+            (x, y) => {
+                let (x, y) = (x.unwrap_or(""), y.unwrap_or(""));
+                let same = x.chars().zip(y.chars()).take_while(|(p, q)| p == q).count();
+                let from = same.saturating_sub(30);
+                let cut = |s: &str| {
+                    let part: String = s.chars().skip(from).take(90).collect();
+                    let more = if s.chars().count() > from + 90 { "..." } else { "" };
+                    format!("{}{part}{more}", if from > 0 { "..." } else { "" })
+                };
+                return (line, cut(x), cut(y));
+            }
+        }
+    }
+}
+
 /// The byte ranges of the numbers that stand between `before` and `after` in `text`.
 fn quoted(text: &str, before: &str, after: &str) -> Vec<(usize, usize)> {
     let is_number = |s: &str| {
@@ -502,6 +541,11 @@ pub fn regions(root: &Path, fpae: &Value) -> Result<Vec<Region>> {
         Region::table("docs/restoration.md", "restoration-average", restoration_average(&restore)?),
         Region::table("docs/restoration.md", "restoration-do-no-harm", restoration_do_no_harm(&restore)?),
         Region::table("docs/synthetic.md", "synth", crate::bench_synth::markdown_table(&synth)),
+        Region::table(
+            "models/restore-fvc2002/MODEL.md",
+            "fvc2002-restore-v1",
+            by_sensor(&read_json(root, RESTORE_FVC2002_EVAL)?, RESTORE_FVC2002_EVAL)?,
+        ),
     ])
 }
 
@@ -789,6 +833,40 @@ fn restoration_do_no_harm(json: &Value) -> Result<String> {
     Ok(rows.join("\n"))
 }
 
+/// Per sensor and over all, from the JSON of `fpae evaluate MODEL --benchmark DIR` (named
+/// `file` in errors): type-II at 40 of the degraded prints, of the restorations and of the
+/// clean prints (pooled over every comparison), the share of the gap restoration recovers, and
+/// SSIM against the clean prints.
+fn by_sensor(json: &Value, file: &str) -> Result<String> {
+    let mut rows = vec![
+        "| sensor | degraded | restored | clean | gap recovered | SSIM degraded / restored |".to_owned(),
+        "| --- | ---: | ---: | ---: | ---: | --- |".to_owned(),
+    ];
+    let databases = json.pointer("/restored/databases").and_then(Value::as_object);
+    let databases = databases.with_context(|| format!("{file} has no /restored/databases"))?;
+    let mut groups: Vec<(String, String)> =
+        databases.keys().map(|db| (db.trim_end_matches("_B").to_owned(), format!("databases/{db}"))).collect();
+    groups.push(("all".to_owned(), "all".to_owned()));
+    for (label, group) in groups {
+        let n = |pointer: String| {
+            json.pointer(&pointer).and_then(Value::as_f64).with_context(|| format!("{file} has no number at {pointer}"))
+        };
+        let degraded = n(format!("/degraded/{group}/identity/type2_rate_40"))?;
+        let restored = n(format!("/restored/{group}/identity/type2_rate_40"))?;
+        let clean = n(format!("/restored/{group}/identity/type2_rate_40_originals"))?;
+        let gap = 100.0 * (restored - degraded) / (clean - degraded);
+        rows.push(format!(
+            "| {label} | {:.1} % | {:.1} % | {:.1} % | {gap:.0} % | {:.3} / {:.3} |",
+            100.0 * degraded,
+            100.0 * restored,
+            100.0 * clean,
+            n(format!("/degraded/{group}/ssim"))?,
+            n(format!("/restored/{group}/ssim"))?
+        ));
+    }
+    Ok(rows.join("\n"))
+}
+
 // ---------------------------------------------------------------------------------------
 // The test count
 
@@ -885,7 +963,8 @@ mod tests {
         write(dir.path(), "docs/x.md", doc);
         let problems = check(dir.path(), &[region("docs/x.md", "| a |\n| 2 |")], &[], false).unwrap();
         assert_eq!(problems.len(), 1, "{problems:?}");
-        assert!(problems[0].starts_with("docs/x.md: "), "{}", problems[0]);
+        assert!(problems[0].starts_with("docs/x.md:4: "), "{}", problems[0]);
+        assert!(problems[0].ends_with(r#""| 1 |" where it renders "| 2 |""#), "{}", problems[0]);
         assert!(problems[0].contains("<!-- table:t begin -->"), "{}", problems[0]);
         assert_eq!(read(dir.path(), "docs/x.md"), doc, "a check without --write must not write");
         // The same rendering as the doc is no problem.
@@ -1010,6 +1089,33 @@ mod tests {
         );
         assert_eq!(rows[5], "| `fpae benchmark make --out OUT` | Make it.<br>`--out OUT` |");
         assert_eq!(rows.len(), 6, "{table}");
+    }
+
+    #[test]
+    fn a_models_benchmark_table_has_a_row_per_sensor_and_one_over_all() {
+        let group = |degraded: f64, restored: f64| {
+            (
+                json!({"ssim": 0.7, "identity": {"type2_rate_40": degraded}}),
+                json!({"ssim": 0.8, "identity": {"type2_rate_40": restored, "type2_rate_40_originals": 0.9}}),
+            )
+        };
+        let ((d1, r1), (da, ra)) = (group(0.5, 0.6), group(0.4, 0.65));
+        let json = json!({
+            "degraded": {"databases": {"DB1_B": d1}, "all": da},
+            "restored": {"databases": {"DB1_B": r1}, "all": ra},
+        });
+        let table = by_sensor(&json, "e.json").unwrap();
+        let rows: Vec<&str> = table.lines().skip(2).collect();
+        // (60 - 50) / (90 - 50) = 25 %; (65 - 40) / (90 - 40) = 50 %.
+        assert_eq!(
+            rows,
+            [
+                "| DB1 | 50.0 % | 60.0 % | 90.0 % | 25 % | 0.700 / 0.800 |",
+                "| all | 40.0 % | 65.0 % | 90.0 % | 50 % | 0.700 / 0.800 |"
+            ]
+        );
+        let err = by_sensor(&json!({"restored": {"databases": {}}}), "e.json").unwrap_err().to_string();
+        assert_eq!(err, "e.json has no number at /degraded/all/identity/type2_rate_40");
     }
 
     #[test]
