@@ -257,3 +257,105 @@ fn restore_reads_a_manifest_from_standard_input_and_counts_minutiae_with_templat
     assert!(!out.status.success());
     assert!(text(&out.stderr).contains("empty.txt: lists no images"), "{}", text(&out.stderr));
 }
+
+/// The Python of Ray's venv: `FPAE_RAY_PYTHON` (set by `cargo xtask test`, which
+/// installs it), else that venv where `cargo xtask test` puts it, if it imports Ray.
+fn ray_python() -> Option<std::path::PathBuf> {
+    if let Some(python) = std::env::var_os("FPAE_RAY_PYTHON").filter(|v| !v.is_empty()) {
+        return Some(python.into());
+    }
+    let cache = std::env::var_os("XDG_CACHE_HOME")
+        .filter(|v| !v.is_empty())
+        .map(std::path::PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".cache")))?;
+    let python = cache.join("fpae/ray-2.60.0/venv/bin/python");
+    let imports = Command::new(&python).args(["-c", "import ray.data, pandas"]).stderr(Stdio::null()).status();
+    imports.is_ok_and(|s| s.success()).then_some(python)
+}
+
+/// A row the example writes to `--rows`.
+#[derive(serde::Deserialize, Debug)]
+struct RayRow {
+    input: String,
+    output: String,
+    sha256: Option<String>,
+    status: String,
+    error: Option<String>,
+}
+
+/// Runs `docs/examples/ray_restore.py` in `root` and returns its rows by input.
+fn ray_restore(python: &Path, root: &Path, rows: &str) -> BTreeMap<String, RayRow> {
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/examples/ray_restore.py");
+    let model = model();
+    let out = Command::new(python)
+        .arg(&example)
+        .args(["scans", "out", "logs", "--model", &model, "--batch-size", "3", "--cpus-per-task", "1"])
+        .args(["--fpae", env!("CARGO_BIN_EXE_fpae"), "--rows", rows])
+        .current_dir(root)
+        // A local Ray cluster of its own, whatever cluster this machine may belong to.
+        .env_remove("RAY_ADDRESS")
+        .env("XDG_CACHE_HOME", root.join("cache"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}:\n{}\n{}", example.display(), text(&out.stdout), text(&out.stderr));
+    let rows: Vec<RayRow> = std::fs::read_to_string(root.join(rows))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l}: {e}")))
+        .collect();
+    assert_eq!(rows.len(), 8, "one row a print: {rows:?}");
+    let summary = text(&out.stdout);
+    let by_input: BTreeMap<String, RayRow> = rows.into_iter().map(|r| (r.input.clone(), r)).collect();
+    assert_eq!(by_input.len(), 8, "no print twice");
+    let statuses: Vec<&str> = by_input.values().map(|r| r.status.as_str()).collect();
+    let ok = statuses.iter().filter(|s| **s == "ok").count();
+    let skipped = statuses.iter().filter(|s| **s == "skipped").count();
+    assert!(
+        summary.contains(&format!(r#""prints": 8, "batches": 3, "ok": {ok}, "skipped": {skipped}, "error": 0"#)),
+        "{summary}"
+    );
+    by_input
+}
+
+/// The Ray Data example of docs/scale.md restores every print once, one
+/// `fpae restore` a batch with a log of its own, and a rerun finds each batch's
+/// log and skips every print.
+#[test]
+fn the_ray_data_example_restores_each_print_and_a_rerun_skips_them() {
+    let Some(python) = ray_python() else {
+        return fp_testkit::missing(
+            fp_testkit::Need::Capability,
+            "no Python with Ray 2.60.0 (FPAE_RAY_PYTHON, or ~/.cache/fpae/ray-2.60.0/venv, which `cargo xtask test` installs)",
+        );
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    scans(root, 8, (80, 72));
+    let first = ray_restore(&python, root, "rows.jsonl");
+    let inputs: Vec<String> = (1..=8).map(|k| format!("DB1_B/10{k}_1.png")).collect();
+    assert_eq!(first.keys().cloned().collect::<Vec<_>>(), inputs);
+    for (input, row) in &first {
+        assert_eq!((row.status.as_str(), row.error.as_deref()), ("ok", None), "{row:?}");
+        let written = root.join("out").join(Path::new(input).with_extension("png"));
+        assert_eq!(Path::new(&row.output), written, "OUT/<path relative to SCANS>.png");
+        assert_eq!(row.sha256.as_deref(), Some(fp_train::sha256_file(&written).unwrap().as_str()), "{row:?}");
+        assert_eq!(image::open(&written).unwrap().into_luma8().dimensions(), (80, 72));
+    }
+    // Three batches (3 + 3 + 2 prints), a log each, every print in exactly one of them.
+    let logs: Vec<_> = std::fs::read_dir(root.join("logs")).unwrap().map(|e| e.unwrap().path()).collect();
+    assert_eq!(logs.len(), 3, "{logs:?}");
+    let mut logged: Vec<String> = logs.iter().flat_map(|l| results(l)).map(|l| l.input).collect();
+    logged.sort();
+    assert_eq!(logged, inputs);
+
+    let before: Vec<Vec<u8>> = first.values().map(|r| std::fs::read(&r.output).unwrap()).collect();
+    let second = ray_restore(&python, root, "rows-again.jsonl");
+    assert_eq!(second.keys().collect::<Vec<_>>(), first.keys().collect::<Vec<_>>());
+    for (input, row) in &second {
+        assert_eq!(row.status, "skipped", "{row:?}");
+        assert_eq!(row.sha256, first[input].sha256);
+    }
+    let after: Vec<Vec<u8>> = first.values().map(|r| std::fs::read(&r.output).unwrap()).collect();
+    assert_eq!(before, after, "the outputs are untouched");
+    assert_eq!(std::fs::read_dir(root.join("logs")).unwrap().count(), 3, "the rerun used the same logs");
+}
