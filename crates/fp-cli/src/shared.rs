@@ -40,7 +40,8 @@ pub struct ModelArgs {
     /// Precision: f32, bf16 (mixed) or auto (bf16 where the hardware runs it natively).
     #[arg(long, value_name = "P", default_value = "auto")]
     pub precision: Precision,
-    /// Images per inference batch.
+    /// Images per inference batch, at most: on the CPU a batch of large prints is
+    /// cut so that its activations stay within 512 MiB.
     #[arg(long, value_name = "N", default_value_t = 32)]
     pub batch: usize,
 }

@@ -304,3 +304,33 @@ fn the_published_benchmarks_are_made_again_bit_for_bit() {
         }
     }
 }
+
+/// On the CPU, a batch of FVC-sized prints through the shipped restoration
+/// U-Net is cut to what fits the activation budget, small prints keep the
+/// batch asked for, and cutting changes no output.
+#[test]
+fn inference_batches_stay_within_the_activation_budget() {
+    use fp_model::{InputSize, Precision};
+    use fp_train::{CPU_ACTIVATION_BUDGET, TrainedModel};
+    use tch::Device;
+
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../models/restore-fvc2002");
+    let model = TrainedModel::load(&dir, "best", Device::Cpu, Precision::F32).expect("the ready-made model loads");
+    let (w, h) = (388, 374);
+    let batch = model.batch_within_budget(w, h, 32);
+    let per_image = model.config.model.activation_bytes(InputSize { height: h as i64, width: w as i64 });
+    assert!((1..32).contains(&batch), "an FVC2002 DB1 print's batch is cut, got {batch}");
+    assert!(batch as u64 * per_image <= CPU_ACTIVATION_BUDGET, "{batch} x {per_image} bytes");
+    assert!((batch as u64 + 1) * per_image > CPU_ACTIVATION_BUDGET, "the largest batch that fits");
+    assert_eq!(model.batch_within_budget(32, 32, 32), 32, "small prints keep the batch asked for");
+
+    let (w, h) = (160, 144);
+    let small = model.batch_within_budget(w, h, 64);
+    let images = small + 2;
+    let values: Vec<f32> = (0..images * w * h).map(|i| ((i * 7919) % 251) as f32 / 250.0).collect();
+    let together = model.apply(&values, w, h, images);
+    let alone: Vec<f32> = values.chunks(w * h).flat_map(|one| model.apply(one, w, h, 1)).collect();
+    let diff = together.iter().zip(&alone).map(|(a, b)| (a - b).abs()).fold(0f32, f32::max);
+    assert!(small < images, "{images} prints of {w}x{h} need two batches");
+    assert!(diff < 1e-5, "cut batches differ from one print at a time by {diff}");
+}

@@ -122,6 +122,20 @@ impl ModelConfig {
         Ok(())
     }
 
+    /// Bytes of f32 activations one image of `input` size makes in a forward
+    /// pass: every layer's output added up, the input padded up to the stride.
+    /// Inference frees each activation once read, so this bounds what one image
+    /// holds at a time from above.
+    pub fn activation_bytes(&self, input: InputSize) -> u64 {
+        let stride = self.stride();
+        let padded = InputSize {
+            height: (input.height.max(1) + stride - 1) / stride * stride,
+            width: (input.width.max(1) + stride - 1) / stride * stride,
+        };
+        let values: i64 = self.graph().shapes(padded).iter().map(|(h, w, c)| h * w * c).sum();
+        u64::try_from(values).unwrap_or(u64::MAX).saturating_mul(4)
+    }
+
     /// The network of this (valid) configuration.
     pub(crate) fn graph(&self) -> Graph {
         self.architecture().graph()
@@ -175,6 +189,19 @@ mod tests {
     #[derive(Debug, PartialEq, Serialize, Deserialize)]
     struct File {
         model: ModelConfig,
+    }
+
+    #[test]
+    fn activation_bytes_add_up_every_layer_at_the_padded_size() {
+        use crate::kinds::TutorialCaeConfig;
+        // Two levels, one pooling: stride 2, so 5x3 pads to 6x4.
+        let config = ModelConfig::TutorialCae(TutorialCaeConfig { filters: vec![2, 3], kernel_size: 3 });
+        assert_eq!(config.stride(), 2);
+        let shapes = config.graph().shapes(InputSize { height: 6, width: 4 });
+        let values: i64 = shapes.iter().map(|(h, w, c)| h * w * c).sum();
+        assert_eq!(config.activation_bytes(InputSize { height: 5, width: 3 }), 4 * values as u64);
+        assert_eq!(config.activation_bytes(InputSize { height: 6, width: 4 }), 4 * values as u64);
+        assert!(config.activation_bytes(InputSize { height: 12, width: 8 }) > 3 * 4 * values as u64);
     }
 
     fn parse(text: &str) -> std::result::Result<ModelConfig, String> {

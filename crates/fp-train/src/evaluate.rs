@@ -16,6 +16,12 @@ use crate::error::{Result, TrainError};
 use crate::run::RunDir;
 use crate::task::{Pairs, same_size_runs};
 
+/// The activations one inference batch may make on the CPU, as
+/// [`fp_model::ModelConfig::activation_bytes`] counts them (every layer's
+/// output added up): it keeps restoring a collection of any size within about
+/// a gigabyte, where larger batches would not be faster per image.
+pub const CPU_ACTIVATION_BUDGET: u64 = 512 << 20;
+
 /// A model loaded from a run, with what is needed to feed it new images.
 #[derive(Debug)]
 pub struct TrainedModel {
@@ -75,15 +81,30 @@ impl TrainedModel {
         self.config.data.resize == ResizeMode::None
     }
 
+    /// The largest batch of `width x height` images, at most `batch_size`, whose
+    /// activations stay within [`CPU_ACTIVATION_BUDGET`] on the CPU (at least
+    /// one image); other devices take `batch_size` as asked.
+    pub fn batch_within_budget(&self, width: usize, height: usize, batch_size: usize) -> usize {
+        let batch_size = batch_size.max(1);
+        if self.device != Device::Cpu {
+            return batch_size;
+        }
+        let input = InputSize { height: height as i64, width: width as i64 };
+        let per_image = self.config.model.activation_bytes(input).max(1);
+        batch_size.min(usize::try_from(CPU_ACTIVATION_BUDGET / per_image).unwrap_or(usize::MAX).max(1))
+    }
+
     /// Applies the model to `values`: whole images of `width x height`, one
-    /// after the other, in batches of `batch_size`. Any size works: the model
-    /// pads each batch to a multiple of its stride and crops the output back.
+    /// after the other, in batches of `batch_size` or fewer (see
+    /// [`TrainedModel::batch_within_budget`]). Any size works: the model pads
+    /// each batch to a multiple of its stride and crops the output back.
     pub fn apply(&self, values: &[f32], width: usize, height: usize, batch_size: usize) -> Vec<f32> {
         let per_image = width * height;
         assert_eq!(values.len() % per_image, 0, "whole images of the given size");
+        let batch_size = self.batch_within_budget(width, height, batch_size);
         let mut out = Vec::with_capacity(values.len());
         tch::no_grad(|| {
-            for chunk in values.chunks(per_image * batch_size.max(1)) {
+            for chunk in values.chunks(per_image * batch_size) {
                 let n = (chunk.len() / per_image) as i64;
                 let xs = Tensor::from_slice(chunk).view([n, 1, height as i64, width as i64]).to_device(self.device);
                 out.extend(tensor_values(&self.model.forward_any_size(&xs, false)));

@@ -25,7 +25,7 @@ pub use collection::{
 };
 pub use config::{Config, OptimizerKind, OutputConfig, TrainConfig, configs_dir};
 pub use error::{Result, TrainError};
-pub use evaluate::{Evaluation, ImageScore, Subset, TrainedModel, export_model, score};
+pub use evaluate::{CPU_ACTIVATION_BUDGET, Evaluation, ImageScore, Subset, TrainedModel, export_model, score};
 pub use fp_metrics::GroupScore;
 pub use history::EpochRecord;
 pub use init::{InitWeights, StartingModel};
