@@ -543,6 +543,22 @@ fn a_damaged_mismatched_or_missing_model_is_named() {
     assert_eq!(out.status.code(), Some(1), "{}", show(&out));
     let stderr = text(&out.stderr);
     assert!(
+        stderr.starts_with("error: ")
+            && stderr.contains("its configuration's [model] (kind = \"tutorial-cae\", filters = [32, 64, 128]")
+            && stderr.contains(
+                "is not the network its checkpoint's model.toml describes (kind = \"tutorial-cae\", filters = [32, 64],"
+            ),
+        "{}",
+        show(&out)
+    );
+
+    let config = std::fs::read_to_string(source.join("config.toml")).unwrap();
+    assert!(config.contains("[32, 64, 128]"), "{config}");
+    std::fs::write(root.join("m/config.toml"), config.replace("[32, 64, 128]", "[32, 64]")).unwrap();
+    let out = fpae(&["restore", "m", "in", "--out", "restored"], root);
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    let stderr = text(&out.stderr);
+    assert!(
         stderr.starts_with("error: m/model.safetensors: ") && stderr.contains("does not match the model config"),
         "{}",
         show(&out)

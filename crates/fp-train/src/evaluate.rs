@@ -58,6 +58,22 @@ impl TrainedModel {
             });
         }
         let state = RunDir::read_state(&checkpoint)?;
+        let (stored, _) = fp_model::read_model_config(&checkpoint)?;
+        if stored != config.model {
+            let inline = |model: &fp_model::ModelConfig| {
+                toml::to_string(model).map_or_else(|_| format!("{model:?}"), |t| t.trim().replace('\n', ", "))
+            };
+            return Err(TrainError::RunDir {
+                path: dir.to_owned(),
+                reason: format!(
+                    "its configuration's [model] ({}) is not the network its checkpoint's {} describes ({}); \
+                     restore the configuration the weights were trained with",
+                    inline(&config.model),
+                    fp_model::MODEL_CONFIG_FILE,
+                    inline(&stored)
+                ),
+            });
+        }
         let mut saved = fp_model::load(&checkpoint, device)?;
         saved.model.set_compute(precision.resolve(device));
         let checkpoint = std::fs::canonicalize(&checkpoint).unwrap_or(checkpoint);
