@@ -14,6 +14,7 @@ mod libtorch;
 mod peers;
 mod ray;
 mod soak;
+mod venv;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};

@@ -8,14 +8,12 @@
 //! torch backend (docs/restoration.md has the measurement). A venv of its own
 //! keeps TensorFlow's pins away from the torch that fpae links.
 
-use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::Instant;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 
-use crate::libtorch;
+use crate::{libtorch, venv};
 
 /// The packages of the peers' venv, at the versions the published numbers were made with.
 /// pyfing's package declares no dependencies itself.
@@ -49,34 +47,16 @@ pub fn install_dir() -> Result<PathBuf> {
 /// The Python of the peers' venv, installed first when missing or outdated.
 pub fn python() -> Result<PathBuf> {
     let dir = install_dir()?;
-    let venv = dir.join("venv");
-    let python = venv.join("bin").join("python");
-    let marker = dir.join(COMPLETE_MARKER);
-    let wanted = pins().join("\n") + "\n";
-    if python.is_file() && fs::read_to_string(&marker).is_ok_and(|m| m == wanted) {
-        return Ok(python);
+    let pins = pins();
+    venv::PinnedVenv {
+        dir: &dir,
+        marker: COMPLETE_MARKER,
+        packages: &PACKAGES,
+        pins: &pins,
+        what: &format!("the restoration peers ({})", pins.join(" ")),
+        failure: "cannot install the restoration peers; or run with --no-pyfing",
     }
-    fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let log = dir.join("setup.log");
-    let started = Instant::now();
-    eprintln!("installing the restoration peers ({}) into {} ...", pins().join(" "), venv.display());
-    eprintln!("  pip's output: {}", log.display());
-    if !python.is_file() {
-        let mut cmd = Command::new("python3");
-        cmd.args(["-m", "venv"]).arg(&venv);
-        libtorch::run_logged(&mut cmd, &log).context(
-            "cannot create a Python venv; install Python's venv module (on Debian/Ubuntu: `apt-get install python3-venv`)",
-        )?;
-    }
-    let mut cmd = Command::new(&python);
-    cmd.args(["-m", "pip", "install", "--disable-pip-version-check", "--no-input"]).args(pins());
-    libtorch::run_logged(&mut cmd, &log).context("cannot install the restoration peers; or run with --no-pyfing")?;
-    if !installed(&python, &PACKAGES)? {
-        bail!("pip installed {} into {}, but their versions do not match", pins().join(" "), venv.display());
-    }
-    fs::write(&marker, wanted).with_context(|| format!("cannot write {}", marker.display()))?;
-    eprintln!("installed in {:.0} s", started.elapsed().as_secs_f64());
-    Ok(python)
+    .python()
 }
 
 /// Whether `python` holds every package of `wanted` at its version (a local

@@ -7,14 +7,11 @@
 //! A venv of its own keeps Ray's pins (pyarrow, protobuf, ...) away from the
 //! torch that fpae links and from the restoration peers' TensorFlow.
 
-use std::fs;
 use std::path::PathBuf;
-use std::process::Command;
-use std::time::Instant;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 
-use crate::{libtorch, peers};
+use crate::{libtorch, venv};
 
 /// The packages of the venv, at the versions the example was tested with: Ray
 /// and what `ray[data]` and the example import.
@@ -43,32 +40,14 @@ pub fn install_dir() -> Result<PathBuf> {
 /// with the install complete costs one file read.
 pub fn python() -> Result<PathBuf> {
     let dir = install_dir()?;
-    let venv = dir.join("venv");
-    let python = venv.join("bin").join("python");
-    let marker = dir.join(COMPLETE_MARKER);
-    let wanted = pins().join("\n") + "\n";
-    if python.is_file() && fs::read_to_string(&marker).is_ok_and(|m| m == wanted) {
-        return Ok(python);
+    let pins = pins();
+    venv::PinnedVenv {
+        dir: &dir,
+        marker: COMPLETE_MARKER,
+        packages: &PACKAGES,
+        pins: &pins,
+        what: &format!("Ray ({}) for the Ray Data example's test", pins.join(" ")),
+        failure: "cannot install Ray",
     }
-    fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let log = dir.join("setup.log");
-    let started = Instant::now();
-    eprintln!("installing Ray ({}) into {} for the Ray Data example's test ...", pins().join(" "), venv.display());
-    eprintln!("  pip's output: {}", log.display());
-    if !python.is_file() {
-        let mut cmd = Command::new("python3");
-        cmd.args(["-m", "venv"]).arg(&venv);
-        libtorch::run_logged(&mut cmd, &log).context(
-            "cannot create a Python venv; install Python's venv module (on Debian/Ubuntu: `apt-get install python3-venv`)",
-        )?;
-    }
-    let mut cmd = Command::new(&python);
-    cmd.args(["-m", "pip", "install", "--disable-pip-version-check", "--no-input"]).args(pins());
-    libtorch::run_logged(&mut cmd, &log).context("cannot install Ray")?;
-    if !peers::installed(&python, &PACKAGES)? {
-        bail!("pip installed {} into {}, but their versions do not match", pins().join(" "), venv.display());
-    }
-    fs::write(&marker, wanted).with_context(|| format!("cannot write {}", marker.display()))?;
-    eprintln!("installed in {:.0} s", started.elapsed().as_secs_f64());
-    Ok(python)
+    .python()
 }
