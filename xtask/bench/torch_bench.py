@@ -11,9 +11,9 @@ largest height and width in it, rounded up to the network's stride (4).
 
 --config FILE times the training step of a recipe instead of the tutorial's, as
 `fpae bench --config` does: the recipe's [model] built by fpae's PyTorch twin
-(python/fpae_torch), its loss (the formulas of crates/fp-train/src/loss.rs,
-below), its optimiser with its settings, its batch size and the side it trains
-on (the crop, or the image size), on random images; a restoration recipe's
+(python/fpae_torch), its loss (the twin's python/fpae_torch/losses.py, the
+formulas of crates/fp-train/src/loss.rs), its optimiser with its settings, its
+batch size and the side it trains on (the crop, or the image size), on random images; a restoration recipe's
 targets are random images of their own. The loss is computed in f32 on the
 network's output, outside autocast.
 
@@ -22,9 +22,7 @@ warm-up steps and prints the operators that took the most self CPU time, then
 the JSON line of that step.
 """
 import argparse
-import importlib
 import json
-import math
 import os
 import resource
 import struct
@@ -36,6 +34,14 @@ from pathlib import Path
 import torch
 from torch import nn
 from torch.nn import functional as F
+
+# fpae's PyTorch twin (python/fpae_torch): the recipe's network and the losses of
+# crates/fp-train/src/loss.rs, formula for formula (LOSSES: train.loss's names).
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "python"))
+from fpae_torch import losses  # noqa: E402
+from fpae_torch.model import build_network  # noqa: E402
+
+LOSSES = losses.LOSSES
 
 # Two 2x2 poolings: heights and widths must be multiples of 4.
 STRIDE = 4
@@ -54,13 +60,7 @@ def autoencoder():
 
 def twin_network(model_table):
     """The network of a recipe's [model] table, built by fpae's PyTorch twin."""
-    root = Path(__file__).resolve().parents[2]
-    # The twin's package, or the single module it was before.
-    for folder, module in ((root / "python", "fpae_torch.model"), (root / "docs" / "pytorch", "fpae_torch")):
-        if (folder / (module.replace(".", "/") + ".py")).is_file():
-            sys.path.insert(0, str(folder))
-            return importlib.import_module(module).build_network(model_table)
-    raise SystemExit(f"cannot find fpae's PyTorch twin under {root / 'python'}")
+    return build_network(model_table)
 
 
 class Recipe:
@@ -94,65 +94,6 @@ class Recipe:
             # fpae's Adam: p -= lr (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps), as torch's.
             return torch.optim.Adam(params, lr=self.lr, betas=self.betas, eps=self.eps)
         return torch.optim.RMSprop(params, lr=self.lr, alpha=self.rho, eps=self.eps)
-
-
-# The losses of crates/fp-train/src/loss.rs, formula for formula.
-SSIM_WINDOW = 11
-ORIENTATION_SIGMA = 4.0
-ORIENTATION_WEIGHT = 0.25
-
-
-def gaussian_window(side, sigma, device):
-    half = (side - 1) / 2.0
-    g = torch.tensor([math.exp(-((i - half) ** 2) / (2.0 * sigma * sigma)) for i in range(side)],
-                     dtype=torch.float32)
-    g = g / g.sum()
-    return torch.outer(g, g).view(1, 1, side, side).to(device)
-
-
-def mean_ssim(x, y):
-    side = min(SSIM_WINDOW, x.shape[2], x.shape[3])
-    window = gaussian_window(side, 1.5, x.device)
-
-    def filt(t):
-        return F.conv2d(t, window)
-
-    c1, c2 = 0.01 ** 2, 0.03 ** 2
-    mx, my = filt(x), filt(y)
-    mx2, my2, mxy = mx * mx, my * my, mx * my
-    vx = filt(x * x) - mx2
-    vy = filt(y * y) - my2
-    cov = filt(x * y) - mxy
-    num = (mxy * 2.0 + c1) * (cov * 2.0 + c2)
-    den = (mx2 + my2 + c1) * (vx + vy + c2)
-    return (num / den).mean()
-
-
-def ssim_l1(output, target):
-    return (1.0 - mean_ssim(output, target)) * 0.84 + F.l1_loss(output, target) * 0.16
-
-
-def orientation_field(x):
-    sobel_x = torch.tensor([-1., 0., 1., -2., 0., 2., -1., 0., 1.], device=x.device).view(1, 1, 3, 3)
-    sobel_y = sobel_x.transpose(2, 3).contiguous()
-    gx, gy = F.conv2d(x, sobel_x), F.conv2d(x, sobel_y)
-    side = min(2 * math.ceil(2.0 * ORIENTATION_SIGMA) + 1, gx.shape[2], gx.shape[3])
-    window = gaussian_window(side, ORIENTATION_SIGMA, x.device)
-    jxx, jyy, jxy = F.conv2d(gx * gx, window), F.conv2d(gy * gy, window), F.conv2d(gx * gy, window)
-    energy = jxx + jyy + 1e-3
-    return torch.cat([(jxx - jyy) / energy, jxy * 2.0 / energy], 1)
-
-
-def orientation_loss(output, target):
-    return (orientation_field(output) - orientation_field(target)).square().sum(1).mean()
-
-
-LOSSES = {
-    "mse": F.mse_loss,
-    "l1": F.l1_loss,
-    "ssim+l1": ssim_l1,
-    "ssim+l1+orientation": lambda o, t: ssim_l1(o, t) + orientation_loss(o, t) * ORIENTATION_WEIGHT,
-}
 
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".pgm", ".pnm", ".webp")
