@@ -7,29 +7,13 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
 use common::{fpae, text};
 use fp_train::{Config, Pairs, ResultLine, ResultStatus, SampleRecord, ShardsManifest};
 use image::GrayImage;
-
-/// Every member of a tar file: name and bytes, in order.
-fn members(path: &Path) -> Vec<(String, Vec<u8>)> {
-    let mut archive = tar::Archive::new(std::fs::File::open(path).unwrap());
-    archive
-        .entries()
-        .unwrap()
-        .map(|e| {
-            let mut e = e.unwrap();
-            let name = e.path().unwrap().to_string_lossy().into_owned();
-            let mut bytes = Vec::new();
-            e.read_to_end(&mut bytes).unwrap();
-            (name, bytes)
-        })
-        .collect()
-}
 
 fn gray(bytes: &[u8]) -> Vec<u8> {
     image::load_from_memory_with_format(bytes, image::ImageFormat::Png).unwrap().into_luma8().into_raw()
@@ -67,7 +51,7 @@ fn pairs_are_the_training_samples_in_shards() {
     for shard in &written.shards {
         let path = root.join("shards").join(&shard.name);
         assert_eq!(fp_train::sha256_file(&path).unwrap(), shard.sha256);
-        let inside = members(&path);
+        let inside = fp_train::read_shard(&path).unwrap();
         assert_eq!(inside.len(), 3 * shard.samples, "{}", shard.name);
         for (name, bytes) in inside {
             let (key, part) = name.split_once('.').unwrap();

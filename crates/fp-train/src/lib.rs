@@ -34,7 +34,7 @@ pub use optim::Optimizer;
 pub use run::{CONFIG_FILE, LOCK_FILE, OPTIMIZER_FILE, RunDir, STATE_FILE, TrainState};
 pub use shards::{
     CropBox, DEFAULT_SHARD_SIZE, SHARDS_FORMAT, SHARDS_MANIFEST, SHARDS_VERSION, SampleRecord, ShardEntry,
-    ShardOptions, ShardsManifest, stream_samples, write_shards,
+    ShardOptions, ShardsManifest, read_shard, stream_samples, write_shards,
 };
 pub use task::{Batch, Pairs, Sample, TaskConfig, TaskKind, same_size_runs};
 pub use trainer::{Observer, Outcome, Silent, epoch_order, mean_loss, train, train_step};

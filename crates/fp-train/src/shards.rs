@@ -176,6 +176,22 @@ pub fn stream_samples(
         .collect()
 }
 
+/// The members of a shard that [`write_shards`] wrote (or of any tar file):
+/// each name and its bytes, in the order they are stored.
+pub fn read_shard(path: &Path) -> Result<Vec<(String, Vec<u8>)>> {
+    let file = std::fs::File::open(path).map_err(TrainError::io(path))?;
+    let mut archive = tar::Archive::new(file);
+    let mut members = Vec::new();
+    for entry in archive.entries().map_err(TrainError::io(path))? {
+        let mut entry = entry.map_err(TrainError::io(path))?;
+        let name = entry.path().map_err(TrainError::io(path))?.to_string_lossy().into_owned();
+        let mut bytes = Vec::new();
+        io::Read::read_to_end(&mut entry, &mut bytes).map_err(TrainError::io(path))?;
+        members.push((name, bytes));
+    }
+    Ok(members)
+}
+
 /// Writes `options.count` training samples of `config` (drawn from the
 /// training split of `data`) as shards into `dir`, which must not exist or be
 /// empty; `progress` hears the number of samples written after each shard.
@@ -400,22 +416,6 @@ mod tests {
         (config, data, split)
     }
 
-    /// Every member of a tar file, by name, in order.
-    fn members(path: &Path) -> Vec<(String, Vec<u8>)> {
-        let mut archive = tar::Archive::new(std::fs::File::open(path).unwrap());
-        archive
-            .entries()
-            .unwrap()
-            .map(|e| {
-                let mut e = e.unwrap();
-                let name = e.path().unwrap().to_string_lossy().into_owned();
-                let mut bytes = Vec::new();
-                io::Read::read_to_end(&mut e, &mut bytes).unwrap();
-                (name, bytes)
-            })
-            .collect()
-    }
-
     fn gray(bytes: &[u8]) -> GrayImage {
         image::load_from_memory_with_format(bytes, image::ImageFormat::Png).unwrap().into_luma8()
     }
@@ -447,7 +447,7 @@ mod tests {
             let bytes = std::fs::read(&path).unwrap();
             assert_eq!(hex(&Sha256::digest(&bytes)), shard.sha256);
             assert_eq!(bytes.len() as u64, shard.bytes);
-            let in_shard = members(&path);
+            let in_shard = read_shard(&path).unwrap();
             assert_eq!(in_shard.len(), 3 * shard.samples);
             for (name, bytes) in in_shard {
                 let (key, kind) = name.split_once('.').unwrap();
