@@ -79,6 +79,16 @@ pub struct Quote {
     pub format: Format,
 }
 
+/// The pooled type-II rate of the degraded prints in the restoration benchmark, the
+/// same for every model (the same degraded prints).
+const POOLED_DEGRADED: &str = "/all/degraded/identity/type2_rate_40";
+
+/// A rate of the restoration benchmark, at `pointer` in its result file, that `doc`
+/// quotes as a percentage with one decimal between `before` and `after`.
+const fn restore_rate(doc: &'static str, before: &'static str, after: &'static str, pointer: &'static str) -> Quote {
+    Quote { doc, before, after, json: RESTORE_BENCH, pointer, format: Format::Percent(1) }
+}
+
 /// Every quoted number that docs-check holds to its result file. Rates of the restoration
 /// benchmark are *pooled* (`/all/...`, every comparison of every degraded print) or
 /// *kind-averaged* (`/summary/<severity>/...`, each of the 13 kinds weighted the same);
@@ -142,14 +152,7 @@ pub const QUOTES: &[Quote] = &[
         format: Format::Fixed(1),
     },
     // The restoration benchmark of restore-fvc2000-2002 on FVC2002 at severity 0.6.
-    Quote {
-        doc: "README.md",
-        before: "severity 0.6:\n",
-        after: " % and ",
-        json: RESTORE_BENCH,
-        pointer: "/all/fpae/identity/type2_rate_40",
-        format: Format::Percent(1),
-    },
+    restore_rate("README.md", "severity 0.6:\n", " % and ", "/all/fpae/identity/type2_rate_40"),
     Quote {
         doc: "README.md",
         before: "restored, against ",
@@ -158,14 +161,7 @@ pub const QUOTES: &[Quote] = &[
         pointer: "/restored/all/identity/type2_rate_40",
         format: Format::Percent(1),
     },
-    Quote {
-        doc: "docs/restoration.md",
-        before: "the clean prints reach ",
-        after: " %:",
-        json: RESTORE_BENCH,
-        pointer: "/summary/0.6/originals_type2_rate_40",
-        format: Format::Percent(1),
-    },
+    restore_rate("docs/restoration.md", "the clean prints reach ", " %:", "/summary/0.6/originals_type2_rate_40"),
     Quote {
         doc: "docs/restoration.md",
         before: "so these are upper bounds): fpae ",
@@ -190,22 +186,13 @@ pub const QUOTES: &[Quote] = &[
         pointer: "/timing/pyfing-snfen/per_image_s",
         format: Format::Fixed(3),
     },
-    Quote {
-        doc: "docs/restoration.md",
-        before: "the better pyfing pipeline** (",
-        after: " % of the gap",
-        json: RESTORE_BENCH,
-        pointer: "/summary/0.6/gap_recovered/fpae",
-        format: Format::Percent(1),
-    },
-    Quote {
-        doc: "docs/restoration.md",
-        before: "of the gap against\n  ",
-        after: " %), and",
-        json: RESTORE_BENCH,
-        pointer: "/summary/0.6/gap_recovered/pyfing-best",
-        format: Format::Percent(1),
-    },
+    restore_rate(
+        "docs/restoration.md",
+        "the better pyfing pipeline** (",
+        " % of the gap",
+        "/summary/0.6/gap_recovered/fpae",
+    ),
+    restore_rate("docs/restoration.md", "of the gap against\n  ", " %), and", "/summary/0.6/gap_recovered/pyfing-best"),
     Quote {
         doc: "docs/restoration.md",
         before: "grey-level prints (SSIM ",
@@ -222,80 +209,32 @@ pub const QUOTES: &[Quote] = &[
         pointer: "/summary/0.6/pyfing-snfen/ssim",
         format: Format::Fixed(3),
     },
-    Quote {
-        doc: "docs/restoration.md",
-        before: "themselves (type-II ",
-        after: " % as they are",
-        json: RESTORE_BENCH,
-        pointer: "/do_no_harm/clean/type2_rate_40",
-        format: Format::Percent(1),
-    },
-    Quote {
-        doc: "docs/restoration.md",
-        before: "not on minutiae recall**: ",
-        after: " %",
-        json: RESTORE_BENCH,
-        pointer: "/do_no_harm/fpae/minutiae_recall",
-        format: Format::Percent(1),
-    },
-    Quote {
-        doc: "docs/results.md",
-        before: "weight (",
-        after: " % degraded at 0.6 there, kind-averaged",
-        json: RESTORE_BENCH,
-        pointer: "/summary/0.6/degraded/type2_rate_40",
-        format: Format::Percent(1),
-    },
-    Quote {
-        doc: "docs/results.md",
-        before: "against ",
-        after: " % pooled here",
-        json: RESTORE_BENCH,
-        pointer: "/all/degraded/identity/type2_rate_40",
-        format: Format::Percent(1),
-    },
+    restore_rate("docs/restoration.md", "themselves (type-II ", " % as they are", "/do_no_harm/clean/type2_rate_40"),
+    restore_rate("docs/restoration.md", "not on minutiae recall**: ", " %", "/do_no_harm/fpae/minutiae_recall"),
+    restore_rate(
+        "docs/results.md",
+        "weight (",
+        " % degraded at 0.6 there, kind-averaged",
+        "/summary/0.6/degraded/type2_rate_40",
+    ),
+    restore_rate("docs/results.md", "against ", " % pooled here", POOLED_DEGRADED),
     // Every `FVC2002 | all` row of the cross-dataset tables starts with the pooled
     // degraded rate, the same for every model (the same degraded prints).
-    Quote {
-        doc: "docs/results.md",
-        before: "| FVC2002 | all | ",
-        after: " % |",
-        json: RESTORE_BENCH,
-        pointer: "/all/degraded/identity/type2_rate_40",
-        format: Format::Percent(1),
-    },
-    Quote {
-        doc: "models/restore-fvc2000-2002/MODEL.md",
-        before: "which gives ",
-        after: " % degraded on FVC2002",
-        json: RESTORE_BENCH,
-        pointer: "/summary/0.6/degraded/type2_rate_40",
-        format: Format::Percent(1),
-    },
-    Quote {
-        doc: "models/restore-fvc2000-2002/MODEL.md",
-        before: "where the pooled rate is ",
-        after: " %:",
-        json: RESTORE_BENCH,
-        pointer: "/all/degraded/identity/type2_rate_40",
-        format: Format::Percent(1),
-    },
-    Quote {
-        doc: "models/restore-fvc2000-2002/MODEL.md",
-        before: "| FVC2002 | all | ",
-        after: " % |",
-        json: RESTORE_BENCH,
-        pointer: "/all/degraded/identity/type2_rate_40",
-        format: Format::Percent(1),
-    },
-    Quote {
-        doc: "models/restore-fvc2000-2002/MODEL.md",
-        before: "| FVC2002 | all | 47.8 % | ",
-        after: " % |",
-        json: RESTORE_BENCH,
-        pointer: "/all/fpae/identity/type2_rate_40",
-        format: Format::Percent(1),
-    },
+    restore_rate("docs/results.md", "| FVC2002 | all | ", " % |", POOLED_DEGRADED),
+    restore_rate(
+        "models/restore-fvc2000-2002/MODEL.md",
+        "which gives ",
+        " % degraded on FVC2002",
+        "/summary/0.6/degraded/type2_rate_40",
+    ),
+    restore_rate("models/restore-fvc2000-2002/MODEL.md", "where the pooled rate is ", " %:", POOLED_DEGRADED),
+    restore_rate("models/restore-fvc2000-2002/MODEL.md", "| FVC2002 | all | ", " % |", POOLED_DEGRADED),
+    restore_rate(
+        "models/restore-fvc2000-2002/MODEL.md",
+        "| FVC2002 | all | 47.8 % | ",
+        " % |",
+        "/all/fpae/identity/type2_rate_40",
+    ),
     // `cargo xtask bench synth`.
     Quote {
         doc: "docs/synthetic.md",
