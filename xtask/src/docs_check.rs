@@ -14,8 +14,8 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
-use clap::{Arg, ArgAction, CommandFactory};
-use serde_json::{Value, json};
+use clap::CommandFactory;
+use serde_json::Value;
 
 use crate::project_root;
 
@@ -460,7 +460,7 @@ fn read_json(root: &Path, file: &str) -> Result<Value> {
 
 /// Every region of every doc, rendered from its source.
 pub fn regions(root: &Path, fpae: &Value) -> Result<Vec<Region>> {
-    let xtask = describe(&crate::Cli::command());
+    let xtask = fp_clap_json::describe(&crate::Cli::command());
     let restore = read_json(root, RESTORE_BENCH)?;
     let synth = read_json(root, SYNTH_BENCH)?;
     Ok(vec![
@@ -505,45 +505,6 @@ fn fpae_help_json(root: &Path) -> Result<String> {
 
 // ---------------------------------------------------------------------------------------
 // The command table
-
-/// A command, its visible arguments and subcommands, as `fpae help-json` prints them
-/// (a twin of `crates/fp-cli/src/help_json.rs`, which xtask cannot link).
-pub fn describe(command: &clap::Command) -> Value {
-    let args: Vec<Value> = command.get_arguments().filter(|a| !a.is_hide_set()).map(describe_arg).collect();
-    let commands: Vec<Value> = command.get_subcommands().filter(|c| !c.is_hide_set()).map(describe).collect();
-    json!({
-        "name": command.get_name(),
-        "about": command.get_about().map(|s| s.to_string()),
-        "long_about": command.get_long_about().map(|s| s.to_string()),
-        "args": args,
-        "commands": commands,
-    })
-}
-
-fn describe_arg(arg: &Arg) -> Value {
-    let value_names: Vec<&str> = arg.get_value_names().unwrap_or_default().iter().map(|n| n.as_str()).collect();
-    let possible: Vec<String> =
-        arg.get_possible_values().iter().filter(|p| !p.is_hide_set()).map(|p| p.get_name().to_owned()).collect();
-    let defaults: Vec<String> = if arg.is_hide_default_value_set() {
-        Vec::new()
-    } else {
-        arg.get_default_values().iter().map(|v| v.to_string_lossy().into_owned()).collect()
-    };
-    json!({
-        "id": arg.get_id().as_str(),
-        "long": arg.get_long(),
-        "short": arg.get_short().map(String::from),
-        "positional": arg.is_positional(),
-        "required": arg.is_required_set(),
-        "last": arg.is_last_set(),
-        "takes_value": arg.get_action().takes_values(),
-        "repeated": matches!(arg.get_action(), ArgAction::Append | ArgAction::Count),
-        "value_names": value_names,
-        "possible_values": possible,
-        "default": defaults,
-        "help": arg.get_long_help().or(arg.get_help()).map(|s| s.to_string()),
-    })
-}
 
 /// The README's command table: a row for every command of xtask (`cargo xtask ...`) and
 /// of fpae, each with every flag it takes and their help.
@@ -880,6 +841,8 @@ fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use clap::{Arg, ArgAction};
+    use serde_json::json;
 
     fn region(doc: &str, content: &str) -> Region {
         Region::table(doc, "t", content.to_owned())
@@ -1012,7 +975,7 @@ mod tests {
                 clap::Command::new("make").about("Make it.").arg(Arg::new("out").long("out").required(true)),
             ));
         let xtask = clap::Command::new("cargo xtask").subcommand(clap::Command::new("setup").about("Set up."));
-        let table = command_table(&describe(&xtask), &describe(&cli));
+        let table = command_table(&fp_clap_json::describe(&xtask), &fp_clap_json::describe(&cli));
         let rows: Vec<&str> = table.lines().collect();
         assert_eq!(rows[0], "| command | what it does |");
         assert_eq!(rows[2], "| `cargo xtask setup` | Set up. |");
