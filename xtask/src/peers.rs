@@ -37,19 +37,11 @@ pub fn pins() -> Vec<String> {
     PACKAGES.iter().map(|(p, v)| format!("{p}=={v}")).collect()
 }
 
-/// The folder of the peers' install, beside LibTorch's.
-pub fn install_dir() -> Result<PathBuf> {
-    let libtorch = libtorch::install_dir()?;
-    let parent = libtorch.parent().context("the LibTorch install folder has no parent")?;
-    Ok(parent.join("pyfing-0.7.3"))
-}
-
 /// The Python of the peers' venv, installed first when missing or outdated.
 pub fn python() -> Result<PathBuf> {
-    let dir = install_dir()?;
     let pins = pins();
     venv::PinnedVenv {
-        dir: &dir,
+        folder: "pyfing-0.7.3",
         marker: COMPLETE_MARKER,
         packages: &PACKAGES,
         pins: &pins,

@@ -9,9 +9,9 @@
 
 use std::path::PathBuf;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 
-use crate::{libtorch, venv};
+use crate::venv;
 
 /// The packages of the venv, at the versions the example was tested with: Ray
 /// and what `ray[data]` and the example import.
@@ -29,20 +29,12 @@ pub fn pins() -> Vec<String> {
     PACKAGES.iter().map(|(p, v)| if *p == "ray" { format!("ray[data]=={v}") } else { format!("{p}=={v}") }).collect()
 }
 
-/// The folder of the install, beside LibTorch's.
-pub fn install_dir() -> Result<PathBuf> {
-    let libtorch = libtorch::install_dir()?;
-    let parent = libtorch.parent().context("the LibTorch install folder has no parent")?;
-    Ok(parent.join("ray-2.60.0"))
-}
-
 /// The Python of Ray's venv, installed first when missing or outdated; a rerun
 /// with the install complete costs one file read.
 pub fn python() -> Result<PathBuf> {
-    let dir = install_dir()?;
     let pins = pins();
     venv::PinnedVenv {
-        dir: &dir,
+        folder: "ray-2.60.0",
         marker: COMPLETE_MARKER,
         packages: &PACKAGES,
         pins: &pins,

@@ -3,7 +3,7 @@
 //! peers' (`peers.rs`) and the Ray Data example's (`ray.rs`).
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 use std::time::Instant;
 
@@ -13,8 +13,8 @@ use crate::{libtorch, peers};
 
 /// One pinned venv: where it lives and what goes in it.
 pub struct PinnedVenv<'a> {
-    /// The folder of the install; the venv is its `venv` folder.
-    pub dir: &'a Path,
+    /// The name of the install's folder, beside LibTorch's; the venv is its `venv` folder.
+    pub folder: &'a str,
     /// The file written last into a finished install, holding its pins one a line.
     pub marker: &'a str,
     /// The packages and their versions, which the installed metadata must match.
@@ -28,18 +28,26 @@ pub struct PinnedVenv<'a> {
 }
 
 impl PinnedVenv<'_> {
+    /// The folder of the install, beside LibTorch's.
+    fn install_dir(&self) -> Result<PathBuf> {
+        let libtorch = libtorch::install_dir()?;
+        let parent = libtorch.parent().context("the LibTorch install folder has no parent")?;
+        Ok(parent.join(self.folder))
+    }
+
     /// The Python of the venv, installed first when missing or outdated; a rerun
     /// with the install complete costs one file read.
     pub fn python(&self) -> Result<PathBuf> {
-        let venv = self.dir.join("venv");
+        let dir = self.install_dir()?;
+        let venv = dir.join("venv");
         let python = venv.join("bin").join("python");
-        let marker = self.dir.join(self.marker);
+        let marker = dir.join(self.marker);
         let wanted = self.pins.join("\n") + "\n";
         if python.is_file() && fs::read_to_string(&marker).is_ok_and(|m| m == wanted) {
             return Ok(python);
         }
-        fs::create_dir_all(self.dir).with_context(|| format!("cannot create {}", self.dir.display()))?;
-        let log = self.dir.join("setup.log");
+        fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        let log = dir.join("setup.log");
         let started = Instant::now();
         eprintln!("installing {} into {} ...", self.what, venv.display());
         eprintln!("  pip's output: {}", log.display());
