@@ -79,9 +79,28 @@ pub struct Quote {
     pub format: Format,
 }
 
+/// The training speed of our bf16 over our f32 (`cargo xtask bench train`), that `doc`
+/// quotes with `decimals` decimals between `before` and `after`.
+const fn bf16_speedup(doc: &'static str, before: &'static str, after: &'static str, decimals: usize) -> Quote {
+    Quote {
+        doc,
+        before,
+        after,
+        json: TRAIN_BENCH,
+        pointer: "/ratio_bf16_over_f32_ours",
+        format: Format::Fixed(decimals),
+    }
+}
+
 /// The pooled type-II rate of the degraded prints in the restoration benchmark, the
 /// same for every model (the same degraded prints).
 const POOLED_DEGRADED: &str = "/all/degraded/identity/type2_rate_40";
+
+/// The model card of the restoration model the benchmark measures.
+const RESTORE_MODEL_CARD: &str = "models/restore-fvc2000-2002/MODEL.md";
+
+/// The kind-averaged type-II rate of the degraded prints at severity 0.6.
+const KIND_AVERAGED_DEGRADED: &str = "/summary/0.6/degraded/type2_rate_40";
 
 /// A rate of the restoration benchmark, at `pointer` in its result file, that `doc`
 /// quotes as a percentage with one decimal between `before` and `after`.
@@ -95,54 +114,12 @@ const fn restore_rate(doc: &'static str, before: &'static str, after: &'static s
 /// the docs say which they quote.
 pub const QUOTES: &[Quote] = &[
     // bf16 over f32, training, on the CPU that has AVX512-BF16.
-    Quote {
-        doc: "README.md",
-        before: "natively (about ",
-        after: "x faster",
-        json: TRAIN_BENCH,
-        pointer: "/ratio_bf16_over_f32_ours",
-        format: Format::Fixed(1),
-    },
-    Quote {
-        doc: "README.md",
-        before: "bf16 trains about ",
-        after: "x as fast",
-        json: TRAIN_BENCH,
-        pointer: "/ratio_bf16_over_f32_ours",
-        format: Format::Fixed(1),
-    },
-    Quote {
-        doc: "docs/training.md",
-        before: "about ",
-        after: " times as fast as f32",
-        json: TRAIN_BENCH,
-        pointer: "/ratio_bf16_over_f32_ours",
-        format: Format::Fixed(1),
-    },
-    Quote {
-        doc: "docs/performance.md",
-        before: "| our bf16 over our f32 (train) | ",
-        after: "x |",
-        json: TRAIN_BENCH,
-        pointer: "/ratio_bf16_over_f32_ours",
-        format: Format::Fixed(2),
-    },
-    Quote {
-        doc: "docs/performance.md",
-        before: "| bf16 training >= 4x our own f32 | ",
-        after: "x |",
-        json: TRAIN_BENCH,
-        pointer: "/ratio_bf16_over_f32_ours",
-        format: Format::Fixed(2),
-    },
-    Quote {
-        doc: "docs/performance.md",
-        before: "halved bytes. ",
-        after: "x is about what this hardware allows",
-        json: TRAIN_BENCH,
-        pointer: "/ratio_bf16_over_f32_ours",
-        format: Format::Fixed(1),
-    },
+    bf16_speedup("README.md", "natively (about ", "x faster", 1),
+    bf16_speedup("README.md", "bf16 trains about ", "x as fast", 1),
+    bf16_speedup("docs/training.md", "about ", " times as fast as f32", 1),
+    bf16_speedup("docs/performance.md", "| our bf16 over our f32 (train) | ", "x |", 2),
+    bf16_speedup("docs/performance.md", "| bf16 training >= 4x our own f32 | ", "x |", 2),
+    bf16_speedup("docs/performance.md", "halved bytes. ", "x is about what this hardware allows", 1),
     Quote {
         doc: "docs/performance.md",
         before: "| train bf16 (PyTorch: autocast + channels-last) | ",
@@ -211,30 +188,15 @@ pub const QUOTES: &[Quote] = &[
     },
     restore_rate("docs/restoration.md", "themselves (type-II ", " % as they are", "/do_no_harm/clean/type2_rate_40"),
     restore_rate("docs/restoration.md", "not on minutiae recall**: ", " %", "/do_no_harm/fpae/minutiae_recall"),
-    restore_rate(
-        "docs/results.md",
-        "weight (",
-        " % degraded at 0.6 there, kind-averaged",
-        "/summary/0.6/degraded/type2_rate_40",
-    ),
+    restore_rate("docs/results.md", "weight (", " % degraded at 0.6 there, kind-averaged", KIND_AVERAGED_DEGRADED),
     restore_rate("docs/results.md", "against ", " % pooled here", POOLED_DEGRADED),
     // Every `FVC2002 | all` row of the cross-dataset tables starts with the pooled
     // degraded rate, the same for every model (the same degraded prints).
     restore_rate("docs/results.md", "| FVC2002 | all | ", " % |", POOLED_DEGRADED),
-    restore_rate(
-        "models/restore-fvc2000-2002/MODEL.md",
-        "which gives ",
-        " % degraded on FVC2002",
-        "/summary/0.6/degraded/type2_rate_40",
-    ),
-    restore_rate("models/restore-fvc2000-2002/MODEL.md", "where the pooled rate is ", " %:", POOLED_DEGRADED),
-    restore_rate("models/restore-fvc2000-2002/MODEL.md", "| FVC2002 | all | ", " % |", POOLED_DEGRADED),
-    restore_rate(
-        "models/restore-fvc2000-2002/MODEL.md",
-        "| FVC2002 | all | 47.8 % | ",
-        " % |",
-        "/all/fpae/identity/type2_rate_40",
-    ),
+    restore_rate(RESTORE_MODEL_CARD, "which gives ", " % degraded on FVC2002", KIND_AVERAGED_DEGRADED),
+    restore_rate(RESTORE_MODEL_CARD, "where the pooled rate is ", " %:", POOLED_DEGRADED),
+    restore_rate(RESTORE_MODEL_CARD, "| FVC2002 | all | ", " % |", POOLED_DEGRADED),
+    restore_rate(RESTORE_MODEL_CARD, "| FVC2002 | all | 47.8 % | ", " % |", "/all/fpae/identity/type2_rate_40"),
     // `cargo xtask bench synth`.
     Quote {
         doc: "docs/synthetic.md",
