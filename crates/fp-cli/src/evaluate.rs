@@ -120,7 +120,7 @@ pub fn run(args: EvaluateArgs) -> anyhow::Result<ExitCode> {
             args.model.checkpoint.name(),
             model.epoch,
             format!("{:?}", args.split).to_lowercase(),
-            evaluation.images
+            evaluation.all.images
         );
         let report = crate::report::tables::evaluation(&evaluation, args.run_dir.display().to_string());
         print!("{}", fp_report::text::render(&report));

@@ -223,7 +223,7 @@ pub fn grid_rows(model: &TrainedModel, options: &GridOptions) -> anyhow::Result<
                 if restore {
                     column.push(Tile::gray(&to_gray(&inputs[k], w, h), vec![input_caption(k)]));
                 }
-                let caption = vec![format!("PSNR {:.2} dB", s.psnr), format!("SSIM {:.3}", s.ssim)];
+                let caption = vec![format!("PSNR {:.2} dB", s.quality.psnr), format!("SSIM {:.3}", s.quality.ssim)];
                 column.push(Tile::gray(&to_gray(&recon[k], w, h), caption));
                 column.push(Tile::gray(&to_gray(data.image(i), w, h), vec![s.file.clone()]));
                 column
@@ -314,7 +314,7 @@ fn minutiae_tiles(
         tiles.push(tile(pixels, &template, lines)?);
     }
     let reconstruction = detect(&views.reconstruction)?;
-    let mut lines = vec![format!("PSNR {:.2} dB, SSIM {:.3}", score.psnr, score.ssim)];
+    let mut lines = vec![format!("PSNR {:.2} dB, SSIM {:.3}", score.quality.psnr, score.quality.ssim)];
     lines.extend(against_original(&reconstruction));
     tiles.push(tile(views.reconstruction, &reconstruction, lines)?);
     let original_caption = vec![score.file.clone(), format!("{} minutiae", original.len())];

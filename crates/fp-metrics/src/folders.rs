@@ -83,11 +83,8 @@ pub struct CandidateScore {
     /// The original's database (sensor).
     pub database: String,
     /// Pixel measures against the original (data range 1).
-    pub mse: f64,
-    /// PSNR in dB.
-    pub psnr: f64,
-    /// Mean SSIM.
-    pub ssim: f64,
+    #[serde(flatten)]
+    pub quality: Quality,
     /// Minutiae and matcher scores.
     pub identity: ImageIdentity,
 }
@@ -198,9 +195,7 @@ pub fn score_folders_where(
                 original: source.relative.clone(),
                 group: pair.group.clone(),
                 database: source.database(),
-                mse: q.mse,
-                psnr: q.psnr,
-                ssim: q.ssim,
+                quality: *q,
                 identity,
             }
         })

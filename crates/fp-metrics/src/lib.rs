@@ -83,7 +83,9 @@ pub fn psnr(a: &[f32], b: &[f32], data_range: f64) -> Result<f64> {
     Ok(psnr_from_mse(mse(a, b)?, data_range))
 }
 
-/// The three measures of one reconstruction against its original (data range 1).
+/// The three measures of one reconstruction against its original (data range 1),
+/// or their means over a group. Every score that has them embeds this struct
+/// with `#[serde(flatten)]`, so their JSON keeps `mse`, `psnr`, `ssim` in place.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Quality {
     /// Mean squared error.
@@ -121,12 +123,9 @@ impl Quality {
 pub struct GroupScore {
     /// Number of images.
     pub images: usize,
-    /// Mean MSE.
-    pub mse: f64,
-    /// Mean PSNR in dB.
-    pub psnr: f64,
-    /// Mean SSIM.
-    pub ssim: f64,
+    /// Mean MSE, PSNR (dB, the mean of the per-image values) and SSIM.
+    #[serde(flatten)]
+    pub quality: Quality,
     /// Identity measures of the group, when measured.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub identity: Option<identity::IdentitySummary>,
@@ -136,11 +135,9 @@ impl GroupScore {
     /// The means of `qualities`, without identity measures (`None` when empty).
     pub fn of<'a>(qualities: impl IntoIterator<Item = &'a Quality>) -> Option<Self> {
         let qualities: Vec<&Quality> = qualities.into_iter().collect();
-        Quality::mean(qualities.iter().copied()).map(|q| Self {
+        Quality::mean(qualities.iter().copied()).map(|quality| Self {
             images: qualities.len(),
-            mse: q.mse,
-            psnr: q.psnr,
-            ssim: q.ssim,
+            quality,
             identity: None,
         })
     }
@@ -174,5 +171,15 @@ mod tests {
         let m = Quality::mean(&q).unwrap();
         assert!((m.mse - 0.02).abs() < 1e-12 && (m.psnr - 18.0).abs() < 1e-12 && (m.ssim - 0.6).abs() < 1e-12);
         assert_eq!(Quality::mean(&[]), None);
+    }
+
+    #[test]
+    fn a_group_score_serializes_its_quality_in_place() {
+        // `fpae evaluate --json` and `fpae score --json` have always written these keys in this order.
+        let q = [Quality { mse: 0.25, psnr: 6.0, ssim: 0.5 }];
+        let group = GroupScore::of(&q).unwrap();
+        let json = serde_json::to_string(&group).unwrap();
+        assert_eq!(json, r#"{"images":1,"mse":0.25,"psnr":6.0,"ssim":0.5}"#);
+        assert_eq!(serde_json::from_str::<GroupScore>(&json).unwrap(), group);
     }
 }

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use fp_data::{AppliedScaling, Dataset, ResizeMode, Split};
-use fp_metrics::identity::{IdentityReport, IdentitySummary, ImageIdentity};
+use fp_metrics::identity::{IdentityReport, ImageIdentity};
 use fp_metrics::{GroupScore, Quality};
 use fp_model::{Autoencoder, InputSize, Precision};
 use rayon::prelude::*;
@@ -243,39 +243,23 @@ pub struct ImageScore {
     pub file: String,
     /// Its database (sensor).
     pub database: String,
-    /// Mean squared error.
-    pub mse: f64,
-    /// PSNR in dB (data range 1).
-    pub psnr: f64,
-    /// Mean SSIM.
-    pub ssim: f64,
+    /// MSE, PSNR in dB and SSIM against the original (data range 1).
+    #[serde(flatten)]
+    pub quality: Quality,
     /// Minutiae and matcher scores, when measured.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub identity: Option<ImageIdentity>,
-}
-
-impl ImageScore {
-    fn quality(&self) -> Quality {
-        Quality { mse: self.mse, psnr: self.psnr, ssim: self.ssim }
-    }
 }
 
 /// How well a model reconstructs a set of images: means over all of them, per
 /// database (sensor), and per image.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Evaluation {
-    /// Number of images.
-    pub images: usize,
-    /// Mean MSE.
-    pub mse: f64,
-    /// Mean PSNR in dB (data range 1).
-    pub psnr: f64,
-    /// Mean SSIM (Gaussian window 11, sigma 1.5).
-    pub ssim: f64,
-    /// Whether reconstructions still identify their finger (minutiae and
-    /// BOZORTH3 scores), when measured.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub identity: Option<IdentitySummary>,
+    /// The means over every image (PSNR in dB with data range 1, SSIM with a
+    /// Gaussian window 11, sigma 1.5) and, when measured, whether
+    /// reconstructions still identify their finger (minutiae and BOZORTH3 scores).
+    #[serde(flatten)]
+    pub all: GroupScore,
     /// The same means per database.
     pub per_database: BTreeMap<String, GroupScore>,
     /// Every image's scores, in dataset order.
@@ -292,7 +276,7 @@ impl Evaluation {
         for (db, group) in &mut self.per_database {
             group.identity = report.per_database.get(db).cloned();
         }
-        self.identity = Some(report.summary);
+        self.all.identity = Some(report.summary);
         self
     }
 }
@@ -309,36 +293,17 @@ pub fn score(data: &Dataset, indices: &[usize], recon: &[Vec<f32>]) -> Result<Ev
             let q = Quality::measure(data.image(i), r, w, h)
                 .map_err(|e| TrainError::Metrics { file: data.items[i].source.path.clone(), source: e })?;
             let source = &data.items[i].source;
-            Ok(ImageScore {
-                file: source.relative.clone(),
-                database: source.database(),
-                mse: q.mse,
-                psnr: q.psnr,
-                ssim: q.ssim,
-                identity: None,
-            })
+            Ok(ImageScore { file: source.relative.clone(), database: source.database(), quality: q, identity: None })
         })
         .collect::<Result<_>>()?;
-    let qualities: Vec<Quality> = per_image.iter().map(ImageScore::quality).collect();
-    let all = GroupScore::of(&qualities).ok_or(TrainError::NothingToEvaluate)?;
+    let all = GroupScore::of(per_image.iter().map(|s| &s.quality)).ok_or(TrainError::NothingToEvaluate)?;
     let mut groups: BTreeMap<String, Vec<&ImageScore>> = BTreeMap::new();
     for s in &per_image {
         groups.entry(s.database.clone()).or_default().push(s);
     }
     let per_database = groups
         .into_iter()
-        .filter_map(|(db, scores)| {
-            let qualities: Vec<Quality> = scores.into_iter().map(ImageScore::quality).collect();
-            Some((db, GroupScore::of(&qualities)?))
-        })
+        .filter_map(|(db, scores)| Some((db, GroupScore::of(scores.into_iter().map(|s| &s.quality))?)))
         .collect();
-    Ok(Evaluation {
-        images: all.images,
-        mse: all.mse,
-        psnr: all.psnr,
-        ssim: all.ssim,
-        identity: None,
-        per_database,
-        per_image,
-    })
+    Ok(Evaluation { all, per_database, per_image })
 }

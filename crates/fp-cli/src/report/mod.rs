@@ -78,7 +78,8 @@ pub fn write_report(dir: &Path, model: &TrainedModel, out: &Path, options: &Repo
             png,
         });
     }
-    let subject = format!("Evaluation: {} validation prints, checkpoint of epoch {}", evaluation.images, model.epoch);
+    let subject =
+        format!("Evaluation: {} validation prints, checkpoint of epoch {}", evaluation.all.images, model.epoch);
     sections
         .push(Section::Scores { report: tables::evaluation(&evaluation, subject), source: EVALUATION_FILE.to_owned() });
     if options.prints > 0 {
@@ -136,10 +137,10 @@ fn run_evaluation(dir: &Path, model: &TrainedModel, options: &ReportOptions) -> 
         && saved >= checkpoint
         && let Ok(text) = std::fs::read_to_string(&path)
         && let Ok(saved) = serde_json::from_str::<Evaluation>(&text)
-        && (saved.identity.is_some() || !options.identity)
+        && (saved.all.identity.is_some() || !options.identity)
     {
         let (data, split) = crate::shared::load_run_data(model, None)?;
-        if saved.images == Subset::Val.indices(&split, data.len()).len() {
+        if saved.all.images == Subset::Val.indices(&split, data.len()).len() {
             return Ok(saved);
         }
     }
@@ -170,7 +171,7 @@ fn run_facts(dir: &Path, model: &TrainedModel, evaluation: &Evaluation) -> Vec<(
         ("model".to_owned(), config.model.kind_name().to_owned()),
         ("data".to_owned(), config.data.root.to_string()),
         ("checkpoint".to_owned(), format!("{} (epoch {})", checkpoint_name(dir, &model.checkpoint), model.epoch)),
-        ("validation prints".to_owned(), evaluation.images.to_string()),
+        ("validation prints".to_owned(), evaluation.all.images.to_string()),
     ];
     if let Ok(history) = fp_train::history::read(dir)
         && let Some(best) = history.iter().min_by(|a, b| a.val_loss.total_cmp(&b.val_loss))

@@ -19,14 +19,7 @@ pub fn evaluation(evaluation: &Evaluation, subject: String) -> Report {
             .filter(|(_, g)| with(g))
             .map(|(db, g)| ScoreRow::new(db.as_str(), &["per_database", db], g))
             .collect();
-        let all = GroupScore {
-            images: evaluation.images,
-            mse: evaluation.mse,
-            psnr: evaluation.psnr,
-            ssim: evaluation.ssim,
-            identity: evaluation.identity.clone(),
-        };
-        rows.push(ScoreRow::new("all", &[], &all));
+        rows.push(ScoreRow::new("all", &[], &evaluation.all));
         rows
     };
     let mut tables = vec![ScoreTable {
@@ -35,7 +28,7 @@ pub fn evaluation(evaluation: &Evaluation, subject: String) -> Report {
         rows: rows(&|_| true),
         folded: false,
     }];
-    if let Some(identity) = &evaluation.identity {
+    if let Some(identity) = &evaluation.all.identity {
         let zero_fm = identity.zero_fm_threshold.map_or("none".to_owned(), |t| format!(">= {t}"));
         tables.push(ScoreTable {
             title: format!(
@@ -163,18 +156,12 @@ mod tests {
         let db1 = GroupScore::of(&q[..1]).unwrap();
         let db2 = GroupScore::of(&q[1..]).unwrap();
         let e = Evaluation {
-            images: 2,
-            mse: 0.015,
-            psnr: 18.5,
-            ssim: 0.5,
-            identity: None,
+            all: GroupScore::of(&q).unwrap(),
             per_database: [("DB1_B".to_owned(), db1), ("DB2_B".to_owned(), db2)].into(),
             per_image: vec![fp_train::ImageScore {
                 file: "DB1_B/101_1.tif".into(),
                 database: "DB1_B".into(),
-                mse: 0.02,
-                psnr: 17.0,
-                ssim: 0.4,
+                quality: q[0],
                 identity: None,
             }],
         };
