@@ -84,7 +84,7 @@ fn table_json_and_page_show_one_evaluation() {
         let json = if source == "evaluation.json" { &evaluation } else { &benchmark };
         let group = fp_report::lookup(json, path).unwrap_or_else(|| panic!("{path:?} not in {source}"));
         let measure = measures::by_key(key).unwrap_or_else(|| panic!("no measure reads {key}"));
-        assert_eq!(*value, measure.value(group), "{source} {path:?} {key}");
+        assert_eq!(*value, measure.quantity.in_json(group), "{source} {path:?} {key}");
         assert_eq!(*shown, measure.cell(*value), "{source} {path:?} {key}");
     }
 
@@ -113,7 +113,7 @@ fn table_json_and_page_show_one_evaluation() {
             (measures::PIXELS, table.lines().find(|l| l.split_whitespace().next() == Some(label)))
         };
         let line = line.unwrap_or_else(|| panic!("no {label} row for {key} in\n{table}"));
-        let column = measure_set.iter().position(|m| m.key == key).unwrap();
+        let column = measure_set.iter().position(|m| m.key() == key).unwrap();
         let text_cells: Vec<&str> = line.split_whitespace().filter(|c| *c != "|").skip(1).collect();
         assert_eq!(text_cells[column], shown, "{source} {label} {key} = {value:?}: {line}");
     }
@@ -230,7 +230,7 @@ fn the_report_passes_a_real_browser() {
         let group = fp_report::lookup(json, &path).unwrap_or_else(|| panic!("{cell} not in its JSON"));
         let key = cell["key"].as_str().unwrap();
         let measure = measures::by_key(key).unwrap_or_else(|| panic!("no measure reads {key}"));
-        let expected = measure.value(group);
+        let expected = measure.quantity.in_json(group);
         match (cell["value"].as_f64(), expected) {
             (Some(shown), Some(expected)) => {
                 assert!((shown - expected).abs() <= 1e-12 * expected.abs(), "{cell}: {expected}")

@@ -226,7 +226,7 @@ fn score_table(table: &ScoreTable, source: &str) -> String {
         for m in table.measures {
             let value = row.value(m);
             let exact = value.map(|v| format!(" data-value=\"{v:?}\"")).unwrap_or_default();
-            let _ = write!(out, "<td data-key=\"{}\"{exact}>{}</td>", m.key, escape(&m.cell(value)));
+            let _ = write!(out, "<td data-key=\"{}\"{exact}>{}</td>", m.key(), escape(&m.cell(value)));
         }
         out += "</tr>\n";
     }

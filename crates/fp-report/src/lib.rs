@@ -1,21 +1,23 @@
 //! The scores of an evaluation, laid out once and rendered everywhere.
 //!
 //! A [`Report`] is a list of [`ScoreTable`]s whose rows are [`GroupScore`]s
-//! (a dataset, a sensor, a degradation at a severity, or everything), each
-//! with the place in the evaluation's JSON where its numbers live. The
-//! columns are [`Measure`]s, defined once in [`measures`] by their JSON key:
-//! the terminal table ([`text`]), the JSON (the evaluation itself, serialized)
-//! and the HTML page ([`html`]) all read a cell's number from the row's JSON
-//! by that key, so they cannot disagree, and adding a measure is one line.
+//! (a dataset, a sensor, a degradation at a severity, or everything) or one
+//! print's scores, each with the place in the evaluation's JSON where its
+//! numbers live. The columns are [`Measure`]s, defined once in [`measures`]:
+//! each reads its number from the row's scores by value, through a
+//! [`Quantity`], and names the key that number has in the JSON. The terminal
+//! table ([`text`]) and the HTML page ([`html`]) both read cells that way, so
+//! they cannot disagree, and a test holds every key to the JSON.
 
 pub mod html;
 pub mod measures;
 pub mod text;
 
-use fp_metrics::GroupScore;
+use fp_metrics::identity::ImageIdentity;
+use fp_metrics::{GroupScore, Quality};
 use serde_json::Value;
 
-pub use measures::{Format, Measure};
+pub use measures::{Format, Measure, Quantity, Scores};
 
 /// What an evaluation measured, as tables of group scores.
 #[derive(Debug, Clone, PartialEq)]
@@ -47,8 +49,8 @@ pub struct ScoreRow {
     /// Where the group is in the evaluation's JSON, key by key from its top
     /// (`["per_database", "DB1_B"]`; empty for the top level itself).
     pub json_path: Vec<String>,
-    /// The scores, serialized as the evaluation's JSON has them.
-    pub scores: Value,
+    /// The scores.
+    pub scores: Scores,
 }
 
 impl ScoreRow {
@@ -57,13 +59,18 @@ impl ScoreRow {
         Self {
             label: label.into(),
             json_path: json_path.iter().map(|&k| k.to_owned()).collect(),
-            scores: serde_json::to_value(score).expect("a group score serializes"),
+            scores: Scores::Group(score.clone()),
         }
     }
 
-    /// A row of any scores, as serialized at `json_path` in the evaluation's JSON.
-    pub fn from_json(label: impl Into<String>, json_path: Vec<String>, scores: Value) -> Self {
-        Self { label: label.into(), json_path, scores }
+    /// A row of one print's scores, found in the evaluation's JSON at `json_path`.
+    pub fn image(
+        label: impl Into<String>,
+        json_path: Vec<String>,
+        quality: Quality,
+        identity: Option<ImageIdentity>,
+    ) -> Self {
+        Self { label: label.into(), json_path, scores: Scores::Image { quality, identity } }
     }
 
     /// The value of `measure` in this row (`None` when not measured or not computable).

@@ -45,8 +45,8 @@ pub fn evaluation(evaluation: &Evaluation, subject: String) -> Report {
         .iter()
         .enumerate()
         .map(|(i, image)| {
-            let scores = serde_json::to_value(image).expect("an image score serializes");
-            fp_report::ScoreRow::from_json(image.file.as_str(), vec!["per_image".to_owned(), i.to_string()], scores)
+            let place = vec!["per_image".to_owned(), i.to_string()];
+            ScoreRow::image(image.file.as_str(), place, image.quality, image.identity.clone())
         })
         .collect();
     tables.push(ScoreTable {
@@ -144,7 +144,7 @@ mod tests {
                 let group = fp_report::lookup(json, &row.json_path)
                     .unwrap_or_else(|| panic!("{:?} not in {json}", row.json_path));
                 for m in table.measures {
-                    assert_eq!(m.value(group), row.value(m), "{} of {}", m.key, row.label);
+                    assert_eq!(m.quantity.in_json(group), row.value(m), "{} of {}", m.key(), row.label);
                 }
             }
         }
