@@ -119,7 +119,7 @@ pub fn run(args: EvaluateArgs) -> anyhow::Result<ExitCode> {
             args.run_dir.display(),
             args.model.checkpoint.name(),
             model.epoch,
-            format!("{:?}", args.split).to_lowercase(),
+            Subset::from(args.split),
             evaluation.all.images
         );
         let report = crate::report::tables::evaluation(&evaluation, args.run_dir.display().to_string());

@@ -226,6 +226,18 @@ pub enum Subset {
 }
 
 impl Subset {
+    /// Every subset.
+    pub const ALL: [Subset; 3] = [Subset::Val, Subset::Train, Subset::All];
+
+    /// Its name, as the JSON and `--split` spell it.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Subset::Val => "val",
+            Subset::Train => "train",
+            Subset::All => "all",
+        }
+    }
+
     /// The dataset indices of this subset, ascending.
     pub fn indices(self, split: &Split, len: usize) -> Vec<usize> {
         match self {
@@ -233,6 +245,12 @@ impl Subset {
             Subset::Train => split.train.clone(),
             Subset::All => (0..len).collect(),
         }
+    }
+}
+
+impl std::fmt::Display for Subset {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 
@@ -306,4 +324,17 @@ pub fn score(data: &Dataset, indices: &[usize], recon: &[Vec<f32>]) -> Result<Ev
         .filter_map(|(db, scores)| Some((db, GroupScore::of(scores.into_iter().map(|s| &s.quality))?)))
         .collect();
     Ok(Evaluation { all, per_database, per_image })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_subset_is_named_as_its_json_names_it() {
+        for subset in Subset::ALL {
+            assert_eq!(serde_json::to_value(subset).unwrap(), subset.as_str());
+            assert_eq!(subset.to_string(), subset.as_str());
+        }
+    }
 }

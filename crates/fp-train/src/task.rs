@@ -47,8 +47,25 @@ pub enum TaskKind {
 }
 
 impl TaskKind {
+    /// Every task, in declaration order.
+    pub const ALL: [TaskKind; 2] = [TaskKind::Reconstruct, TaskKind::Restore];
+
     /// The names config files use, in declaration order.
-    pub const NAMES: &'static [&'static str] = &["reconstruct", "restore"];
+    pub const NAMES: &'static [&'static str] = &[TaskKind::Reconstruct.as_str(), TaskKind::Restore.as_str()];
+
+    /// The task's name, as config files spell it (`task.kind`).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            TaskKind::Reconstruct => "reconstruct",
+            TaskKind::Restore => "restore",
+        }
+    }
+}
+
+impl std::fmt::Display for TaskKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 impl TaskConfig {
@@ -294,4 +311,18 @@ pub fn same_size_runs(data: &Dataset, indices: &[usize], batch_size: usize) -> V
         }
     }
     runs
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_task_is_named_as_config_files_name_it() {
+        for kind in TaskKind::ALL {
+            assert_eq!(serde_json::to_value(kind).unwrap(), kind.as_str());
+            assert_eq!(kind.to_string(), kind.as_str());
+        }
+        assert_eq!(TaskKind::NAMES, ["reconstruct", "restore"]);
+    }
 }

@@ -167,7 +167,7 @@ fn run_facts(dir: &Path, model: &TrainedModel, evaluation: &Evaluation) -> Vec<(
     let config = &model.config;
     let mut facts = vec![
         ("directory".to_owned(), dir.display().to_string()),
-        ("task".to_owned(), format!("{:?}", config.task.kind).to_lowercase()),
+        ("task".to_owned(), config.task.kind.to_string()),
         ("model".to_owned(), config.model.kind_name().to_owned()),
         ("data".to_owned(), config.data.root.to_string()),
         ("checkpoint".to_owned(), format!("{} (epoch {})", checkpoint_name(dir, &model.checkpoint), model.epoch)),
