@@ -117,7 +117,7 @@ pub fn run(args: EvaluateArgs) -> anyhow::Result<ExitCode> {
         println!(
             "{}: checkpoint {} (epoch {}), {} split, {} images",
             args.run_dir.display(),
-            args.model.checkpoint.name(),
+            fp_train::Checkpoint::from(args.model.checkpoint),
             model.epoch,
             Subset::from(args.split),
             evaluation.all.images

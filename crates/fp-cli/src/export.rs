@@ -8,7 +8,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 
-use crate::shared::{Checkpoint, resolve_model};
+use crate::shared::{CheckpointArg, resolve_model};
 
 #[derive(Debug, clap::Args)]
 pub struct ExportArgs {
@@ -19,7 +19,7 @@ pub struct ExportArgs {
     out: PathBuf,
     /// Which checkpoint of the run.
     #[arg(long, value_enum, default_value = "best")]
-    checkpoint: Checkpoint,
+    checkpoint: CheckpointArg,
     /// What to write: a model folder, or the network as ONNX (dynamic batch, height and width; opset 17).
     #[arg(long, value_enum, default_value = "folder")]
     format: Format,
@@ -46,11 +46,15 @@ pub fn run(args: ExportArgs) -> anyhow::Result<ExitCode> {
         );
     }
     match args.format {
-        Format::Folder => fp_train::export_model(&args.run_dir, args.checkpoint.name(), &args.out)?,
+        Format::Folder => fp_train::export_model(&args.run_dir, args.checkpoint.into(), &args.out)?,
         Format::Onnx => {
             let model = resolve_model(&args.run_dir)?;
             let mut cmd = fp_model::python::module_command("fpae_torch.export")?;
-            cmd.arg(&model).arg("--out").arg(&args.out).args(["--checkpoint", args.checkpoint.name()]);
+            cmd.arg(&model)
+                .arg("--out")
+                .arg(&args.out)
+                .arg("--checkpoint")
+                .arg(fp_train::Checkpoint::from(args.checkpoint).as_str());
             let status = cmd.status().with_context(|| format!("cannot run {cmd:?}"))?;
             if !status.success() {
                 bail!("python -m fpae_torch.export failed ({status}) for {}", model.display());

@@ -10,20 +10,21 @@ use fp_train::TrainedModel;
 use image::GrayImage;
 use indicatif::{ProgressBar, ProgressStyle};
 
-/// Which checkpoint of a run to use.
+/// `--checkpoint`: [`fp_train::Checkpoint`] as a flag's choices (clap stays out
+/// of the library), with their help.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Checkpoint {
+pub enum CheckpointArg {
     /// The one with the lowest validation loss.
     Best,
     /// The newest.
     Last,
 }
 
-impl Checkpoint {
-    pub fn name(self) -> &'static str {
-        match self {
-            Checkpoint::Best => "best",
-            Checkpoint::Last => "last",
+impl From<CheckpointArg> for fp_train::Checkpoint {
+    fn from(arg: CheckpointArg) -> Self {
+        match arg {
+            CheckpointArg::Best => fp_train::Checkpoint::Best,
+            CheckpointArg::Last => fp_train::Checkpoint::Last,
         }
     }
 }
@@ -33,7 +34,7 @@ impl Checkpoint {
 pub struct ModelArgs {
     /// Which checkpoint of the run to use.
     #[arg(long, value_enum, default_value = "best")]
-    pub checkpoint: Checkpoint,
+    pub checkpoint: CheckpointArg,
     /// Device: auto, cpu, cuda or cuda:N.
     #[arg(long, value_name = "D", default_value = "auto")]
     pub device: DeviceSpec,
@@ -53,7 +54,7 @@ impl ModelArgs {
     pub fn load(&self, run_dir: &Path) -> anyhow::Result<TrainedModel> {
         let device = self.device.resolve()?;
         let dir = resolve_model(run_dir)?;
-        Ok(TrainedModel::load(&dir, self.checkpoint.name(), device, self.precision)?)
+        Ok(TrainedModel::load(&dir, self.checkpoint.into(), device, self.precision)?)
     }
 }
 

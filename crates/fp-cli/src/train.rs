@@ -173,7 +173,7 @@ fn write_figures(run: &RunDir, config: &Config) -> anyhow::Result<()> {
         .with_context(|| again("plot"))?;
     tracing::info!("loss plot: {}", plot.display());
     let device = config.train.device.resolve()?;
-    let model = fp_train::TrainedModel::load(run.path(), "best", device, config.train.precision)?;
+    let model = fp_train::TrainedModel::load(run.path(), fp_train::Checkpoint::Best, device, config.train.precision)?;
     let out = run.path().join(crate::reconstruct::GRID_FILE);
     let grid = crate::reconstruct::write_grid(
         &model,

@@ -101,7 +101,8 @@ fn read_npy(path: &Path) -> (Vec<usize>, Vec<f32>) {
 /// as `fpae restore` computes them: decoded, preprocessed and scaled by fp-data,
 /// then `forward_any_size` in f32 on the CPU.
 fn fpae_outputs(model_dir: &Path, prints: &[PathBuf]) -> Vec<((usize, usize), Vec<f32>)> {
-    let model = TrainedModel::load(model_dir, "best", Device::Cpu, Precision::F32).expect("the model loads");
+    let model = TrainedModel::load(model_dir, fp_train::Checkpoint::Best, Device::Cpu, Precision::F32)
+        .expect("the model loads");
     let preprocess = model.config.data.preprocess();
     prints
         .iter()
@@ -447,7 +448,7 @@ fn onnx_export_runs_in_onnxruntime_as_in_fpae() {
     }
     // fpae's inputs (the prints decoded and scaled) for onnxruntime, and its outputs.
     let model_dir = repo().join("models/restore-fvc2002");
-    let model = TrainedModel::load(&model_dir, "best", Device::Cpu, Precision::F32).unwrap();
+    let model = TrainedModel::load(&model_dir, fp_train::Checkpoint::Best, Device::Cpu, Precision::F32).unwrap();
     let preprocess = model.config.data.preprocess();
     let mut sizes = std::collections::BTreeSet::new();
     let mut expected = Vec::new();

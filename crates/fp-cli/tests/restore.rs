@@ -315,7 +315,8 @@ fn inference_batches_stay_within_the_activation_budget() {
     use tch::Device;
 
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../models/restore-fvc2002");
-    let model = TrainedModel::load(&dir, "best", Device::Cpu, Precision::F32).expect("the ready-made model loads");
+    let model = TrainedModel::load(&dir, fp_train::Checkpoint::Best, Device::Cpu, Precision::F32)
+        .expect("the ready-made model loads");
     let (w, h) = (388, 374);
     let batch = model.batch_within_budget(w, h, 32);
     let per_image = model.config.model.activation_bytes(InputSize { height: h as i64, width: w as i64 });

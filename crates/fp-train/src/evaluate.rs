@@ -13,7 +13,7 @@ use tch::{Device, Kind, Tensor, nn};
 
 use crate::config::Config;
 use crate::error::{Result, TrainError};
-use crate::run::RunDir;
+use crate::run::{Checkpoint, RunDir};
 use crate::task::{Pairs, same_size_runs};
 
 /// The activations one inference batch may make on the CPU, as
@@ -43,11 +43,11 @@ pub struct TrainedModel {
 }
 
 impl TrainedModel {
-    /// Loads checkpoint `which` (`"best"` or `"last"`) of the run in `dir` onto
+    /// Loads checkpoint `which` of the run in `dir` onto
     /// `device`, to compute in `precision`.
     /// `dir` may also be a model folder written by [`export_model`], whose one
     /// checkpoint is used whatever `which` says.
-    pub fn load(dir: &Path, which: &str, device: Device, precision: Precision) -> Result<Self> {
+    pub fn load(dir: &Path, which: Checkpoint, device: Device, precision: Precision) -> Result<Self> {
         let (run, config) = RunDir::open(dir, &[])?;
         let is_model_folder = dir.join(fp_model::MODEL_WEIGHTS_FILE).is_file();
         let checkpoint = if is_model_folder { dir.to_owned() } else { run.checkpoint(which) };
@@ -85,7 +85,7 @@ impl TrainedModel {
             checkpoint,
             epoch: state
                 .best
-                .filter(|_| which == "best" || is_model_folder)
+                .filter(|_| which == Checkpoint::Best || is_model_folder)
                 .map_or(state.epochs_done, |(_, epoch)| epoch),
             device,
             _vars: saved.vars,
@@ -177,7 +177,7 @@ impl TrainedModel {
 /// folder at `out`: the run's `config.toml` and the checkpoint's model, weights
 /// and state, without the optimiser. The folder is assembled beside `out` and
 /// renamed into place, so `out` is either absent or whole; it must not exist.
-pub fn export_model(run_dir: &Path, which: &str, out: &Path) -> Result<()> {
+pub fn export_model(run_dir: &Path, which: Checkpoint, out: &Path) -> Result<()> {
     let (run, _) = RunDir::open(run_dir, &[])?;
     let checkpoint = run.checkpoint(which);
     if !checkpoint.join(crate::STATE_FILE).is_file() {

@@ -123,7 +123,7 @@ fn model_folder(source: &Path) -> Result<PathBuf> {
     if source.join(MODEL_WEIGHTS_FILE).is_file() {
         return Ok(source.to_owned());
     }
-    let best = source.join("checkpoints").join("best");
+    let best = source.join("checkpoints").join(crate::Checkpoint::Best.as_str());
     if source.join(CONFIG_FILE).is_file() && best.join(STATE_FILE).is_file() {
         return Ok(best);
     }

@@ -31,7 +31,7 @@ pub use history::EpochRecord;
 pub use init::{InitWeights, StartingModel};
 pub use loss::{LossKind, mean_ssim};
 pub use optim::Optimizer;
-pub use run::{CONFIG_FILE, LOCK_FILE, OPTIMIZER_FILE, RunDir, STATE_FILE, TrainState};
+pub use run::{CONFIG_FILE, Checkpoint, LOCK_FILE, OPTIMIZER_FILE, RunDir, STATE_FILE, TrainState};
 pub use shards::{
     CropBox, DEFAULT_SHARD_SIZE, SHARDS_FORMAT, SHARDS_MANIFEST, SHARDS_VERSION, SampleRecord, ShardEntry,
     ShardOptions, ShardsManifest, read_shard, stream_samples, write_shards,

@@ -48,6 +48,34 @@ pub const STATE_FILE: &str = "state.json";
 /// File in a run directory that the process writing the run holds locked.
 pub const LOCK_FILE: &str = ".lock";
 
+/// Which checkpoint of a run: each is a link of this name under `checkpoints/`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Checkpoint {
+    /// The one with the lowest validation loss.
+    Best,
+    /// The newest.
+    Last,
+}
+
+impl Checkpoint {
+    /// Both, best first.
+    pub const ALL: [Checkpoint; 2] = [Checkpoint::Best, Checkpoint::Last];
+
+    /// The link's name, and how commands and messages name the checkpoint.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Checkpoint::Best => "best",
+            Checkpoint::Last => "last",
+        }
+    }
+}
+
+impl std::fmt::Display for Checkpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// Where a training run keeps everything it writes.
 ///
 /// A `RunDir` made by [`create`](Self::create) or [`open_for_resume`](Self::open_for_resume)
@@ -204,13 +232,13 @@ impl RunDir {
     }
 
     /// `checkpoints/last` or `checkpoints/best`.
-    pub fn checkpoint(&self, which: &str) -> PathBuf {
-        self.path.join("checkpoints").join(which)
+    pub fn checkpoint(&self, which: Checkpoint) -> PathBuf {
+        self.path.join("checkpoints").join(which.as_str())
     }
 
     /// The newest checkpoint, if one was written.
     pub fn last_checkpoint(&self) -> Option<PathBuf> {
-        let p = self.checkpoint("last");
+        let p = self.checkpoint(Checkpoint::Last);
         p.join(STATE_FILE).is_file().then_some(p)
     }
 
@@ -267,16 +295,16 @@ impl RunDir {
             return Err(e);
         }
         fp_io::sync_dir(&dir);
-        let linked = fault::reach(FaultPoint::CheckpointBeforeLinks, &dir.join("last"))
-            .and_then(|()| point_link(&dir, "last", &name));
+        let linked = fault::reach(FaultPoint::CheckpointBeforeLinks, &dir.join(Checkpoint::Last.as_str()))
+            .and_then(|()| point_link(&dir, Checkpoint::Last.as_str(), &name));
         if let Err(e) = linked {
             // Nothing points at the new checkpoint: it goes, and `last` stays the previous one.
             let _ = std::fs::remove_dir_all(&final_dir);
             return Err(e);
         }
         if is_best {
-            fault::reach(FaultPoint::CheckpointBetweenLinks, &dir.join("best"))?;
-            point_link(&dir, "best", &name)?;
+            fault::reach(FaultPoint::CheckpointBetweenLinks, &dir.join(Checkpoint::Best.as_str()))?;
+            point_link(&dir, Checkpoint::Best.as_str(), &name)?;
         }
         self.prune(&dir);
         Ok(final_dir)
@@ -285,7 +313,8 @@ impl RunDir {
     /// Removes checkpoint directories that neither `last` nor `best` points at.
     /// Best effort: what is left is removed next time.
     fn prune(&self, dir: &Path) {
-        let keep: Vec<PathBuf> = ["last", "best"].iter().filter_map(|l| std::fs::read_link(dir.join(l)).ok()).collect();
+        let keep: Vec<PathBuf> =
+            Checkpoint::ALL.iter().filter_map(|l| std::fs::read_link(dir.join(l.as_str())).ok()).collect();
         let Ok(entries) = std::fs::read_dir(dir) else { return };
         for entry in entries.flatten() {
             let name = entry.file_name();
@@ -324,9 +353,9 @@ impl RunDir {
             let state = Self::read_state(&last)?;
             let last_is_best = state.batches_done == 0 && state.best.is_some_and(|(_, e)| e == state.epochs_done);
             let target = std::fs::read_link(&last).map_err(TrainError::io(&last))?;
-            let best = std::fs::read_link(dir.join("best")).ok();
+            let best = std::fs::read_link(dir.join(Checkpoint::Best.as_str())).ok();
             if last_is_best && best.as_ref() != Some(&target) {
-                point_link(&dir, "best", &target.to_string_lossy())?;
+                point_link(&dir, Checkpoint::Best.as_str(), &target.to_string_lossy())?;
                 self.log(&format!(
                     "pointed checkpoints/best at {}, as the interrupted writer was about to",
                     target.display()

@@ -16,7 +16,7 @@ fn history(run: &RunDir) -> Vec<EpochRecord> {
 }
 
 fn weights(run: &RunDir) -> Vec<(String, Tensor)> {
-    let mut w = fp_model::read_tensors(&run.checkpoint("last").join("model.safetensors")).unwrap();
+    let mut w = fp_model::read_tensors(&run.checkpoint(fp_train::Checkpoint::Last).join("model.safetensors")).unwrap();
     w.sort_by(|a, b| a.0.cmp(&b.0));
     w
 }
@@ -59,11 +59,11 @@ fn training_reduces_the_loss_and_writes_the_run_directory() {
     let saved = Config::load(&dir.path().join("config.toml"), &[]).unwrap();
     assert_eq!(saved, cfg);
     // last and best are whole, loadable models.
-    for which in ["last", "best"] {
+    for which in fp_train::Checkpoint::ALL {
         let loaded = fp_model::load(&run.checkpoint(which), tch::Device::Cpu).unwrap();
         assert_eq!(loaded.model.config(), &cfg.model);
     }
-    let best = RunDir::read_state(&run.checkpoint("best")).unwrap();
+    let best = RunDir::read_state(&run.checkpoint(fp_train::Checkpoint::Best)).unwrap();
     let min_val = h.iter().map(|r| r.val_loss).fold(f64::MAX, f64::min);
     assert_eq!(best.best.unwrap().0, min_val);
     // Only the checkpoints that last and best point at are kept.
@@ -142,7 +142,7 @@ fn an_interrupted_run_checkpoints_mid_epoch_and_resumes_exactly() {
     let mut observer = StopAfter { batches: 5, seen: 0, stop: &stop };
     let outcome = fp_train::train(&s, &cfg, &dataset(), &split(), false, &mut observer, &stop).unwrap();
     assert_eq!(outcome, Outcome::Interrupted { epochs: 1, batches: 2 });
-    let state = RunDir::read_state(&s.checkpoint("last")).unwrap();
+    let state = RunDir::read_state(&s.checkpoint(fp_train::Checkpoint::Last)).unwrap();
     assert_eq!((state.epochs_done, state.batches_done, state.steps), (1, 2, 5));
     assert_eq!(history(&s).len(), 1);
 
@@ -174,9 +174,15 @@ fn a_nan_loss_stops_with_a_clear_error_and_keeps_the_last_checkpoint() {
     assert!(matches!(err, TrainError::NonFiniteLoss { epoch: 2, .. }), "{err:?}");
     let text = err.to_string();
     assert!(text.starts_with("training diverged: the loss is NaN at epoch 2, batch "), "{text}");
-    assert!(text.ends_with(&format!("the last good checkpoint is {}", run.checkpoint("last").display())), "{text}");
+    assert!(
+        text.ends_with(&format!(
+            "the last good checkpoint is {}",
+            run.checkpoint(fp_train::Checkpoint::Last).display()
+        )),
+        "{text}"
+    );
     assert_eq!(max_diff(&good, &weights(&run)), 0.0);
-    assert_eq!(RunDir::read_state(&run.checkpoint("last")).unwrap().epochs_done, 1);
+    assert_eq!(RunDir::read_state(&run.checkpoint(fp_train::Checkpoint::Last)).unwrap().epochs_done, 1);
 }
 
 #[test]
@@ -327,7 +333,7 @@ fn exported_source(dir: &std::path::Path, cfg: &Config) -> (RunDir, std::path::P
     let run = new_run(&dir.join("source"), cfg);
     fp_train::train(&run, cfg, &dataset(), &split(), false, &mut Silent, &no_stop()).unwrap();
     let model = dir.join("model");
-    fp_train::export_model(run.path(), "best", &model).unwrap();
+    fp_train::export_model(run.path(), fp_train::Checkpoint::Best, &model).unwrap();
     (run, model)
 }
 
@@ -385,7 +391,7 @@ fn a_run_started_from_exported_weights_begins_with_them_and_records_their_digest
     let run = new_run(&dir.path().join("tuned"), &tuned);
     fp_train::train(&run, &tuned, &dataset(), &split(), false, &mut Silent, &no_stop()).unwrap();
     assert_eq!(Config::load(&run.path().join("config.toml"), &[]).unwrap().train.init, Some(model.clone()));
-    let state = RunDir::read_state(&run.checkpoint("last")).unwrap();
+    let state = RunDir::read_state(&run.checkpoint(fp_train::Checkpoint::Last)).unwrap();
     assert_eq!(state.init.as_ref(), Some(&init));
     assert_eq!((state.epochs_done, state.steps, state.history.len()), (1, 3, 1), "a fresh epoch counter");
     let log = std::fs::read_to_string(run.path().join("train.log")).unwrap();
@@ -455,7 +461,7 @@ fn a_run_started_from_trained_weights_resumes_exactly_without_reading_them_again
     assert_eq!(max_diff(&weights(&straight), &weights(&resumed)), 0.0);
     let losses = |r: &RunDir| history(r).iter().map(|e| (e.train_loss, e.val_loss)).collect::<Vec<_>>();
     assert_eq!(losses(&straight), losses(&resumed));
-    assert_eq!(RunDir::read_state(&resumed.checkpoint("last")).unwrap().init, Some(init));
+    assert_eq!(RunDir::read_state(&resumed.checkpoint(fp_train::Checkpoint::Last)).unwrap().init, Some(init));
     drop(resumed);
     let err =
         RunDir::open_for_resume(&dir.path().join("stopped"), &["train.init=elsewhere".into()]).unwrap_err().to_string();
