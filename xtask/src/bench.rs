@@ -12,7 +12,7 @@
 
 pub(crate) mod load;
 pub(crate) mod repeats;
-mod work;
+pub(crate) mod work;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -83,7 +83,7 @@ pub struct TrainBenchArgs {
 
 /// The allocator a PyTorch measurement runs with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Alloc {
+pub(crate) enum Alloc {
     Glibc,
     Jemalloc,
     Tcmalloc,
@@ -508,9 +508,9 @@ fn native_dir(args: &TrainBenchArgs) -> Option<PathBuf> {
 
 /// The allocators PyTorch can run with, preloaded, besides glibc's.
 #[derive(Debug, Default)]
-struct Allocators {
-    jemalloc: Option<PathBuf>,
-    tcmalloc: Option<PathBuf>,
+pub(crate) struct Allocators {
+    pub(crate) jemalloc: Option<PathBuf>,
+    pub(crate) tcmalloc: Option<PathBuf>,
 }
 
 const LIB_DIRS: [&str; 3] = ["/usr/lib/x86_64-linux-gnu", "/usr/lib/aarch64-linux-gnu", "/usr/lib"];
@@ -530,7 +530,7 @@ impl Allocators {
 
     /// The installed allocators, installing the missing ones first when `install`
     /// and this is a Debian-like system run as root; otherwise says how to.
-    fn find(install: bool) -> Self {
+    pub(crate) fn find(install: bool) -> Self {
         let found = Self::detect();
         let missing: Vec<&str> =
             [(found.jemalloc.is_none(), "libjemalloc2"), (found.tcmalloc.is_none(), "libtcmalloc-minimal4")]
@@ -567,7 +567,7 @@ impl Allocators {
 
     /// Preloads `alloc` into `cmd`, with settings that keep freed pages for
     /// reuse as fpae's jemalloc does.
-    fn preload(&self, cmd: &mut Command, alloc: Alloc) {
+    pub(crate) fn preload(&self, cmd: &mut Command, alloc: Alloc) {
         match (alloc, &self.jemalloc, &self.tcmalloc) {
             (Alloc::Jemalloc, Some(lib), _) => {
                 cmd.env("LD_PRELOAD", lib).env("MALLOC_CONF", "dirty_decay_ms:-1,muzzy_decay_ms:-1");
@@ -601,7 +601,7 @@ fn faster_allocator(jemalloc: f64, tcmalloc: f64) -> Alloc {
     }
 }
 
-fn alloc_name(alloc: Alloc) -> &'static str {
+pub(crate) fn alloc_name(alloc: Alloc) -> &'static str {
     match alloc {
         Alloc::Glibc => "glibc",
         Alloc::Jemalloc => "jemalloc",

@@ -15,7 +15,22 @@
 //!   Gabor enhancement), and `pyfing-snfen`, the learned one (SUFS, SNFOE,
 //!   SNFFE, SNFEN),
 //!
-//! all with the same number of cores. `fpae score` then measures every set of
+//! - the same model in two other runtimes, timed only (their outputs are fpae's
+//!   to within a grey level or two, so they are not scored): the PyTorch twin
+//!   (`python -m fpae_torch.bench --engine torch`: channels-last, bf16 autocast
+//!   only where the CPU computes bf16 natively, the best allocator installed
+//!   preloaded) into `restore-out/pytorch-twin`, and ONNX Runtime on the model
+//!   exported by `fpae export --format onnx` (`--engine onnx`: every graph
+//!   optimisation, intra-op threads = the cores) into `restore-out/onnxruntime`,
+//!   both batching as fpae does (`--batch` prints in path order, one size at a
+//!   time, cut to fpae's 512 MiB activation budget),
+//!
+//! all with the same number of cores. Every timed pass records the peak RSS of
+//! its process (`VmHWM`, polled; for pyfing its worker processes' added up),
+//! and the report gives each tool's time per print and per megapixel, and
+//! fpae's GFLOP/s: the convolutions it executes (its sub-pixel decoder's
+//! counted at their real cost, see [`crate::bench::work`]) over its wall clock,
+//! against the CPU's derived peak. `fpae score` then measures every set of
 //! candidates against the clean prints: the degraded inputs themselves, fpae's
 //! restorations and each baseline's enhancements. The same tools also process
 //! the clean validation prints (`restore-in-clean`), scored as they are: the
@@ -35,14 +50,16 @@
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use serde_json::{Map, Value, json};
 
+use crate::bench::work::{Conv, CpuInfo, Peak};
+use crate::bench::{Alloc, Allocators, alloc_name};
 use crate::{fetch, libtorch, peers, project_root};
 
 /// One of pyfing's enhancement pipelines, a baseline of the benchmark.
@@ -99,6 +116,29 @@ pub struct RestoreBenchArgs {
     /// Compare with no pyfing pipeline.
     #[arg(long, conflicts_with = "baselines")]
     no_pyfing: bool,
+    /// Do not time the same model run by the PyTorch twin.
+    #[arg(long)]
+    no_twin: bool,
+    /// Do not time the same model, exported as ONNX, run by ONNX Runtime.
+    #[arg(long)]
+    no_onnx: bool,
+    /// A kind of damage to measure (its folder under degraded/, e.g. noise); repeat for
+    /// several [default: every kind of the benchmark]
+    #[arg(long = "kind", value_name = "KIND")]
+    kinds: Vec<String>,
+    /// Prints per inference batch at most, for fpae restore (its --batch) and for the twin and
+    /// ONNX Runtime alike; all three cut batches of large prints to fpae's 512 MiB of activations.
+    #[arg(long, value_name = "N", default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..))]
+    batch: u32,
+    /// Another fpae (a binary, or a script that runs one) to time beside this one, interleaved
+    /// and with the same arguments, as `fpae-baseline` (not scored): how a change to fpae's
+    /// speed is measured.
+    #[arg(long, value_name = "BIN")]
+    fpae_baseline: Option<PathBuf>,
+    /// Do not install a missing allocator for the twin (Debian's libtcmalloc-minimal4 and
+    /// libjemalloc2, with `apt-get install -y` when run as root).
+    #[arg(long)]
+    no_install: bool,
     /// Skip the do-no-harm rows (every tool on the clean validation prints).
     #[arg(long)]
     no_clean: bool,
@@ -244,7 +284,7 @@ pub fn run(args: &RestoreBenchArgs) -> Result<()> {
         None => cores(),
     };
 
-    libtorch::setup()?;
+    let provision = libtorch::setup()?;
     crate::cargo(&["build", "--quiet", "--release", "-p", "fp-cli"], &[])?;
     let fpae = root.join("target").join("release").join("fpae");
 
@@ -262,8 +302,26 @@ pub fn run(args: &RestoreBenchArgs) -> Result<()> {
         chosen
     };
     let python = if baselines.is_empty() { None } else { Some(peers::python()?) };
+    let torch_python = match provision {
+        libtorch::Provision::Managed { python } => python,
+        libtorch::Provision::User => PathBuf::from("python3"),
+    };
+    let allocators = if args.no_twin { Allocators::default() } else { Allocators::find(!args.no_install) };
+    // The twin's allocator: tcmalloc measured fastest for PyTorch on this project's
+    // CPUs (docs/performance.md), then jemalloc with fpae's settings.
+    let torch_alloc = match (&allocators.tcmalloc, &allocators.jemalloc) {
+        (Some(_), _) => Alloc::Tcmalloc,
+        (None, Some(_)) => Alloc::Jemalloc,
+        _ => Alloc::Glibc,
+    };
+    let onnx = if args.no_onnx {
+        None
+    } else {
+        peers::ensure_test_onnx(&torch_python)?;
+        Some(export_onnx(&fpae, &args.model, &bench_root.join("restore-model.onnx"))?)
+    };
 
-    let selection = select(&bench_dir, &args.severities, &bench_root.join("restore-in"))?;
+    let selection = select(&bench_dir, &args.severities, &args.kinds, &bench_root.join("restore-in"))?;
     eprintln!(
         "{} degraded prints: {} kinds at severities {}",
         selection.images,
@@ -272,19 +330,43 @@ pub fn run(args: &RestoreBenchArgs) -> Result<()> {
     );
     let clean_in = bench_root.join("restore-in-clean");
     let clean = if args.no_clean { None } else { Some(select_clean(&bench_dir, &clean_in)?) };
+    let baseline = match &args.fpae_baseline {
+        Some(bin) => Some(fs::canonicalize(bin).with_context(|| format!("--fpae-baseline {}", bin.display()))?),
+        None => None,
+    };
+    let runner = Runner {
+        fpae: &fpae,
+        baseline: baseline.as_deref(),
+        model: &args.model,
+        peers_python: python.as_deref(),
+        torch_python: &torch_python,
+        onnx: onnx.as_deref(),
+        allocators: &allocators,
+        torch_alloc,
+        workers,
+        batch: args.batch as usize,
+    };
+    // The prints' sizes, the batches they get and the network's convolutions at each
+    // padded size (for the megapixels and FLOPs); nothing is timed.
+    let plan = runner.plan(&selection.dir);
 
     // Every tool on the degraded prints (timed, the tools' passes interleaved), then on the clean ones.
     let (quiet_at_start, idle) = crate::bench::load::require_idle(args.force)?;
     let out_root = bench_root.join("restore-out");
     let clean_root = bench_root.join("restore-out-clean");
-    let tools: Vec<Tool> = std::iter::once(Tool::Fpae).chain(baselines.iter().map(|&b| Tool::Pyfing(b))).collect();
+    let runtimes = [(!args.no_twin).then_some(Tool::Twin), onnx.as_ref().map(|_| Tool::Onnx)];
+    let tools: Vec<Tool> = std::iter::once(Tool::Fpae)
+        .chain(baseline.as_ref().map(|_| Tool::Baseline))
+        .chain(runtimes.into_iter().flatten())
+        .chain(baselines.iter().map(|&b| Tool::Pyfing(b)))
+        .collect();
     let mut passes: Vec<Vec<Value>> = vec![Vec::new(); tools.len()];
     for round in 0..args.repeats {
         for (i, &tool) in tools.iter().enumerate() {
             eprintln!("pass {}/{} of {}:", round + 1, args.repeats, tool.method());
             let before = crate::bench::load::sample();
             let out = out_root.join(tool.method());
-            let mut timing = tool.process(&fpae, &args.model, python.as_deref(), &selection.dir, &out, workers)?;
+            let mut timing = tool.process(&runner, &selection.dir, &out)?;
             timing["other_load"] = crate::bench::load::other_load_since(before.as_ref());
             passes[i].push(timing);
         }
@@ -293,16 +375,21 @@ pub fn run(args: &RestoreBenchArgs) -> Result<()> {
     let mut candidates: Vec<(&str, PathBuf)> = vec![("degraded", selection.dir.clone())];
     let mut clean_candidates: Vec<(&str, PathBuf)> = vec![("degraded", clean_in.clone())];
     let mut busiest = 0.0f64;
+    let megapixels = plan.as_ref().map_or(f64::NAN, |p| p.megapixels);
     for (&tool, runs) in tools.iter().zip(&passes) {
-        let timing = timing_of_passes(runs, selection.images);
+        let mut timing = timing_of_passes(runs, selection.images);
+        timing["per_megapixel_s"] = number(timing["seconds"].as_f64().unwrap_or(f64::NAN) / megapixels);
         for load in timing["other_load"].as_array().into_iter().flatten().filter_map(Value::as_f64) {
             busiest = busiest.max(load);
         }
         timings.insert(tool.method().to_owned(), timing);
+        if !tool.scored() {
+            continue;
+        }
         candidates.push((tool.method(), out_root.join(tool.method())));
         if clean.is_some() {
             let out = clean_root.join(tool.method());
-            tool.process(&fpae, &args.model, python.as_deref(), &clean_in, &out, workers)?;
+            tool.process(&runner, &clean_in, &out)?;
             clean_candidates.push((tool.method(), out));
         }
     }
@@ -339,10 +426,16 @@ pub fn run(args: &RestoreBenchArgs) -> Result<()> {
         }
     }
 
+    let work = work_report(plan.as_ref(), &timings, workers);
     let mut report = summarise(args, &bench_dir, &selection, workers, &scores, &clean_scores, timings);
     for (k, v) in load.as_object().into_iter().flatten() {
         report[k] = v.clone();
     }
+    report["work"] = work;
+    report["batch"] = json!(args.batch);
+    report["megapixels"] = number(megapixels);
+    report["cpu_bf16_native"] =
+        json!(CpuInfo::parse(&fs::read_to_string("/proc/cpuinfo").unwrap_or_default()).bf16_native());
     print_report(&report);
     let path = bench_root.join("restore.json");
     write_atomically(&path, &(serde_json::to_string_pretty(&report)? + "\n"))?;
@@ -356,53 +449,317 @@ pub fn run(args: &RestoreBenchArgs) -> Result<()> {
 enum Tool {
     /// `fpae restore MODEL`.
     Fpae,
+    /// `--fpae-baseline`'s fpae, the same way.
+    Baseline,
+    /// The same model in PyTorch: `python -m fpae_torch.bench --engine torch`.
+    Twin,
+    /// The same model exported as ONNX, in onnxruntime: `python -m fpae_torch.bench --engine onnx`.
+    Onnx,
     /// A pyfing pipeline through `xtask/bench/pyfing_enhance.py`.
     Pyfing(Baseline),
+}
+
+/// What the tools run with.
+struct Runner<'a> {
+    fpae: &'a Path,
+    /// `--fpae-baseline`.
+    baseline: Option<&'a Path>,
+    model: &'a Path,
+    /// The peers' venv, for pyfing.
+    peers_python: Option<&'a Path>,
+    /// LibTorch's venv (torch, onnxruntime), for the twin and ONNX Runtime.
+    torch_python: &'a Path,
+    /// The model as ONNX, when ONNX Runtime is measured.
+    onnx: Option<&'a Path>,
+    allocators: &'a Allocators,
+    /// The allocator preloaded into the twin.
+    torch_alloc: Alloc,
+    workers: usize,
+    batch: usize,
+}
+
+/// The prints of a run as the twin's `--plan` sees them.
+#[derive(Debug)]
+struct Plan {
+    /// Megapixels of the prints at their own sizes.
+    megapixels: f64,
+    /// FLOPs of the network's convolutions over every print at its padded size:
+    /// the plain network's, and fpae's (sub-pixel decoder at its real cost).
+    model_flops: f64,
+    fpae_flops: f64,
+    /// Each size: height, width, prints, padded size and batch.
+    sizes: Value,
+}
+
+impl Runner<'_> {
+    /// `python -m fpae_torch.bench` in LibTorch's venv, with the repository's package.
+    fn fpae_torch_bench(&self, input: &Path) -> Command {
+        let mut cmd = Command::new(self.torch_python);
+        cmd.env("PYTHONPATH", project_root().join("python")).args(["-m", "fpae_torch.bench"]);
+        cmd.arg(self.model).arg(input).arg("--threads").arg(self.workers.to_string());
+        cmd.arg("--batch").arg(self.batch.to_string());
+        cmd
+    }
+
+    /// The twin's `--plan` of `input`: none, with a warning, when it fails.
+    fn plan(&self, input: &Path) -> Option<Plan> {
+        let mut cmd = self.fpae_torch_bench(input);
+        cmd.arg("--plan");
+        let plan = match json_stdout(&mut cmd) {
+            Ok((v, status)) if status.success() => v,
+            Ok((_, status)) => {
+                eprintln!("warning: the plan of the prints failed ({status}): no megapixels or GFLOP/s");
+                return None;
+            }
+            Err(e) => {
+                eprintln!("warning: the plan of the prints failed: {e:#}: no megapixels or GFLOP/s");
+                return None;
+            }
+        };
+        Some(plan_of(&plan))
+    }
+}
+
+/// The megapixels and FLOPs of a `--plan` report.
+fn plan_of(plan: &Value) -> Plan {
+    let (mut megapixels, mut model_flops, mut fpae_flops) = (0.0, 0.0, 0.0);
+    let mut sizes = Vec::new();
+    for size in plan["sizes"].as_array().into_iter().flatten() {
+        let int = |v: &Value| v.as_i64().unwrap_or(0);
+        let prints = int(&size["prints"]) as f64;
+        megapixels += prints * (int(&size["height"]) * int(&size["width"])) as f64 / 1e6;
+        let convs: Vec<Conv> = size["convs"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|c| Conv {
+                name: c["name"].as_str().unwrap_or("?").to_owned(),
+                height: int(&c["height"]),
+                width: int(&c["width"]),
+                cin: int(&c["cin"]),
+                cout: int(&c["cout"]),
+                kernel: int(&c["kernel"]),
+                after_upsampling: c["after_upsampling"].as_bool().unwrap_or(false),
+            })
+            .collect();
+        model_flops += prints * 2.0 * convs.iter().map(|c| c.macs() as f64).sum::<f64>();
+        fpae_flops += prints * 2.0 * convs.iter().map(|c| c.subpixel_macs() as f64).sum::<f64>();
+        let mut shown = size.clone();
+        if let Some(o) = shown.as_object_mut() {
+            o.remove("convs");
+        }
+        sizes.push(shown);
+    }
+    if model_flops == 0.0 {
+        (model_flops, fpae_flops) = (f64::NAN, f64::NAN);
+    }
+    Plan { megapixels, model_flops, fpae_flops, sizes: Value::Array(sizes) }
+}
+
+/// fpae's executed GFLOP/s (over the wall clock of its passes' median) against the
+/// CPU's peak on `workers` cores, with the work they come from.
+fn work_report(plan: Option<&Plan>, timings: &Map<String, Value>, workers: usize) -> Value {
+    let cpu = CpuInfo::parse(&fs::read_to_string("/proc/cpuinfo").unwrap_or_default());
+    let max_khz = fs::read_to_string("/sys/devices/system/cpu/cpu0/cpufreq/cpuinfo_max_freq")
+        .ok()
+        .and_then(|s| s.trim().parse().ok());
+    let peak = Peak::derive(&cpu, max_khz, workers);
+    let Some(plan) = plan else { return Value::Null };
+    let seconds = |tool: &str| timings.get(tool).and_then(|t| t["seconds"].as_f64()).unwrap_or(f64::NAN);
+    let fpae_gflops = plan.fpae_flops / 1e9 / seconds("fpae");
+    let peak_f32 = peak.as_ref().map_or(f64::NAN, |p| p.f32_gflops);
+    json!({
+        "megapixels": number(plan.megapixels),
+        "sizes": plan.sizes,
+        "model_gflop": number(plan.model_flops / 1e9),
+        "fpae_executed_gflop": number(plan.fpae_flops / 1e9),
+        "fpae_gflops": number(fpae_gflops),
+        "fpae_model_gflops": number(plan.model_flops / 1e9 / seconds("fpae")),
+        "peak_gflops_f32": number(peak_f32),
+        "peak_gflops_bf16": number(peak.as_ref().and_then(|p| p.bf16_gflops).unwrap_or(f64::NAN)),
+        "fpae_fraction_of_peak": number(fpae_gflops / peak_f32),
+        "peak_derivation": peak.as_ref().map(Peak::derivation),
+    })
+}
+
+/// `fpae export MODEL --format onnx --out PATH`, replacing what is there.
+fn export_onnx(fpae: &Path, model: &Path, path: &Path) -> Result<PathBuf> {
+    if path.exists() {
+        fs::remove_file(path).with_context(|| format!("cannot remove {}", path.display()))?;
+    }
+    if let Some(dir) = path.parent() {
+        fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    eprintln!("exporting {} as ONNX to {} ...", model.display(), path.display());
+    let mut cmd = Command::new(fpae);
+    cmd.arg("export").arg(model).args(["--format", "onnx", "--out"]).arg(path);
+    run_to_stderr(&mut cmd)?;
+    Ok(path.to_path_buf())
+}
+
+/// A command's exit status, standard output, wall time and peak memory.
+struct Measured {
+    status: ExitStatus,
+    stdout: String,
+    seconds: f64,
+    /// The largest of the process's own high-water mark (`VmHWM`) and, with
+    /// `tree`, the resident memory of it and its descendants added up, as polled.
+    peak_rss_mb: Option<f64>,
+}
+
+/// How often [`run_measured`] polls the process's memory.
+const RSS_POLL: Duration = Duration::from_millis(100);
+
+/// Runs `cmd`, its stderr on ours and its stdout captured (`capture`) or on our
+/// stderr, polling its peak memory (and its descendants', with `tree`).
+fn run_measured(cmd: &mut Command, capture: bool, tree: bool) -> Result<Measured> {
+    cmd.stderr(Stdio::inherit());
+    cmd.stdout(if capture { Stdio::piped() } else { Stdio::from(std::io::stderr()) });
+    let started = Instant::now();
+    let mut child = cmd.spawn().with_context(|| format!("cannot run {cmd:?}"))?;
+    let reader = child.stdout.take().map(|mut out| {
+        std::thread::spawn(move || {
+            let mut text = String::new();
+            let _ = out.read_to_string(&mut text);
+            text
+        })
+    });
+    let pid = child.id();
+    let mut peak_kb: Option<u64> = None;
+    let status = loop {
+        if let Some(status) = child.try_wait().with_context(|| format!("cannot wait for {cmd:?}"))? {
+            break status;
+        }
+        let hwm = status_kb(pid, "VmHWM:");
+        let tree_rss =
+            if tree { Some(descendants(pid).iter().filter_map(|&p| status_kb(p, "VmRSS:")).sum()) } else { None };
+        if let Some(kb) = hwm.into_iter().chain(tree_rss).max() {
+            peak_kb = Some(peak_kb.map_or(kb, |p| p.max(kb)));
+        }
+        std::thread::sleep(RSS_POLL);
+    };
+    let seconds = started.elapsed().as_secs_f64();
+    let stdout = reader.map(|r| r.join().unwrap_or_default()).unwrap_or_default();
+    Ok(Measured { status, stdout, seconds, peak_rss_mb: peak_kb.map(|kb| kb as f64 / 1024.0) })
+}
+
+/// A `kB` field of `/proc/<pid>/status` (`VmHWM:`, `VmRSS:`).
+fn status_kb(pid: u32, field: &str) -> Option<u64> {
+    let text = fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    parse_status_kb(&text, field)
+}
+
+fn parse_status_kb(text: &str, field: &str) -> Option<u64> {
+    let line = text.lines().find(|l| l.starts_with(field))?;
+    line[field.len()..].split_whitespace().next()?.parse().ok()
+}
+
+/// `pid` and every process descended from it, from the parents in `/proc/*/stat`.
+fn descendants(pid: u32) -> Vec<u32> {
+    let parents: Vec<(u32, u32)> = fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter_map(|p| {
+            let stat = fs::read_to_string(format!("/proc/{p}/stat")).ok()?;
+            let rest = &stat[stat.rfind(')')? + 1..];
+            Some((p, rest.split_whitespace().nth(1)?.parse().ok()?))
+        })
+        .collect();
+    let mut found = vec![pid];
+    let mut i = 0;
+    while i < found.len() {
+        let parent = found[i];
+        found.extend(parents.iter().filter(|(_, pp)| *pp == parent).map(|(p, _)| *p));
+        i += 1;
+    }
+    found
 }
 
 impl Tool {
     fn method(self) -> &'static str {
         match self {
             Tool::Fpae => "fpae",
+            Tool::Baseline => "fpae-baseline",
+            Tool::Twin => "pytorch-twin",
+            Tool::Onnx => "onnxruntime",
             Tool::Pyfing(b) => b.method(),
         }
     }
 
+    /// Whether its outputs are scored: not the twin's and ONNX Runtime's, the
+    /// same network as fpae's, timed only.
+    fn scored(self) -> bool {
+        !matches!(self, Tool::Baseline | Tool::Twin | Tool::Onnx)
+    }
+
     /// Processes every print under `input` into `out` (emptied first) with
-    /// `workers` cores; its timing as JSON (`seconds`, wall clock of the whole command).
-    fn process(
-        self,
-        fpae: &Path,
-        model: &Path,
-        python: Option<&Path>,
-        input: &Path,
-        out: &Path,
-        workers: usize,
-    ) -> Result<Value> {
+    /// the runner's cores; its timing as JSON (`seconds`, wall clock of the
+    /// whole command, and `peak_rss_mb`).
+    fn process(self, r: &Runner<'_>, input: &Path, out: &Path) -> Result<Value> {
         clear(out)?;
+        let workers = r.workers;
         eprintln!("{} on {}, {workers} cores ...", self.method(), input.display());
         match self {
-            Tool::Fpae => {
-                let mut cmd = Command::new(fpae);
-                cmd.arg("--threads").arg(workers.to_string()).arg("restore").arg(model).arg(input);
+            Tool::Fpae | Tool::Baseline => {
+                let bin =
+                    if matches!(self, Tool::Baseline) { r.baseline.context("no --fpae-baseline")? } else { r.fpae };
+                let mut cmd = Command::new(bin);
+                cmd.arg("--threads").arg(workers.to_string()).arg("restore").arg(r.model).arg(input);
+                cmd.arg("--out").arg(out).arg("--batch").arg(r.batch.to_string());
+                let run = run_measured(&mut cmd, false, false)?;
+                if !run.status.success() {
+                    bail!("{cmd:?} failed ({})", run.status);
+                }
+                Ok(
+                    json!({"seconds": run.seconds, "threads": workers, "batch": r.batch, "peak_rss_mb": run.peak_rss_mb}),
+                )
+            }
+            Tool::Twin | Tool::Onnx => {
+                let mut cmd = r.fpae_torch_bench(input);
                 cmd.arg("--out").arg(out);
-                let started = Instant::now();
-                run_to_stderr(&mut cmd)?;
-                Ok(json!({"seconds": started.elapsed().as_secs_f64(), "threads": workers}))
+                if let (Tool::Onnx, Some(onnx)) = (self, r.onnx) {
+                    cmd.args(["--engine", "onnx", "--onnx"]).arg(onnx);
+                } else {
+                    cmd.args(["--engine", "torch"]);
+                    r.allocators.preload(&mut cmd, r.torch_alloc);
+                    // OpenMP threads that sleep while they wait, as fpae restore's do (see
+                    // crates/fp-cli/src/openmp.rs), unless the caller chose otherwise.
+                    if std::env::var_os("OMP_WAIT_POLICY").is_none() {
+                        cmd.env("OMP_WAIT_POLICY", "passive");
+                    }
+                }
+                let run = run_measured(&mut cmd, true, false)?;
+                let report = last_json_line(&run.stdout);
+                if !run.status.success() {
+                    bail!("{cmd:?} failed ({}): {}", run.status, run.stdout);
+                }
+                let report = report.with_context(|| format!("{cmd:?} printed no JSON line: {}", run.stdout))?;
+                let mut timing = json!({
+                    "seconds": run.seconds,
+                    "threads": workers,
+                    "batch": r.batch,
+                    "peak_rss_mb": run.peak_rss_mb,
+                    "script": report,
+                });
+                if matches!(self, Tool::Twin) {
+                    timing["allocator"] = json!(alloc_name(r.torch_alloc));
+                }
+                Ok(timing)
             }
             Tool::Pyfing(baseline) => {
-                let python = python.context("the pyfing baselines need the peers' Python")?;
+                let python = r.peers_python.context("the pyfing baselines need the peers' Python")?;
                 let script = project_root().join("xtask").join("bench").join("pyfing_enhance.py");
                 let mut cmd = Command::new(python);
                 cmd.arg(&script).arg(input).arg(out).arg("--pipeline").arg(baseline.pipeline());
                 cmd.arg("--workers").arg(workers.to_string());
                 cmd.env("KERAS_BACKEND", peers::KERAS_BACKEND);
-                let started = Instant::now();
-                let (report, status) = json_stdout(&mut cmd)?;
-                let seconds = started.elapsed().as_secs_f64();
+                let run = run_measured(&mut cmd, true, true)?;
+                let report = last_json_line(&run.stdout)
+                    .with_context(|| format!("{cmd:?} ({}) printed no JSON line: {}", run.status, run.stdout))?;
                 // Exit status 1: some prints could not be enhanced; they are named above and missing from the scores.
-                if !status.success() && status.code() != Some(1) {
-                    bail!("{} --pipeline {} failed ({status})", script.display(), baseline.pipeline());
+                if !run.status.success() && run.status.code() != Some(1) {
+                    bail!("{} --pipeline {} failed ({})", script.display(), baseline.pipeline(), run.status);
                 }
                 let failed = report["failed"].as_u64().unwrap_or(0);
                 if failed > 0 {
@@ -412,14 +769,21 @@ impl Tool {
                     );
                 }
                 Ok(json!({
-                    "seconds": seconds,
+                    "seconds": run.seconds,
                     "workers": workers,
+                    "peak_rss_mb": run.peak_rss_mb,
                     "script": report,
                     "packages": peers::pins(),
                 }))
             }
         }
     }
+}
+
+/// The JSON value on the last non-empty line of `stdout`.
+fn last_json_line(stdout: &str) -> Result<Value> {
+    let line = stdout.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or_default();
+    serde_json::from_str(line).with_context(|| format!("not JSON: {line:?}"))
 }
 
 /// One tool's timed passes as its timing: the first pass's fields, with
@@ -437,6 +801,9 @@ fn timing_of_passes(runs: &[Value], images: usize) -> Value {
     timing["seconds_repeats"] = json!(seconds.iter().map(|&s| number(s)).collect::<Vec<_>>());
     timing["per_image_s"] = number(median / images as f64);
     timing["other_load"] = json!(runs.iter().map(|r| r["other_load"].clone()).collect::<Vec<_>>());
+    let peaks: Vec<f64> = runs.iter().filter_map(|r| r["peak_rss_mb"].as_f64()).collect();
+    timing["peak_rss_mb"] = peaks.iter().copied().reduce(f64::max).map_or(Value::Null, |p| json!(p));
+    timing["peak_rss_mb_repeats"] = json!(runs.iter().map(|r| r["peak_rss_mb"].clone()).collect::<Vec<_>>());
     timing
 }
 
@@ -458,17 +825,21 @@ fn make_benchmark(fpae: &Path, bench_dir: &Path) -> Result<()> {
     run_to_stderr(&mut cmd)
 }
 
-/// Links the chosen severities of every kind in `bench_dir/degraded` into
-/// `dir` (emptied first) as `<kind>/<severity>`.
-fn select(bench_dir: &Path, severities: &[f64], dir: &Path) -> Result<Selection> {
+/// Links the chosen severities of the chosen kinds (every kind when `only_kinds`
+/// is empty) in `bench_dir/degraded` into `dir` (emptied first) as `<kind>/<severity>`.
+fn select(bench_dir: &Path, severities: &[f64], only_kinds: &[String], dir: &Path) -> Result<Selection> {
     let degraded = bench_dir.join("degraded");
     let degraded = fs::canonicalize(&degraded).with_context(|| format!("cannot open {}", degraded.display()))?;
     clear(dir)?;
+    let all_kinds = sorted_subfolders(&degraded)?;
+    if let Some(missing) = only_kinds.iter().find(|k| !all_kinds.contains(k)) {
+        bail!("{}: no kind {missing} (it has {})", degraded.display(), all_kinds.join(", "));
+    }
     let mut kinds = Vec::new();
     let mut chosen: Vec<(f64, String)> = Vec::new();
     let mut available: Vec<(f64, String)> = Vec::new();
     let mut images = 0;
-    for kind in sorted_subfolders(&degraded)? {
+    for kind in all_kinds.into_iter().filter(|k| only_kinds.is_empty() || only_kinds.contains(k)) {
         let mut linked = false;
         for severity in sorted_subfolders(&degraded.join(&kind))? {
             let Ok(value) = severity.parse::<f64>() else { continue };
@@ -902,6 +1273,7 @@ fn print_report(r: &Value) {
         range(f),
         plural(&f["threads"], "thread")
     );
+    print_speed_table(r);
     let mut any_peer = false;
     for method in methods.iter().filter(|m| m.starts_with("pyfing-")) {
         let p = &timing[*method];
@@ -924,6 +1296,60 @@ fn print_report(r: &Value) {
     }
     if !any_peer {
         println!("- pyfing: not measured (--no-pyfing)");
+    }
+}
+
+/// The same model in three runtimes (and pyfing) side by side: per print, per
+/// megapixel, peak RSS; then fpae's GFLOP/s against the peak.
+fn print_speed_table(r: &Value) {
+    let timing = &r["timing"];
+    let num = |v: &Value| v.as_f64().unwrap_or(f64::NAN);
+    let fpae = num(&timing["fpae"]["seconds"]);
+    println!(
+        "\n{} prints, {} megapixels, batches of at most {} (cut to 512 MiB of activations); wall clock of each \
+         whole command, the median of its passes\n",
+        r["images"],
+        fixed(num(&r["megapixels"]), 2),
+        r["batch"]
+    );
+    println!("| tool | s per print | s per megapixel | passes (s) | peak RSS (MB) | fpae's speed over it |");
+    println!("| --- | ---: | ---: | --- | ---: | ---: |");
+    let names = ["fpae", "fpae-baseline", "pytorch-twin", "onnxruntime", "pyfing-gabor", "pyfing-snfen"];
+    for name in names.into_iter().filter(|n| timing.get(n).is_some()) {
+        let t = &timing[name];
+        let passes: Vec<String> =
+            t["seconds_repeats"].as_array().into_iter().flatten().map(|v| fixed(num(v), 1)).collect();
+        let what = match name {
+            "pytorch-twin" => format!(
+                "PyTorch twin ({}, {}, {})",
+                t["script"]["precision"].as_str().unwrap_or("?"),
+                if t["script"]["channels_last"] == true { "channels-last" } else { "NCHW" },
+                t["allocator"].as_str().unwrap_or("?")
+            ),
+            "onnxruntime" => format!("ONNX Runtime {}", t["script"]["onnxruntime"].as_str().unwrap_or("?")),
+            other => other.to_owned(),
+        };
+        let ratio = if name == "fpae" { "-".to_owned() } else { format!("{}x", fixed(num(&t["seconds"]) / fpae, 2)) };
+        println!(
+            "| {what} | {} | {} | {} | {} | {ratio} |",
+            fixed(num(&t["per_image_s"]), 4),
+            fixed(num(&t["per_megapixel_s"]), 4),
+            passes.join(", "),
+            fixed(num(&t["peak_rss_mb"]), 0)
+        );
+    }
+    let w = &r["work"];
+    if w.is_object() {
+        println!(
+            "\nfpae executes {} GFLOP of convolutions over these prints at their padded sizes (the plain network: {}): \
+             {} GFLOP/s over its wall clock, {} % of the f32 peak of {} GFLOP/s\n  {}",
+            fixed(num(&w["fpae_executed_gflop"]), 1),
+            fixed(num(&w["model_gflop"]), 1),
+            fixed(num(&w["fpae_gflops"]), 1),
+            fixed(100.0 * num(&w["fpae_fraction_of_peak"]), 0),
+            fixed(num(&w["peak_gflops_f32"]), 1),
+            w["peak_derivation"].as_str().unwrap_or("no peak derived")
+        );
     }
 }
 
@@ -1016,6 +1442,12 @@ mod tests {
             severities: vec![0.6],
             baselines: vec![],
             no_pyfing: false,
+            no_twin: false,
+            no_onnx: false,
+            kinds: vec![],
+            batch: 32,
+            no_install: false,
+            fpae_baseline: None,
             no_clean: false,
             workers: Some(2),
             repeats: 1,
@@ -1056,6 +1488,39 @@ mod tests {
     }
 
     #[test]
+    fn a_plan_gives_megapixels_and_the_flops_of_both_counts() {
+        // Two 300x300 prints padded to 304x304: a 3x3 convolution 1 -> 2 at 304x304
+        // (304 * 304 * 1 * 2 * 9 = 1,663,488 multiply-adds) and a 3x3 convolution
+        // 4 -> 2 after an upsampling to 304x304: plain 304 * 304 * 4 * 2 * 9 =
+        // 6,653,952; as four 2x2 phases on the 153x153 grid 153 * 153 * 4 * 8 * 4 = 2,996,352.
+        let plan = json!({"prints": 2, "sizes": [{"height": 300, "width": 300, "prints": 2, "batch": 2,
+            "padded": [304, 304], "convs": [
+                {"name": "a", "height": 304, "width": 304, "cin": 1, "cout": 2, "kernel": 3, "after_upsampling": false},
+                {"name": "b", "height": 304, "width": 304, "cin": 4, "cout": 2, "kernel": 3, "after_upsampling": true}]}]});
+        let p = plan_of(&plan);
+        assert!((p.megapixels - 0.18).abs() < 1e-12);
+        assert_eq!(p.model_flops, 2.0 * 2.0 * (1_663_488.0 + 6_653_952.0));
+        assert_eq!(p.fpae_flops, 2.0 * 2.0 * (1_663_488.0 + 2_996_352.0));
+        assert!(p.sizes[0].get("convs").is_none() && p.sizes[0]["batch"] == 2);
+        // No convolutions known: no FLOPs rather than zero.
+        assert!(
+            plan_of(&json!({"sizes": [{"height": 8, "width": 8, "prints": 1, "convs": null}]})).model_flops.is_nan()
+        );
+    }
+
+    #[test]
+    fn peak_memory_is_read_from_proc_status() {
+        let status = "Name:\tfpae\nVmPeak:\t 9000 kB\nVmHWM:\t  812345 kB\nVmRSS:\t  700000 kB\n";
+        assert_eq!(parse_status_kb(status, "VmHWM:"), Some(812_345));
+        assert_eq!(parse_status_kb(status, "VmRSS:"), Some(700_000));
+        assert_eq!(parse_status_kb(status, "VmSwap:"), None);
+        // This process: a high-water mark at least its resident memory, and itself among its descendants.
+        let me = std::process::id();
+        assert!(status_kb(me, "VmHWM:").unwrap() >= status_kb(me, "VmRSS:").unwrap());
+        assert_eq!(descendants(me)[0], me);
+    }
+
+    #[test]
     fn gap_recovered_is_the_share_of_the_identity_gap_closed() {
         assert!((gap_recovered(0.7, 0.5, 0.9) - 0.5).abs() < 1e-12);
         assert!((gap_recovered(0.4, 0.5, 0.9) + 0.25).abs() < 1e-12);
@@ -1075,18 +1540,24 @@ mod tests {
             }
         }
         let dir = tmp.path().join("in");
-        let s = select(&bench, &[0.9, 0.3], &dir).unwrap();
+        let s = select(&bench, &[0.9, 0.3], &[], &dir).unwrap();
         assert_eq!(s.kinds, ["blur", "noise"]);
         assert_eq!(s.severities, ["0.3", "0.9"]);
         assert_eq!(s.images, 4);
         assert!(dir.join("noise/0.9/DB1_B/101_1.png").is_file());
         assert!(!dir.join("noise/0.6").exists());
         // Again, with everything: the folder is remade, not added to.
-        let s = select(&bench, &[], &dir).unwrap();
+        let s = select(&bench, &[], &[], &dir).unwrap();
         assert_eq!(s.severities, ["0.3", "0.6", "0.9"]);
         assert_eq!(s.images, 6);
-        let err = select(&bench, &[0.5], &dir).unwrap_err().to_string();
+        let err = select(&bench, &[0.5], &[], &dir).unwrap_err().to_string();
         assert!(err.contains("no severity 0.5") && err.contains("0.3, 0.6, 0.9"), "{err}");
+        // One kind only; a kind the benchmark lacks is named.
+        let s = select(&bench, &[0.6], &["noise".to_owned()], &dir).unwrap();
+        assert_eq!((s.kinds.as_slice(), s.images), (["noise".to_owned()].as_slice(), 1));
+        assert!(!dir.join("blur").exists());
+        let err = select(&bench, &[], &["rain".to_owned()], &dir).unwrap_err().to_string();
+        assert!(err.contains("no kind rain") && err.contains("blur, noise"), "{err}");
 
         // The do-no-harm inputs: the clean prints of the validation fingers only.
         let clean_dir = tmp.path().join("in-clean");
