@@ -12,6 +12,7 @@ mod export;
 mod help_json;
 mod minutiae;
 mod models;
+mod openmp;
 mod pairs;
 mod plot;
 mod reconstruct;
@@ -105,6 +106,9 @@ enum Command {
 fn main() -> ExitCode {
     restore_sigpipe();
     let cli = Cli::parse();
+    if matches!(cli.command, Command::Restore(_) | Command::Reconstruct(_)) {
+        openmp::wait_passively();
+    }
     init_logging(cli.verbose);
     if let Some(n) = cli.threads {
         set_threads(n);
