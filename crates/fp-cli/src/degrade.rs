@@ -5,7 +5,6 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
-use clap::builder::{PossibleValuesParser, TypedValueParser};
 use fp_degrade::Degradation;
 use fp_degrade::seeds::file_damage_seed;
 use fp_figures::Tile;
@@ -13,7 +12,9 @@ use image::GrayImage;
 use image::codecs::png::{CompressionType, FilterType, PngEncoder};
 use rayon::prelude::*;
 
-use crate::shared::{progress, to_gray, write_gray_png};
+use fp_eval::images::read_values;
+
+use crate::shared::{kind_parser, parse_severity, progress, to_gray, write_gray_png};
 
 /// The severities of the figure's columns, after the clean print.
 const FIGURE_SEVERITIES: [f32; 3] = [0.3, 0.6, 0.9];
@@ -42,19 +43,6 @@ pub struct DegradeArgs {
     /// Instead of files: one PNG of the first image with each kind at severities 0.3, 0.6 and 0.9.
     #[arg(long, value_name = "FILE", conflicts_with_all = ["out", "severity"])]
     figure: Option<PathBuf>,
-}
-
-/// Accepts the kinds' names only, and lists them when given another.
-pub(crate) fn kind_parser() -> impl TypedValueParser<Value = Degradation> {
-    PossibleValuesParser::new(Degradation::names())
-        .map(|name| name.parse::<Degradation>().expect("clap passes only the listed names"))
-}
-
-pub(crate) fn parse_severity(text: &str) -> Result<f32, String> {
-    match text.parse::<f32>() {
-        Ok(s) if (0.0..=1.0).contains(&s) => Ok(s),
-        _ => Err(format!("expected a number in [0, 1], got {text}")),
-    }
 }
 
 pub fn run(args: DegradeArgs) -> anyhow::Result<ExitCode> {
@@ -92,7 +80,7 @@ pub fn run(args: DegradeArgs) -> anyhow::Result<ExitCode> {
         match result {
             Ok(n) => written += n,
             Err(e) => {
-                eprintln!("error: {}", crate::shared::naming(file, &e));
+                eprintln!("error: {}", fp_eval::apply::naming(file, e.as_ref()));
                 failures += 1;
             }
         }
@@ -121,13 +109,6 @@ fn degrade_file(
         write_gray_png(&path, &to_gray(&pixels, w, h))?;
     }
     Ok(kinds.len())
-}
-
-/// The image as values in [0, 1], with its width and height.
-pub(crate) fn read_values(file: &Path) -> anyhow::Result<(Vec<f32>, usize, usize)> {
-    let gray = fp_data::decode_gray(file)?;
-    let (w, h) = (gray.width() as usize, gray.height() as usize);
-    Ok((gray.pixels().map(|p| f32::from(p.0[0]) / 255.0).collect(), w, h))
 }
 
 /// Draws the first image with each kind at [`FIGURE_SEVERITIES`], one row

@@ -4,10 +4,12 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use fp_metrics::gallery::TemplateCache;
-use fp_train::{Evaluation, Subset, TrainedModel};
+use anyhow::Context;
+use fp_eval::benchmark::{self, BenchmarkModel, BenchmarkRequest};
+use fp_eval::evaluate::evaluate;
+use fp_train::Subset;
 
-use crate::shared::{ModelArgs, load_run_data, progress};
+use crate::shared::{Bars, ModelArgs};
 
 #[derive(Debug, clap::Args)]
 pub struct EvaluateArgs {
@@ -91,22 +93,14 @@ impl From<SplitArg> for Subset {
 
 pub fn run(args: EvaluateArgs) -> anyhow::Result<ExitCode> {
     if let Some(benchmark) = &args.benchmark {
-        let request = crate::benchmark::BenchmarkRequest {
-            bench_dir: benchmark,
-            classical: args.classical.as_deref(),
-            peers: &args.peers,
-            severities: &args.severities,
-            json: args.json,
-            out: args.out.as_deref(),
-            figure: args.figure.as_deref(),
-        };
-        return crate::benchmark::evaluate(&args.run_dir, &args.model, request);
+        return evaluate_on_benchmark(&args, benchmark);
     }
     if let Some(out) = &args.out {
         crate::shared::prepare_out_file(out, "--out")?;
     }
     let model = args.model.load(&args.run_dir)?;
-    let evaluation = evaluate(&model, args.data.as_deref(), args.split.into(), args.model.batch, !args.no_identity)?;
+    let evaluation =
+        evaluate(&model, args.data.as_deref(), args.split.into(), args.model.batch, !args.no_identity, &Bars)?;
     let json = serde_json::to_string_pretty(&evaluation).expect("the evaluation serializes");
     if let Some(out) = &args.out {
         fp_io::write_file_atomically(out, format!("{json}\n"))?;
@@ -122,7 +116,7 @@ pub fn run(args: EvaluateArgs) -> anyhow::Result<ExitCode> {
             Subset::from(args.split),
             evaluation.all.images
         );
-        let report = crate::report::tables::evaluation(&evaluation, args.run_dir.display().to_string());
+        let report = fp_eval::tables::evaluation(&evaluation, args.run_dir.display().to_string());
         print!("{}", fp_report::text::render(&report));
         if let Some(out) = &args.out {
             println!("{}", out.display());
@@ -131,29 +125,34 @@ pub fn run(args: EvaluateArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Reconstructs the chosen images with `model` and measures them, with the
-/// identity measures when `identity` is set.
-pub fn evaluate(
-    model: &TrainedModel,
-    data_root: Option<&Path>,
-    subset: Subset,
-    batch: usize,
-    identity: bool,
-) -> anyhow::Result<Evaluation> {
-    let (data, split) = load_run_data(model, data_root)?;
-    let indices = subset.indices(&split, data.len());
-    let bar = progress(indices.len(), "images");
-    bar.set_message("reconstructing");
-    let recon = model.reconstruct_dataset(&data, &indices, batch, |done| bar.set_position(done as u64))?;
-    bar.finish_and_clear();
-    let evaluation = fp_train::score(&data, &indices, &recon)?;
-    if !identity {
-        return Ok(evaluation);
+/// `fpae evaluate RUN --benchmark DIR [--classical DIR] [--peer NAME=DIR]`.
+fn evaluate_on_benchmark(args: &EvaluateArgs, bench_dir: &Path) -> anyhow::Result<ExitCode> {
+    let spec = benchmark::read_spec(bench_dir)?;
+    spec.check_severities(&args.severities)?;
+    let model_dir = crate::shared::resolve_model(&args.run_dir)?;
+    let model = args.model.load(&model_dir)?;
+    let request = BenchmarkRequest {
+        bench_dir,
+        classical: args.classical.as_deref(),
+        peers: &args.peers,
+        severities: &args.severities,
+    };
+    let on = BenchmarkModel { given: &args.run_dir, dir: &model_dir, model: &model, batch: args.model.batch };
+    let evaluation = benchmark::evaluate(on, spec, request, &Bars)?;
+    if let Some(out) = &args.out {
+        fp_io::write_file_atomically(out, format!("{}\n", evaluation.to_json_pretty()))
+            .with_context(|| format!("cannot write {}", out.display()))?;
     }
-    let cache = if model.config.data.cache { TemplateCache::default_location() } else { None };
-    let bar = progress(data.len() + 2 * indices.len(), "prints");
-    bar.set_message("minutiae");
-    let report = fp_metrics::gallery::assess_identity(&data, &indices, &recon, cache.as_ref(), &|| bar.inc(1))?;
-    bar.finish_and_clear();
-    Ok(evaluation.with_identity(report))
+    if args.json {
+        println!("{}", evaluation.to_json_line());
+    } else {
+        print!("{}", fp_report::text::render(&fp_eval::tables::benchmark(&evaluation)));
+    }
+    if let Some(figure) = &args.figure {
+        let path = benchmark::draw_figure(&model_dir, &evaluation.benchmark.name, request, figure)?;
+        if !args.json {
+            println!("{}", path.display());
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }

@@ -1,12 +1,10 @@
 //! `fpae`: train, evaluate and apply convolutional fingerprint autoencoders.
 
-mod apply;
 mod bench;
 mod benchmark;
 mod data;
 mod degrade;
 mod describe;
-mod environment;
 mod evaluate;
 mod export;
 mod help_json;

@@ -9,13 +9,14 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::str::FromStr;
 
-use anyhow::{Context, bail};
+use anyhow::bail;
 use fp_metrics::templates::TemplateFormat;
 use fp_train::{ResultLine, ResultStatus, ResultsLog, TaskKind};
 
-use crate::apply::{ApplyOptions, Job, Report, apply_to_files_reporting};
-use crate::minutiae::{Resolution, TemplateFormatArg, template_path, write_template};
-use crate::shared::{ModelAndInputs, ModelArgs};
+use fp_eval::apply::{ApplyOptions, Job, Report, apply_to_files_reporting, jobs, refuse_shared_outputs};
+use fp_eval::templates::{Resolution, template_path, write_template};
+
+use crate::shared::{Bars, ModelAndInputs, ModelArgs, TemplateFormatArg};
 
 #[derive(Debug, clap::Args)]
 #[command(override_usage = "fpae restore [OPTIONS] --out <OUT> <MODEL> <IMAGE|DIR>...\n       \
@@ -170,7 +171,7 @@ pub fn run(args: RestoreArgs) -> anyhow::Result<ExitCode> {
             log_error = Some(e);
         }
     };
-    let outcome = apply_to_files_reporting(&model, &todo, options, &write, &mut record);
+    let outcome = apply_to_files_reporting(&model, &todo, options, &Bars, &write, &mut record);
     if let Some(e) = log_error {
         return Err(anyhow::Error::new(e).context("cannot append to the results log"));
     }
@@ -181,7 +182,7 @@ pub fn run(args: RestoreArgs) -> anyhow::Result<ExitCode> {
         args.out.display(),
         seconds / outcome.written.max(1) as f64
     );
-    Ok(outcome.exit_code(todo.len(), "restored"))
+    Ok(crate::shared::exit_code(&outcome, todo.len(), "restored"))
 }
 
 /// The results line of a job the model ran on (or failed to).
@@ -219,16 +220,6 @@ fn manifest_jobs(manifest: &Path, out: &Path) -> anyhow::Result<Vec<Job>> {
     Ok(jobs)
 }
 
-/// An error when two jobs would write the same output.
-fn refuse_shared_outputs(jobs: &[Job]) -> anyhow::Result<()> {
-    let mut outputs: Vec<&PathBuf> = jobs.iter().map(|j| &j.output).collect();
-    outputs.sort();
-    if let Some(pair) = outputs.windows(2).find(|w| w[0] == w[1]) {
-        bail!("two inputs would both be written to {}; restore them into separate folders", pair[0].display());
-    }
-    Ok(())
-}
-
 /// The resolution of each job's input, for its minutiae: `given`, else its
 /// dataset manifest's, else the default, which is logged once with how many
 /// inputs it stands for.
@@ -250,35 +241,6 @@ fn resolutions(jobs: &[Job], given: Option<u16>) -> anyhow::Result<HashMap<PathB
     Ok(ppi)
 }
 
-/// Every input image and its output, sorted by input path within each
-/// argument: a folder's images keep their relative paths under `out`, files
-/// given directly are named by their (unique) stems.
-pub(crate) fn jobs(inputs: &[PathBuf], out: &Path) -> anyhow::Result<Vec<Job>> {
-    let mut jobs = Vec::new();
-    let mut loose = Vec::new();
-    for input in inputs {
-        if input.is_dir() {
-            let files = fp_data::list_images(input).with_context(|| format!("cannot list {}", input.display()))?;
-            if files.is_empty() {
-                bail!("{}: no images in this folder", input.display());
-            }
-            for relative in files {
-                let output = out.join(format!("{}.png", fp_data::without_extension(&relative)));
-                jobs.push(Job { input: input.join(&relative), output });
-            }
-        } else {
-            // A missing or unreadable file is reported when it is read.
-            loose.push(input.clone());
-        }
-    }
-    let stems = crate::shared::unique_stems(&loose);
-    jobs.extend(
-        loose.into_iter().zip(stems).map(|(input, stem)| Job { input, output: out.join(format!("{stem}.png")) }),
-    );
-    refuse_shared_outputs(&jobs)?;
-    Ok(jobs)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -293,18 +255,5 @@ mod tests {
         for bad in ["3/3", "1", "a/2", "0/0", "-1/2"] {
             assert!(bad.parse::<Shard>().is_err(), "{bad}");
         }
-    }
-
-    #[test]
-    fn folder_inputs_keep_their_paths() {
-        let dir = tempfile::tempdir().unwrap();
-        let sub = dir.path().join("in/noise/0.6/DB1_B");
-        std::fs::create_dir_all(&sub).unwrap();
-        std::fs::write(sub.join("101_1.tif"), b"").unwrap();
-        std::fs::write(sub.join("notes.txt"), b"").unwrap();
-        let out = dir.path().join("out");
-        let jobs = jobs(&[dir.path().join("in"), PathBuf::from("x/a.png")], &out).unwrap();
-        let outputs: Vec<&Path> = jobs.iter().map(|j| j.output.as_path()).collect();
-        assert_eq!(outputs, [out.join("noise/0.6/DB1_B/101_1.png"), out.join("a.png")]);
     }
 }

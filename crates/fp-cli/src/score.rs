@@ -2,16 +2,13 @@
 //! against their clean originals, whatever made them, and on request the
 //! minutiae templates of the prints it scored.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
-use fp_metrics::folders::{FolderScores, Progress, score_folders_where};
+use fp_eval::score::{score_with_progress, write_candidate_templates};
 use fp_metrics::gallery::TemplateCache;
-use fp_metrics::templates::TemplateFormat;
-use rayon::prelude::*;
 
-use crate::minutiae::{TemplateFormatArg, template_path, write_template};
-use crate::shared::progress;
+use crate::shared::{Bars, TemplateFormatArg};
 
 #[derive(Debug, clap::Args)]
 pub struct ScoreArgs {
@@ -50,9 +47,9 @@ pub fn run(args: ScoreArgs) -> anyhow::Result<ExitCode> {
         crate::shared::check_out_dir(dir, "--templates-out")?;
     }
     let cache = if args.no_cache { None } else { TemplateCache::default_location() };
-    let scores = score_with_progress(&args.originals, &args.candidates, &|_| true, cache.as_ref(), "minutiae")?;
+    let scores = score_with_progress(&args.originals, &args.candidates, &|_| true, cache.as_ref(), "minutiae", &Bars)?;
     if let (Some(format), Some(dir)) = (args.templates, &args.templates_out) {
-        write_candidate_templates(&scores, format.into(), dir)?;
+        write_candidate_templates(&scores, format.into(), dir, &Bars)?;
     }
     if let Some(out) = &args.out {
         let json = serde_json::to_string_pretty(&scores).expect("scores serialize");
@@ -61,54 +58,10 @@ pub fn run(args: ScoreArgs) -> anyhow::Result<ExitCode> {
     if args.json {
         println!("{}", serde_json::to_string(&scores).expect("scores serialize"));
     } else {
-        print!("{}", fp_report::text::render(&crate::report::tables::folder_scores(&scores)));
+        print!("{}", fp_report::text::render(&fp_eval::tables::folder_scores(&scores)));
         for path in args.out.iter().chain(&args.templates_out) {
             println!("{}", path.display());
         }
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// Writes the template of every scored candidate under `dir`, at the
-/// candidate's relative path with the format's extension, found at its
-/// original's resolution (what the originals' dataset.toml says, as scoring
-/// read it) so that the minutiae are the ones scored.
-fn write_candidate_templates(scores: &FolderScores, format: TemplateFormat, dir: &Path) -> anyhow::Result<()> {
-    let manifest_path = scores.originals.join(fp_data::MANIFEST_FILE);
-    let manifest = if manifest_path.is_file() {
-        fp_data::DatasetManifest::read(&manifest_path)?
-    } else {
-        fp_data::DatasetManifest::new("originals")
-    };
-    let bar = progress(scores.per_image.len(), "prints");
-    bar.set_message(format!("{format} templates"));
-    scores.per_image.par_iter().try_for_each(|candidate| -> anyhow::Result<()> {
-        let ppi = fp_data::ImageSource::new(&scores.originals, candidate.original.as_str(), &manifest).ppi;
-        let image = fp_data::decode_gray(&scores.candidates.join(&candidate.file))?;
-        write_template(&image, ppi, format, &template_path(&dir.join(&candidate.file), format))?;
-        bar.inc(1);
-        Ok(())
-    })?;
-    bar.finish_and_clear();
-    Ok(())
-}
-
-/// Scores the candidates `keep` accepts (see [`score_folders_where`]) with a
-/// progress bar saying `message`.
-pub fn score_with_progress(
-    originals: &Path,
-    candidates: &Path,
-    keep: &dyn Fn(&str) -> bool,
-    cache: Option<&TemplateCache>,
-    message: &str,
-) -> anyhow::Result<FolderScores> {
-    let bar = progress(0, "prints");
-    bar.set_message(message.to_owned());
-    let on_progress = |p: Progress| match p {
-        Progress::Total(n) => bar.set_length(n as u64),
-        Progress::Done => bar.inc(1),
-    };
-    let scores = score_folders_where(originals, candidates, keep, cache, &on_progress)?;
-    bar.finish_and_clear();
-    Ok(scores)
 }

@@ -1,14 +1,22 @@
-//! Helpers the commands share: loading a run's data, progress bars, writing PNGs.
+//! What the commands share as a command-line program: flags that several
+//! take, resolving a model by path or name, checking output paths before any
+//! work, progress bars, and what the program knows of its own build.
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::process::ExitCode;
 
 use anyhow::{Context, bail};
-use fp_data::{Dataset, Split};
+use clap::builder::{PossibleValuesParser, TypedValueParser};
+use fp_degrade::Degradation;
+use fp_eval::apply::Outcome;
+use fp_eval::environment::Program;
+use fp_eval::images::file_in_the_way;
+use fp_metrics::templates::TemplateFormat;
 use fp_model::{DeviceSpec, Precision};
 use fp_train::TrainedModel;
-use image::GrayImage;
 use indicatif::{ProgressBar, ProgressStyle};
+
+pub use fp_eval::images::{create_parent, to_gray, write_figure, write_gray_png};
 
 /// `--checkpoint`: [`fp_train::Checkpoint`] as a flag's choices (clap stays out
 /// of the library), with their help.
@@ -118,21 +126,6 @@ pub fn resolve_model(given: &Path) -> anyhow::Result<PathBuf> {
     )
 }
 
-/// The images a trained model is judged on: the run's data (or the images
-/// under `data_root`), prepared and scaled exactly as for training, and split
-/// the same way.
-pub fn load_run_data(model: &TrainedModel, data_root: Option<&Path>) -> anyhow::Result<(Dataset, Split)> {
-    let mut config = model.config.data.clone();
-    if let Some(root) = data_root {
-        config.root = root.into();
-    }
-    let data = fp_data::load(&config)
-        .with_context(|| format!("cannot load the images under {}", config.root))?
-        .with_scaling(model.scaling);
-    let split = fp_data::split_dataset(&data, &config)?;
-    Ok((data, split))
-}
-
 /// A bar counting `what` (drawn only on a terminal).
 pub fn progress(len: usize, what: &str) -> ProgressBar {
     ProgressBar::new(len as u64).with_style(
@@ -144,15 +137,91 @@ pub fn progress(len: usize, what: &str) -> ProgressBar {
     )
 }
 
-/// Model values in [0, 1] as an 8-bit grayscale picture.
-pub fn to_gray(values: &[f32], width: usize, height: usize) -> GrayImage {
-    let pixels = values.iter().map(|&v| (v * 255.0).round().clamp(0.0, 255.0) as u8).collect();
-    GrayImage::from_raw(width as u32, height as u32, pixels).expect("width * height values")
+/// Progress bars on the terminal (indicatif draws nothing elsewhere) for the
+/// library jobs, with each failed item's line printed above the bar.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Bars;
+
+impl fp_eval::Progress for Bars {
+    fn bar(&self, len: usize, unit: &str, message: &str) -> Box<dyn fp_eval::Bar + '_> {
+        let bar = progress(len, unit);
+        bar.set_message(message.to_owned());
+        Box::new(TerminalBar(bar))
+    }
 }
 
-/// The file that stands where `dir` or a folder above it should be, if any.
-fn file_in_the_way(dir: &Path) -> Option<&Path> {
-    dir.ancestors().filter(|a| !a.as_os_str().is_empty()).find(|a| a.exists() && !a.is_dir())
+/// One of [`Bars`]' bars.
+struct TerminalBar(ProgressBar);
+
+impl fp_eval::Bar for TerminalBar {
+    fn set_length(&self, len: usize) {
+        self.0.set_length(len as u64);
+    }
+
+    fn set_position(&self, position: usize) {
+        self.0.set_position(position as u64);
+    }
+
+    fn inc(&self, n: usize) {
+        self.0.inc(n as u64);
+    }
+
+    fn error(&self, line: &str) {
+        self.0.suspend(|| eprintln!("error: {line}"));
+    }
+
+    fn finish(&self) {
+        self.0.finish_and_clear();
+    }
+}
+
+/// Success, or failure after saying how many of `total` inputs could not be `what`.
+pub fn exit_code(outcome: &Outcome, total: usize, what: &str) -> ExitCode {
+    match outcome.failure(total, what) {
+        None => ExitCode::SUCCESS,
+        Some(message) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// This program, as its build script found it.
+pub fn program() -> Program<'static> {
+    Program { version: env!("CARGO_PKG_VERSION"), commit: env!("FPAE_COMMIT"), libtorch: env!("FPAE_LIBTORCH_VERSION") }
+}
+
+/// A template file format, as the commands that write templates take it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum TemplateFormatArg {
+    /// NIST xyt text (`<stem>.xyt`).
+    Xyt,
+    /// ISO/IEC 19794-2:2005 finger minutiae record (`<stem>.ist`).
+    #[value(name = "iso19794-2")]
+    Iso19794_2,
+}
+
+impl From<TemplateFormatArg> for TemplateFormat {
+    fn from(arg: TemplateFormatArg) -> Self {
+        match arg {
+            TemplateFormatArg::Xyt => TemplateFormat::Xyt,
+            TemplateFormatArg::Iso19794_2 => TemplateFormat::Iso19794_2,
+        }
+    }
+}
+
+/// Accepts the kinds' names only, and lists them when given another.
+pub fn kind_parser() -> impl TypedValueParser<Value = Degradation> {
+    PossibleValuesParser::new(Degradation::names())
+        .map(|name| name.parse::<Degradation>().expect("clap passes only the listed names"))
+}
+
+/// A severity of damage, in [0, 1].
+pub fn parse_severity(text: &str) -> Result<f32, String> {
+    match text.parse::<f32>() {
+        Ok(s) if (0.0..=1.0).contains(&s) => Ok(s),
+        _ => Err(format!("expected a number in [0, 1], got {text}")),
+    }
 }
 
 /// Creates the output folder `dir` (given as `flag`, e.g. `--out`) and its
@@ -186,42 +255,6 @@ pub fn prepare_out_file(path: &Path, flag: &str) -> anyhow::Result<()> {
     std::fs::create_dir_all(dir).with_context(|| format!("{flag} {}: cannot create its folder", path.display()))
 }
 
-/// Creates the folder of an output file, naming a file that stands in the way.
-pub fn create_parent(path: &Path) -> anyhow::Result<()> {
-    let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) else { return Ok(()) };
-    if let Some(file) = file_in_the_way(dir) {
-        bail!("cannot write {}: {} is a file, expected a folder", path.display(), file.display());
-    }
-    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))
-}
-
-/// The error about the file `path`, with the path in front unless the
-/// message already names it (`cannot decode image a.png: ...`).
-pub fn naming(path: &Path, err: &anyhow::Error) -> String {
-    let message = format!("{err:#}");
-    let shown = path.display().to_string();
-    if message.contains(&shown) { message } else { format!("{shown}: {message}") }
-}
-
-/// Encodes a grayscale image as PNG and writes it atomically, creating its folder.
-pub fn write_gray_png(path: &Path, image: &GrayImage) -> anyhow::Result<()> {
-    create_parent(path)?;
-    let mut bytes = Vec::new();
-    image
-        .write_to(&mut std::io::Cursor::new(&mut bytes), image::ImageFormat::Png)
-        .with_context(|| format!("cannot encode {}", path.display()))?;
-    fp_io::write_file_atomically(path, bytes)?;
-    Ok(())
-}
-
-/// Writes a figure as PNG atomically, creating its folder.
-pub fn write_figure(path: &Path, image: &image::RgbImage) -> anyhow::Result<PathBuf> {
-    create_parent(path)?;
-    let bytes = fp_figures::encode_png(image).with_context(|| format!("cannot encode {}", path.display()))?;
-    fp_io::write_file_atomically(path, bytes)?;
-    Ok(path.to_owned())
-}
-
 /// The files a command works on: each argument, or the images found under it if it is a folder.
 pub fn expand_inputs(inputs: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
     let mut files = Vec::new();
@@ -240,41 +273,4 @@ pub fn expand_inputs(inputs: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
     Ok(files)
 }
 
-/// Each file's stem; stems that occur more than once (`DB1_B/101_1.tif` and
-/// `DB2_B/101_1.tif`) get their folder's name in front, then a number if that
-/// is still not unique.
-pub fn unique_stems(files: &[PathBuf]) -> Vec<String> {
-    let stem = |p: &Path| p.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "image".into());
-    let mut counts: HashMap<String, usize> = HashMap::new();
-    for f in files {
-        *counts.entry(stem(f)).or_default() += 1;
-    }
-    let mut used: HashMap<String, usize> = HashMap::new();
-    files
-        .iter()
-        .map(|f| {
-            let s = stem(f);
-            let base = match f.parent().and_then(|p| p.file_name()) {
-                Some(parent) if counts[&s] > 1 => format!("{}_{s}", parent.to_string_lossy()),
-                _ => s,
-            };
-            let n = used.entry(base.clone()).or_default();
-            *n += 1;
-            if *n == 1 { base } else { format!("{base}-{n}") }
-        })
-        .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn stems_stay_unique() {
-        let files: Vec<PathBuf> = ["a/DB1_B/101_1.tif", "a/DB2_B/101_1.tif", "b/x.png", "c/DB1_B/101_1.png"]
-            .iter()
-            .map(PathBuf::from)
-            .collect();
-        assert_eq!(unique_stems(&files), ["DB1_B_101_1", "DB2_B_101_1", "x", "DB1_B_101_1-2"]);
-    }
-}
+pub use fp_eval::apply::unique_stems;

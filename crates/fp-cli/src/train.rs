@@ -8,9 +8,15 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::{Context, bail};
+use fp_eval::environment::Environment;
+use fp_eval::grid::{GRID_FILE, GridOptions, write_grid};
+use fp_eval::plot::{LOSS_PLOT_FILE, write_loss_plot};
+use fp_eval::report::{REPORT_FILE, ReportOptions, write_report};
 use fp_model::{DeviceSpec, Precision};
 use fp_train::{Config, EpochRecord, Observer, Outcome, RunDir, TrainConfig};
 use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::shared::{Bars, program};
 
 #[derive(Debug, clap::Args)]
 pub struct TrainArgs {
@@ -77,7 +83,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
     tracing::info!("run directory: {}", run.path().display());
     let device = config.train.device.resolve()?;
     let compute = config.train.precision.resolve(device).to_string();
-    crate::environment::Environment::current(&device, &compute).write(run.path())?;
+    Environment::current(&program(), &device, &compute).write(run.path())?;
 
     let data =
         fp_data::load(&config.data).with_context(|| format!("cannot load the images under {}", config.data.root))?;
@@ -169,23 +175,18 @@ fn write_figures(run: &RunDir, config: &Config) -> anyhow::Result<()> {
     let again = |what: &str| {
         format!("the run is complete, but {what} failed; retry it alone with `fpae {what} {}`", run.path().display())
     };
-    let plot = crate::plot::write_loss_plot(run.path(), &run.path().join(crate::plot::LOSS_PLOT_FILE), false)
-        .with_context(|| again("plot"))?;
+    let plot = write_loss_plot(run.path(), &run.path().join(LOSS_PLOT_FILE), false).with_context(|| again("plot"))?;
     tracing::info!("loss plot: {}", plot.display());
     let device = config.train.device.resolve()?;
     let model = fp_train::TrainedModel::load(run.path(), fp_train::Checkpoint::Best, device, config.train.precision)?;
-    let out = run.path().join(crate::reconstruct::GRID_FILE);
-    let grid = crate::reconstruct::write_grid(
-        &model,
-        &out,
-        &crate::reconstruct::GridOptions::first(GRID_IMAGES, config.train.batch_size),
-    )
-    .with_context(|| again("reconstruct --grid 5"))?;
+    let out = run.path().join(GRID_FILE);
+    let grid = write_grid(&model, &out, &GridOptions::first(GRID_IMAGES, config.train.batch_size))
+        .with_context(|| again("reconstruct --grid 5"))?;
     tracing::info!("reconstructions: {}", grid.display());
-    let options = crate::report::ReportOptions { prints: GRID_IMAGES, identity: true, batch: config.train.batch_size };
-    let report =
-        crate::report::write_report(run.path(), &model, &run.path().join(crate::report::REPORT_FILE), &options)
-            .with_context(|| again("report"))?;
+    let options = ReportOptions { prints: GRID_IMAGES, identity: true, batch: config.train.batch_size };
+    let current = Environment::current(&program(), &model.device, &model.model.compute().to_string());
+    let report = write_report(run.path(), &model, &run.path().join(REPORT_FILE), &options, &current, &Bars)
+        .with_context(|| again("report"))?;
     tracing::info!("report: {}", report.display());
     println!("{}", report.display());
     Ok(())

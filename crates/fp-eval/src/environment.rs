@@ -4,8 +4,21 @@
 
 use std::path::Path;
 
-use anyhow::Context;
 use serde::{Deserialize, Serialize};
+
+use crate::{EvalError, Result};
+
+/// The program that runs: what its build knows of itself (fp-cli's build
+/// script finds the commit and the LibTorch version).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Program<'a> {
+    /// fpae's version.
+    pub version: &'a str,
+    /// The git commit it was built from.
+    pub commit: &'a str,
+    /// The LibTorch version it links.
+    pub libtorch: &'a str,
+}
 
 /// The file in a run directory.
 pub const ENVIRONMENT_FILE: &str = "environment.json";
@@ -36,12 +49,12 @@ pub struct Environment {
 }
 
 impl Environment {
-    /// This process, computing on `device` in `compute`.
-    pub fn current(device: &tch::Device, compute: &str) -> Self {
+    /// This process, `program`, computing on `device` in `compute`.
+    pub fn current(program: &Program<'_>, device: &tch::Device, compute: &str) -> Self {
         Self {
-            fpae: env!("CARGO_PKG_VERSION").to_owned(),
-            commit: env!("FPAE_COMMIT").to_owned(),
-            libtorch: env!("FPAE_LIBTORCH_VERSION").to_owned(),
+            fpae: program.version.to_owned(),
+            commit: program.commit.to_owned(),
+            libtorch: program.libtorch.to_owned(),
             cpu: cpu_model().unwrap_or_else(|| "unknown".to_owned()),
             logical_cpus: std::thread::available_parallelism().map_or(0, usize::from),
             threads: tch::get_num_threads(),
@@ -53,20 +66,18 @@ impl Environment {
     }
 
     /// Writes it into the run directory `dir` (atomically).
-    pub fn write(&self, dir: &Path) -> anyhow::Result<()> {
+    pub fn write(&self, dir: &Path) -> Result<()> {
         let path = dir.join(ENVIRONMENT_FILE);
         let json = serde_json::to_string_pretty(self).expect("the environment serializes");
-        fp_io::write_file_atomically(&path, format!("{json}\n"))
-            .with_context(|| format!("cannot write {}", path.display()))?;
+        fp_io::write_file_atomically(&path, format!("{json}\n"))?;
         Ok(())
     }
 
     /// The one recorded in the run directory `dir`, if there is one.
-    pub fn read(dir: &Path) -> anyhow::Result<Option<Self>> {
+    pub fn read(dir: &Path) -> Result<Option<Self>> {
         let path = dir.join(ENVIRONMENT_FILE);
         let Ok(text) = std::fs::read_to_string(&path) else { return Ok(None) };
-        let environment = serde_json::from_str(&text)
-            .with_context(|| format!("{}: not an environment record (fpae train writes it)", path.display()))?;
+        let environment = serde_json::from_str(&text).map_err(|source| EvalError::NotAnEnvironment { path, source })?;
         Ok(Some(environment))
     }
 

@@ -1,20 +1,19 @@
 //! A trained model applied to image files: decoded in parallel, run through
 //! the model in batches of one size, written as PNGs atomically (and, for
 //! `restore --templates`, followed by whatever else each output needs), each
-//! job reported with its time and its output's SHA-256. Shared by
-//! `reconstruct` and `restore`.
+//! job reported with its time and its output's SHA-256. Used by `reconstruct`,
+//! `restore` and the benchmark evaluation.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 use std::time::Instant;
 
-use anyhow::Context;
 use fp_train::TrainedModel;
 use image::GrayImage;
 use rayon::prelude::*;
 
-use crate::shared::{create_parent, progress};
+use crate::images::write_gray_png_hashed;
+use crate::{EvalError, Progress, Result, error_chain};
 
 /// One file to apply the model to, and where its output goes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,13 +45,10 @@ pub struct Outcome {
 }
 
 impl Outcome {
-    /// Success, or failure after saying how many of `total` could not be `what`.
-    pub fn exit_code(&self, total: usize, what: &str) -> ExitCode {
-        if self.failed == 0 {
-            return ExitCode::SUCCESS;
-        }
-        eprintln!("error: {} of {total} images could not be {what}", self.failed);
-        ExitCode::FAILURE
+    /// What to say when some of `total` inputs could not be `what` (`restored`):
+    /// `None` when none failed.
+    pub fn failure(&self, total: usize, what: &str) -> Option<String> {
+        (self.failed > 0).then(|| format!("{} of {total} images could not be {what}", self.failed))
     }
 }
 
@@ -86,9 +82,9 @@ struct Prepared {
 /// Runs `model` over every job's image, `options.batch` at a time: decoding in
 /// parallel, images of one size through the model together, outputs written
 /// atomically (a file is either absent or whole). A file that cannot be read or
-/// written is reported with its path and counted; the others go on.
-pub fn apply_to_files(model: &TrainedModel, jobs: &[Job], options: ApplyOptions) -> Outcome {
-    apply_to_files_reporting(model, jobs, options, &|_, _| Ok(None), &mut |_, _| {})
+/// written is reported to `progress` with its path and counted; the others go on.
+pub fn apply_to_files(model: &TrainedModel, jobs: &[Job], options: ApplyOptions, progress: &dyn Progress) -> Outcome {
+    apply_to_files_reporting(model, jobs, options, progress, &|_, _| Ok(None), &mut |_, _| {})
 }
 
 /// Like [`apply_to_files`], and `after` runs on each output once it is written
@@ -99,19 +95,18 @@ pub fn apply_to_files_reporting(
     model: &TrainedModel,
     jobs: &[Job],
     options: ApplyOptions,
-    after: &(dyn Fn(&Job, &GrayImage) -> anyhow::Result<Option<usize>> + Sync),
+    progress: &dyn Progress,
+    after: &(dyn Fn(&Job, &GrayImage) -> Result<Option<usize>> + Sync),
     report_job: &mut dyn FnMut(&Job, Report),
 ) -> Outcome {
     let preprocess = model.config.data.preprocess();
     let scaling = model.scaling;
-    let bar = progress(jobs.len(), "images");
-    bar.set_message(options.verb);
-    let report =
-        |path: &Path, err: &anyhow::Error| bar.suspend(|| eprintln!("error: {}", crate::shared::naming(path, err)));
+    let bar = progress.bar(jobs.len(), "images", options.verb);
+    let report = |path: &Path, err: &EvalError| bar.error(&naming(path, err));
     let mut outcome = Outcome { written: 0, failed: 0 };
     let batch = options.batch.max(1);
     for (first, chunk) in (0..jobs.len()).step_by(batch).zip(jobs.chunks(batch)) {
-        let loaded: Vec<(anyhow::Result<Prepared>, f64)> = chunk
+        let loaded: Vec<(Result<Prepared>, f64)> = chunk
             .par_iter()
             .enumerate()
             .map(|(k, job)| {
@@ -122,7 +117,7 @@ pub fn apply_to_files_reporting(
                     size: preprocess.output_size(original),
                     original,
                 });
-                (prepared.map_err(anyhow::Error::from), milliseconds(started))
+                (prepared.map_err(EvalError::from), milliseconds(started))
             })
             .collect();
         let mut ready = Vec::with_capacity(loaded.len());
@@ -135,7 +130,7 @@ pub fn apply_to_files_reporting(
                 }
                 Err(e) => {
                     report(&job.input, &e);
-                    report_job(job, Report { ms: took, result: Err(crate::shared::naming(&job.input, &e)) });
+                    report_job(job, Report { ms: took, result: Err(naming(&job.input, &e)) });
                     outcome.failed += 1;
                 }
             }
@@ -161,7 +156,7 @@ pub fn apply_to_files_reporting(
                 ms[k] += share;
             }
         }
-        let written: Vec<(anyhow::Result<Written>, f64)> = ready
+        let written: Vec<(Result<Written>, f64)> = ready
             .par_iter()
             .zip(outputs.par_iter())
             .map(|(p, values)| {
@@ -175,7 +170,7 @@ pub fn apply_to_files_reporting(
                         (w, h) = p.original;
                     }
                     let image = GrayImage::from_raw(w, h, pixels).expect("one value per pixel");
-                    let sha256 = write_png(&job.output, &image)?;
+                    let sha256 = write_gray_png_hashed(&job.output, &image)?;
                     let minutiae = after(job, &image)?;
                     Ok(Written { sha256, minutiae })
                 })();
@@ -192,14 +187,14 @@ pub fn apply_to_files_reporting(
                 }
                 Err(e) => {
                     report(&job.input, &e);
-                    report_job(job, Report { ms, result: Err(crate::shared::naming(&job.input, &e)) });
+                    report_job(job, Report { ms, result: Err(naming(&job.input, &e)) });
                     outcome.failed += 1;
                 }
             }
         }
-        bar.inc(chunk.len() as u64);
+        bar.inc(chunk.len());
     }
-    bar.finish_and_clear();
+    bar.finish();
     outcome
 }
 
@@ -208,14 +203,101 @@ fn milliseconds(started: Instant) -> f64 {
     started.elapsed().as_secs_f64() * 1e3
 }
 
-/// Encodes `image` as PNG and writes it atomically, creating its folder;
-/// returns the file's SHA-256.
-fn write_png(path: &Path, image: &GrayImage) -> anyhow::Result<String> {
-    create_parent(path)?;
-    let mut bytes = Vec::new();
-    image
-        .write_to(&mut std::io::Cursor::new(&mut bytes), image::ImageFormat::Png)
-        .with_context(|| format!("cannot encode {}", path.display()))?;
-    fp_io::write_file_atomically(path, &bytes)?;
-    Ok(fp_train::sha256_hex(&bytes))
+/// The error about the file `path`, with the path in front unless the
+/// message already names it (`cannot decode image a.png: ...`).
+pub fn naming(path: &Path, err: &(dyn std::error::Error + 'static)) -> String {
+    let message = error_chain(err);
+    let shown = path.display().to_string();
+    if message.contains(&shown) { message } else { format!("{shown}: {message}") }
+}
+
+/// Every input image and its output, sorted by input path within each
+/// argument: a folder's images keep their relative paths under `out`, files
+/// given directly are named by their (unique) stems.
+pub fn jobs(inputs: &[PathBuf], out: &Path) -> Result<Vec<Job>> {
+    let mut jobs = Vec::new();
+    let mut loose = Vec::new();
+    for input in inputs {
+        if input.is_dir() {
+            let files = fp_data::list_images(input).map_err(|source| EvalError::List { dir: input.clone(), source })?;
+            if files.is_empty() {
+                return Err(EvalError::NoImages { dir: input.clone() });
+            }
+            for relative in files {
+                let output = out.join(format!("{}.png", fp_data::without_extension(&relative)));
+                jobs.push(Job { input: input.join(&relative), output });
+            }
+        } else {
+            // A missing or unreadable file is reported when it is read.
+            loose.push(input.clone());
+        }
+    }
+    let stems = unique_stems(&loose);
+    jobs.extend(
+        loose.into_iter().zip(stems).map(|(input, stem)| Job { input, output: out.join(format!("{stem}.png")) }),
+    );
+    refuse_shared_outputs(&jobs)?;
+    Ok(jobs)
+}
+
+/// An error when two jobs would write the same output.
+pub fn refuse_shared_outputs(jobs: &[Job]) -> Result<()> {
+    let mut outputs: Vec<&PathBuf> = jobs.iter().map(|j| &j.output).collect();
+    outputs.sort();
+    if let Some(pair) = outputs.windows(2).find(|w| w[0] == w[1]) {
+        return Err(EvalError::SharedOutput { path: pair[0].clone() });
+    }
+    Ok(())
+}
+
+/// Each file's stem; stems that occur more than once (`DB1_B/101_1.tif` and
+/// `DB2_B/101_1.tif`) get their folder's name in front, then a number if that
+/// is still not unique.
+pub fn unique_stems(files: &[PathBuf]) -> Vec<String> {
+    let stem = |p: &Path| p.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "image".into());
+    let mut counts: HashMap<String, usize> = HashMap::new();
+    for f in files {
+        *counts.entry(stem(f)).or_default() += 1;
+    }
+    let mut used: HashMap<String, usize> = HashMap::new();
+    files
+        .iter()
+        .map(|f| {
+            let s = stem(f);
+            let base = match f.parent().and_then(|p| p.file_name()) {
+                Some(parent) if counts[&s] > 1 => format!("{}_{s}", parent.to_string_lossy()),
+                _ => s,
+            };
+            let n = used.entry(base.clone()).or_default();
+            *n += 1;
+            if *n == 1 { base } else { format!("{base}-{n}") }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stems_stay_unique() {
+        let files: Vec<PathBuf> = ["a/DB1_B/101_1.tif", "a/DB2_B/101_1.tif", "b/x.png", "c/DB1_B/101_1.png"]
+            .iter()
+            .map(PathBuf::from)
+            .collect();
+        assert_eq!(unique_stems(&files), ["DB1_B_101_1", "DB2_B_101_1", "x", "DB1_B_101_1-2"]);
+    }
+
+    #[test]
+    fn folder_inputs_keep_their_paths() {
+        let dir = tempfile::tempdir().unwrap();
+        let sub = dir.path().join("in/noise/0.6/DB1_B");
+        std::fs::create_dir_all(&sub).unwrap();
+        std::fs::write(sub.join("101_1.tif"), b"").unwrap();
+        std::fs::write(sub.join("notes.txt"), b"").unwrap();
+        let out = dir.path().join("out");
+        let jobs = jobs(&[dir.path().join("in"), PathBuf::from("x/a.png")], &out).unwrap();
+        let outputs: Vec<&Path> = jobs.iter().map(|j| j.output.as_path()).collect();
+        assert_eq!(outputs, [out.join("noise/0.6/DB1_B/101_1.png"), out.join("a.png")]);
+    }
 }

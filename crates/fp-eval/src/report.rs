@@ -1,57 +1,23 @@
-//! `fpae report`: one self-contained HTML page about a run: its config and
-//! environment, the loss curve, pixel and identity tables per dataset and
-//! sensor, validation prints with their minutiae (degraded, restored and clean
-//! for a restoration model, one view at a time), and the restoration
-//! benchmarks the run was evaluated on. `fpae train` writes it at its end.
-
-pub mod tables;
+//! One self-contained HTML page about a run: its config and environment, the
+//! loss curve, pixel and identity tables per dataset and sensor, validation
+//! prints with their minutiae (degraded, restored and clean for a restoration
+//! model, one view at a time), and the restoration benchmarks the run was
+//! evaluated on. `fpae report` writes it, and `fpae train` at its end.
 
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 
-use anyhow::Context;
 use fp_report::html::{Page, Section};
 use fp_train::{Evaluation, Subset, TrainedModel};
 
 use crate::benchmark::BenchmarkEvaluation;
 use crate::environment::Environment;
-use crate::reconstruct::{GRID_COLUMNS, GridOptions};
-use crate::shared::ModelArgs;
+use crate::grid::{GRID_COLUMNS, GridOptions};
+use crate::{EvalError, Progress, Result, tables};
 
 /// The report's file in a run directory.
 pub const REPORT_FILE: &str = "report.html";
 /// The evaluation the report shows, in a run directory (what `fpae evaluate --out` writes).
 pub const EVALUATION_FILE: &str = "evaluation.json";
-/// Prints shown by default.
-const DEFAULT_PRINTS: usize = 5;
-
-#[derive(Debug, clap::Args)]
-pub struct ReportArgs {
-    /// The run directory (or an exported model folder).
-    run_dir: PathBuf,
-    /// Where to write the page (default: RUN_DIR/report.html).
-    #[arg(long, value_name = "FILE")]
-    out: Option<PathBuf>,
-    /// Validation prints to show.
-    #[arg(long, value_name = "N", default_value_t = DEFAULT_PRINTS)]
-    prints: usize,
-    /// Skip the minutiae and matcher measures when the run's evaluation must be made.
-    #[arg(long)]
-    no_identity: bool,
-    #[command(flatten)]
-    model: ModelArgs,
-}
-
-pub fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
-    let dir = crate::shared::resolve_model(&args.run_dir)?;
-    let out = args.out.clone().unwrap_or_else(|| dir.join(REPORT_FILE));
-    crate::shared::prepare_out_file(&out, "--out")?;
-    let model = args.model.load(&dir)?;
-    let options = ReportOptions { prints: args.prints, identity: !args.no_identity, batch: args.model.batch };
-    let path = write_report(&dir, &model, &out, &options)?;
-    println!("{}", path.display());
-    Ok(ExitCode::SUCCESS)
-}
 
 /// What a report shows.
 #[derive(Debug, Clone, Copy)]
@@ -66,12 +32,21 @@ pub struct ReportOptions {
 
 /// Writes the report on the run in `dir`, whose chosen checkpoint is `model`,
 /// to `out` (atomically), making and saving the run's evaluation first when
-/// `dir` has none as new as the checkpoint.
-pub fn write_report(dir: &Path, model: &TrainedModel, out: &Path, options: &ReportOptions) -> anyhow::Result<PathBuf> {
-    let evaluation = run_evaluation(dir, model, options)?;
+/// `dir` has none as new as the checkpoint. `current` is the environment the
+/// report is made in.
+pub fn write_report(
+    dir: &Path,
+    model: &TrainedModel,
+    out: &Path,
+    options: &ReportOptions,
+    current: &Environment,
+    progress: &dyn Progress,
+) -> Result<PathBuf> {
+    let evaluation = run_evaluation(dir, model, options, progress)?;
     let mut sections = vec![Section::Facts { title: "Run".to_owned(), facts: run_facts(dir, model, &evaluation) }];
     if let Ok(plot) = crate::plot::loss_plot(dir, false) {
-        let png = fp_figures::encode_png(&plot).context("cannot encode the loss plot")?;
+        let png = fp_figures::encode_png(&plot)
+            .map_err(|source| EvalError::EncodeFigure { path: dir.join(crate::plot::LOSS_PLOT_FILE), source })?;
         sections.push(Section::Figure {
             title: "Loss".to_owned(),
             caption: "Training and validation loss per epoch".to_owned(),
@@ -106,11 +81,7 @@ pub fn write_report(dir: &Path, model: &TrainedModel, out: &Path, options: &Repo
         None => vec![("recorded".to_owned(), "not recorded (the run predates environment.json)".to_owned())],
     };
     sections.push(Section::Facts { title: "Training environment".to_owned(), facts: trained });
-    let compute = model.model.compute().to_string();
-    sections.push(Section::Facts {
-        title: "Report environment".to_owned(),
-        facts: Environment::current(&model.device, &compute).facts(),
-    });
+    sections.push(Section::Facts { title: "Report environment".to_owned(), facts: current.facts() });
     let name = dir.canonicalize().unwrap_or_else(|_| dir.to_owned());
     let name = name.file_name().map_or_else(|| dir.display().to_string(), |n| n.to_string_lossy().into_owned());
     let page = Page {
@@ -119,7 +90,7 @@ pub fn write_report(dir: &Path, model: &TrainedModel, out: &Path, options: &Repo
         sections,
     };
     if let Some(folder) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(folder).with_context(|| format!("{}: cannot create this folder", folder.display()))?;
+        std::fs::create_dir_all(folder).map_err(|source| EvalError::CreateDir { dir: folder.to_owned(), source })?;
     }
     fp_io::write_file_atomically(out, fp_report::html::render(&page))?;
     Ok(out.to_owned())
@@ -128,7 +99,12 @@ pub fn write_report(dir: &Path, model: &TrainedModel, out: &Path, options: &Repo
 /// The run's evaluation on its validation prints: `dir/evaluation.json` when
 /// it is as new as the checkpoint, covers the validation split and has what is
 /// asked for, else made now and written there.
-fn run_evaluation(dir: &Path, model: &TrainedModel, options: &ReportOptions) -> anyhow::Result<Evaluation> {
+fn run_evaluation(
+    dir: &Path,
+    model: &TrainedModel,
+    options: &ReportOptions,
+    progress: &dyn Progress,
+) -> Result<Evaluation> {
     let path = dir.join(EVALUATION_FILE);
     let checkpoint_time =
         std::fs::metadata(model.checkpoint.join(fp_train::STATE_FILE)).and_then(|m| m.modified()).ok();
@@ -139,12 +115,12 @@ fn run_evaluation(dir: &Path, model: &TrainedModel, options: &ReportOptions) -> 
         && let Ok(saved) = serde_json::from_str::<Evaluation>(&text)
         && (saved.all.identity.is_some() || !options.identity)
     {
-        let (data, split) = crate::shared::load_run_data(model, None)?;
+        let (data, split) = crate::evaluate::load_run_data(model, None)?;
         if saved.all.images == Subset::Val.indices(&split, data.len()).len() {
             return Ok(saved);
         }
     }
-    let evaluation = crate::evaluate::evaluate(model, None, Subset::Val, options.batch, options.identity)?;
+    let evaluation = crate::evaluate::evaluate(model, None, Subset::Val, options.batch, options.identity, progress)?;
     let json = serde_json::to_string_pretty(&evaluation).expect("the evaluation serializes");
     fp_io::write_file_atomically(&path, format!("{json}\n"))?;
     Ok(evaluation)
@@ -185,7 +161,7 @@ fn run_facts(dir: &Path, model: &TrainedModel, evaluation: &Evaluation) -> Vec<(
 }
 
 /// The validation prints with their minutiae, one view per row of the grid.
-fn print_views(model: &TrainedModel, options: &ReportOptions) -> anyhow::Result<Section> {
+fn print_views(model: &TrainedModel, options: &ReportOptions) -> Result<Section> {
     let grid_options = GridOptions {
         images: options.prints.min(GRID_COLUMNS),
         batch: options.batch,
@@ -194,11 +170,11 @@ fn print_views(model: &TrainedModel, options: &ReportOptions) -> anyhow::Result<
         damage: None,
     };
     // Prints too small for the minutiae detector are shown without minutiae.
-    let (grid, minutiae) = match crate::reconstruct::grid_rows(model, &grid_options) {
+    let (grid, minutiae) = match crate::grid::grid_rows(model, &grid_options) {
         Ok(grid) => (grid, true),
         Err(e) => {
             tracing::warn!("the report shows the prints without minutiae: {e:#}");
-            (crate::reconstruct::grid_rows(model, &GridOptions { minutiae: false, ..grid_options })?, false)
+            (crate::grid::grid_rows(model, &GridOptions { minutiae: false, ..grid_options })?, false)
         }
     };
     let marks = if minutiae {
@@ -211,10 +187,13 @@ fn print_views(model: &TrainedModel, options: &ReportOptions) -> anyhow::Result<
         .iter()
         .zip(&grid.rows)
         .map(|(name, row)| {
-            let image = fp_figures::grid(std::slice::from_ref(row), None).context("cannot draw the prints")?;
-            Ok(((*name).to_owned(), fp_figures::encode_png(&image).context("cannot encode the prints")?))
+            let image = fp_figures::grid(std::slice::from_ref(row), None)
+                .map_err(|source| EvalError::Draw { what: "the prints", source })?;
+            let png =
+                fp_figures::encode_png(&image).map_err(|source| EvalError::Draw { what: "the prints", source })?;
+            Ok(((*name).to_owned(), png))
         })
-        .collect::<anyhow::Result<Vec<_>>>()?;
+        .collect::<Result<Vec<_>>>()?;
     let caption = if grid.names.len() == 3 {
         format!(
             "{} validation prints degraded as validation degrades them, the model's restorations and the clean prints, \
@@ -234,7 +213,7 @@ fn print_views(model: &TrainedModel, options: &ReportOptions) -> anyhow::Result<
 
 /// The restoration benchmarks the model was evaluated on (`restored/<name>.json`
 /// beside its restorations), by the file's path relative to `dir`.
-fn benchmarks(dir: &Path) -> anyhow::Result<Vec<(String, BenchmarkEvaluation)>> {
+fn benchmarks(dir: &Path) -> Result<Vec<(String, BenchmarkEvaluation)>> {
     let mut found = Vec::new();
     let restored = dir.join(crate::benchmark::RESTORED_DIR);
     let mut files: Vec<PathBuf> = std::fs::read_dir(&restored)
@@ -246,10 +225,9 @@ fn benchmarks(dir: &Path) -> anyhow::Result<Vec<(String, BenchmarkEvaluation)>> 
         .collect();
     files.sort();
     for file in files {
-        let text = std::fs::read_to_string(&file).with_context(|| format!("cannot read {}", file.display()))?;
-        let evaluation: BenchmarkEvaluation = serde_json::from_str(&text).with_context(|| {
-            format!("{}: not a benchmark evaluation (fpae evaluate --benchmark writes it)", file.display())
-        })?;
+        let text = std::fs::read_to_string(&file).map_err(|source| EvalError::Read { path: file.clone(), source })?;
+        let evaluation: BenchmarkEvaluation = serde_json::from_str(&text)
+            .map_err(|source| EvalError::NotABenchmarkEvaluation { path: file.clone(), source })?;
         let name = file.strip_prefix(dir).unwrap_or(&file).display().to_string();
         found.push((name, evaluation));
     }

@@ -1,0 +1,296 @@
+//! The one error type of fp-eval: each variant names the file or folder and
+//! what was expected, and keeps its cause as its source.
+
+use std::path::PathBuf;
+
+use fp_data::DataError;
+use fp_figures::FigureError;
+use fp_metrics::MetricsError;
+use fp_metrics::folders::FolderError;
+use fp_metrics::gallery::GalleryError;
+use fp_metrics::templates::TemplateError;
+use fp_train::TrainError;
+
+/// Results of fp-eval.
+pub type Result<T, E = EvalError> = std::result::Result<T, E>;
+
+/// What can go wrong while benchmarking, applying a model or reporting.
+#[derive(Debug, thiserror::Error)]
+pub enum EvalError {
+    /// Reading or preparing images failed.
+    #[error(transparent)]
+    Data(#[from] DataError),
+    /// Loading or running the model failed.
+    #[error(transparent)]
+    Train(#[from] TrainError),
+    /// A measure could not be computed.
+    #[error(transparent)]
+    Metrics(#[from] MetricsError),
+    /// A folder of candidates could not be scored against its originals.
+    #[error(transparent)]
+    Folder(#[from] FolderError),
+    /// The identity measures of a dataset failed.
+    #[error(transparent)]
+    Gallery(#[from] GalleryError),
+    /// A figure could not be drawn.
+    #[error(transparent)]
+    Figure(#[from] FigureError),
+    /// A file could not be written.
+    #[error(transparent)]
+    Write(#[from] fp_io::AtomicWriteError),
+    /// A file stands where a folder of an output is needed.
+    #[error("cannot write {}: {} is a file, expected a folder", path.display(), file.display())]
+    FileInTheWay {
+        /// The output.
+        path: PathBuf,
+        /// The file in the way.
+        file: PathBuf,
+    },
+    /// A folder could not be created.
+    #[error("cannot create {}", dir.display())]
+    CreateDir {
+        /// The folder.
+        dir: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A file could not be read.
+    #[error("cannot read {}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// An image could not be encoded as PNG.
+    #[error("cannot encode {}", path.display())]
+    Encode {
+        /// Where it was to be written.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: image::ImageError,
+    },
+    /// A figure could not be encoded as PNG.
+    #[error("cannot encode {}", path.display())]
+    EncodeFigure {
+        /// Where it was to be written.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: FigureError,
+    },
+    /// A figure could not be drawn.
+    #[error("cannot draw {what}")]
+    Draw {
+        /// What it shows.
+        what: &'static str,
+        /// Why.
+        #[source]
+        source: FigureError,
+    },
+    /// A folder of inputs could not be listed.
+    #[error("cannot list {}", dir.display())]
+    List {
+        /// The folder.
+        dir: PathBuf,
+        /// Why.
+        #[source]
+        source: DataError,
+    },
+    /// A folder that should hold images holds none.
+    #[error("{}: no images in this folder", dir.display())]
+    NoImages {
+        /// The folder.
+        dir: PathBuf,
+    },
+    /// Two inputs would be written to one output.
+    #[error("two inputs would both be written to {}; restore them into separate folders", path.display())]
+    SharedOutput {
+        /// The output.
+        path: PathBuf,
+    },
+    /// The dataset manifest above an image could not be read.
+    #[error("cannot read the dataset manifest above {}", path.display())]
+    ManifestAbove {
+        /// The image.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: DataError,
+    },
+    /// The dataset a benchmark is made from could not be read.
+    #[error("cannot read the dataset at {}", dir.display())]
+    Dataset {
+        /// Its root.
+        dir: PathBuf,
+        /// Why.
+        #[source]
+        source: DataError,
+    },
+    /// The images of a run could not be loaded.
+    #[error("cannot load the images under {root}")]
+    LoadImages {
+        /// Their root (or roots).
+        root: String,
+        /// Why.
+        #[source]
+        source: DataError,
+    },
+    /// The minutiae of an image could not be found.
+    #[error("cannot find minutiae in {}", path.display())]
+    Minutiae {
+        /// The image.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: MetricsError,
+    },
+    /// The minutiae for a template file could not be found.
+    #[error("cannot find the minutiae for {}", path.display())]
+    TemplateMinutiae {
+        /// The template file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: MetricsError,
+    },
+    /// A template could not be encoded.
+    #[error("cannot write {}", path.display())]
+    EncodeTemplate {
+        /// The template file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: TemplateError,
+    },
+    /// A benchmark is to be made where something exists already.
+    #[error("--out {}: already exists; remove it or choose another folder", path.display())]
+    OutExists {
+        /// The folder.
+        path: PathBuf,
+    },
+    /// A folder given as a benchmark is not one.
+    #[error(
+        "{}: not a benchmark folder (no {}; make one with `fpae benchmark make`)",
+        dir.display(),
+        crate::benchmark::BENCHMARK_FILE
+    )]
+    NotABenchmark {
+        /// The folder.
+        dir: PathBuf,
+        /// Why its description could not be read.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A benchmark's description is not valid.
+    #[error("cannot read {}", path.display())]
+    Spec {
+        /// The description file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: toml::de::Error,
+    },
+    /// A severity was asked for that the benchmark does not have.
+    #[error("--severity {severity}: the benchmark {benchmark} has severities {available:?}")]
+    Severity {
+        /// The severity asked for.
+        severity: f32,
+        /// The benchmark's name.
+        benchmark: String,
+        /// Its severities.
+        available: Vec<f32>,
+    },
+    /// Some benchmark prints could not be restored.
+    #[error("{failed} of {total} benchmark prints could not be restored")]
+    RestoreFailed {
+        /// How many failed.
+        failed: usize,
+        /// Of how many.
+        total: usize,
+    },
+    /// A folder of a benchmark evaluation could not be scored.
+    #[error("cannot score {}", path.display())]
+    Score {
+        /// The folder of candidates.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: Box<EvalError>,
+    },
+    /// A saved benchmark evaluation is not one.
+    #[error("{}: not a benchmark evaluation (fpae evaluate --benchmark writes it)", path.display())]
+    NotABenchmarkEvaluation {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// A run's recorded environment is not one.
+    #[error("{}: not an environment record (fpae train writes it)", path.display())]
+    NotAnEnvironment {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// A run has no finished epoch to plot.
+    #[error("{}: no finished epoch to plot yet", run_dir.display())]
+    NoEpoch {
+        /// The run directory.
+        run_dir: PathBuf,
+    },
+    /// A run's loss could not be plotted.
+    #[error("cannot plot {}", run_dir.display())]
+    Plot {
+        /// The run directory.
+        run_dir: PathBuf,
+        /// Why.
+        #[source]
+        source: FigureError,
+    },
+    /// A grid of no prints was asked for.
+    #[error("--grid needs at least one image")]
+    EmptyGrid,
+    /// Chosen damage was asked of a model that reconstructs.
+    #[error(
+        "--kind: {} reconstructs its inputs; damage is for a restoration model (task.kind = \"restore\")",
+        checkpoint.display()
+    )]
+    DamageForReconstruction {
+        /// The model's checkpoint.
+        checkpoint: PathBuf,
+    },
+}
+
+/// An error and its causes, outermost first, joined by `: ` (as anyhow's `{:#}` shows them).
+pub fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = err.to_string();
+    let mut cause = err.source();
+    while let Some(e) = cause {
+        text.push_str(": ");
+        text.push_str(&e.to_string());
+        cause = e.source();
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_chain_names_every_cause_outermost_first() {
+        let io = std::io::Error::new(std::io::ErrorKind::NotFound, "no such file");
+        let err = EvalError::Score {
+            path: "restored".into(),
+            source: Box::new(EvalError::Read { path: "restored/a.json".into(), source: io }),
+        };
+        assert_eq!(error_chain(&err), "cannot score restored: cannot read restored/a.json: no such file");
+    }
+}
