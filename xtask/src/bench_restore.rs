@@ -1302,9 +1302,7 @@ fn print_report(r: &Value) {
 /// The same model in three runtimes (and pyfing) side by side: per print, per
 /// megapixel, peak RSS; then fpae's GFLOP/s against the peak.
 fn print_speed_table(r: &Value) {
-    let timing = &r["timing"];
     let num = |v: &Value| v.as_f64().unwrap_or(f64::NAN);
-    let fpae = num(&timing["fpae"]["seconds"]);
     println!(
         "\n{} prints, {} megapixels, batches of at most {} (cut to 512 MiB of activations); wall clock of each \
          whole command, the median of its passes\n",
@@ -1312,16 +1310,38 @@ fn print_speed_table(r: &Value) {
         fixed(num(&r["megapixels"]), 2),
         r["batch"]
     );
-    println!("| tool | s per print | s per megapixel | passes (s) | peak RSS (MB) | fpae's speed over it |");
-    println!("| --- | ---: | ---: | --- | ---: | ---: |");
+    println!("{}", speed_table(r));
+    if let Some(derivation) = r["work"]["peak_derivation"].as_str() {
+        println!("  {derivation}");
+    }
+}
+
+/// The speed table of a `bench restore` report, in Markdown (docs-check renders
+/// docs/performance.md's from the JSON with it): each tool's time per print and
+/// per megapixel (the median of its passes), every pass's time and the load
+/// other processes put on the machine during it, its peak RSS and its time over
+/// fpae's; then a line with fpae's executed GFLOP/s against the f32 peak.
+pub(crate) fn speed_table(r: &Value) -> String {
+    let timing = &r["timing"];
+    let num = |v: &Value| v.as_f64().unwrap_or(f64::NAN);
+    let fpae = num(&timing["fpae"]["seconds"]);
+    let mut out = String::from(
+        "| tool | s per print | s per megapixel | passes (s) | other load (cores) | peak RSS (MB) | time over fpae's |\n\
+         | --- | ---: | ---: | --- | --- | ---: | ---: |\n",
+    );
     let names = ["fpae", "fpae-baseline", "pytorch-twin", "onnxruntime", "pyfing-gabor", "pyfing-snfen"];
     for name in names.into_iter().filter(|n| timing.get(n).is_some()) {
         let t = &timing[name];
-        let passes: Vec<String> =
-            t["seconds_repeats"].as_array().into_iter().flatten().map(|v| fixed(num(v), 1)).collect();
+        let list = |key: &str, decimals: usize| -> String {
+            let v: Vec<String> = t[key].as_array().into_iter().flatten().map(|v| fixed(num(v), decimals)).collect();
+            v.join(", ")
+        };
         let what = match name {
+            "fpae" => "fpae restore".to_owned(),
+            "fpae-baseline" => "fpae restore, baseline (`--fpae-baseline`)".to_owned(),
             "pytorch-twin" => format!(
-                "PyTorch twin ({}, {}, {})",
+                "PyTorch {} twin ({}, {}, {})",
+                t["script"]["torch"].as_str().unwrap_or("?"),
                 t["script"]["precision"].as_str().unwrap_or("?"),
                 if t["script"]["channels_last"] == true { "channels-last" } else { "NCHW" },
                 t["allocator"].as_str().unwrap_or("?")
@@ -1329,28 +1349,30 @@ fn print_speed_table(r: &Value) {
             "onnxruntime" => format!("ONNX Runtime {}", t["script"]["onnxruntime"].as_str().unwrap_or("?")),
             other => other.to_owned(),
         };
-        let ratio = if name == "fpae" { "-".to_owned() } else { format!("{}x", fixed(num(&t["seconds"]) / fpae, 2)) };
-        println!(
-            "| {what} | {} | {} | {} | {} | {ratio} |",
-            fixed(num(&t["per_image_s"]), 4),
-            fixed(num(&t["per_megapixel_s"]), 4),
-            passes.join(", "),
+        let ratio =
+            if name == "fpae" { "1.00x".to_owned() } else { format!("{}x", fixed(num(&t["seconds"]) / fpae, 2)) };
+        out += &format!(
+            "| {what} | {} | {} | {} | {} | {} | {ratio} |\n",
+            fixed(num(&t["per_image_s"]), 3),
+            fixed(num(&t["per_megapixel_s"]), 3),
+            list("seconds_repeats", 1),
+            list("other_load", 2),
             fixed(num(&t["peak_rss_mb"]), 0)
         );
     }
     let w = &r["work"];
     if w.is_object() {
-        println!(
-            "\nfpae executes {} GFLOP of convolutions over these prints at their padded sizes (the plain network: {}): \
-             {} GFLOP/s over its wall clock, {} % of the f32 peak of {} GFLOP/s\n  {}",
+        out += &format!(
+            "\nfpae executes {} GFLOP of convolutions on these prints at their padded sizes (the plain network {}): \
+             {} GFLOP/s over its wall clock, {} % of the f32 peak of {} GFLOP/s.\n",
             fixed(num(&w["fpae_executed_gflop"]), 1),
             fixed(num(&w["model_gflop"]), 1),
             fixed(num(&w["fpae_gflops"]), 1),
             fixed(100.0 * num(&w["fpae_fraction_of_peak"]), 0),
             fixed(num(&w["peak_gflops_f32"]), 1),
-            w["peak_derivation"].as_str().unwrap_or("no peak derived")
         );
     }
+    out
 }
 
 /// `1 thread`, `2 threads`.

@@ -42,6 +42,11 @@ const SYNTH_BENCH: &str = "docs/bench/synth.json";
 /// The result of `cargo xtask bench train` on the CPU with AVX512-BF16, quoted for bf16's speed-up.
 const TRAIN_BENCH: &str = "docs/bench/train-avx512-bf16.json";
 
+/// `cargo xtask bench restore --model models/restore-fvc2000-2002 --severity 0.6 --kind noise --baseline gabor
+/// --no-clean --repeats 3 --force --fpae-baseline target/bench/fpae-spinning`: restoration speed of fpae, the
+/// PyTorch twin, ONNX Runtime and pyfing, rendered into docs/performance.md.
+const RESTORE_SPEED: &str = "docs/bench/restore-speed-noise-0.6.json";
+
 /// How a JSON number is written in a doc.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
@@ -446,6 +451,11 @@ pub fn regions(root: &Path, fpae: &Value) -> Result<Vec<Region>> {
             "models/restore-fvc2002/MODEL.md",
             "fvc2002-restore-v1",
             by_sensor(&read_json(root, RESTORE_FVC2002_EVAL)?, RESTORE_FVC2002_EVAL)?,
+        ),
+        Region::table(
+            "docs/performance.md",
+            "restore-speed",
+            crate::bench_restore::speed_table(&read_json(root, RESTORE_SPEED)?),
         ),
     ])
 }

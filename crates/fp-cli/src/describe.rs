@@ -10,9 +10,8 @@ use anyhow::{Context, bail};
 use fp_figures::Tile;
 use fp_metrics::describe::{DatasetDescription, GroupDescription, PairRate, PrintDescription, Spread, describe};
 use fp_metrics::folders::Progress;
-use fp_metrics::gallery::TemplateCache;
 
-use crate::shared::progress;
+use crate::shared::{MeasureOutput, progress};
 
 /// Height of each print in the --sample picture, in pixels.
 const SAMPLE_HEIGHT: u32 = 300;
@@ -24,15 +23,8 @@ pub struct DescribeArgs {
     /// The dataset folder (its dataset.toml gives resolutions and naming), e.g. data/fvc2002.
     #[arg(value_name = "DIR")]
     dir: PathBuf,
-    /// Print one JSON object (with every print's measures) instead of the table.
-    #[arg(long)]
-    json: bool,
-    /// Also write the JSON to FILE.
-    #[arg(long, value_name = "FILE")]
-    out: Option<PathBuf>,
-    /// Do not read or write the cache of the prints' minutiae.
-    #[arg(long)]
-    no_cache: bool,
+    #[command(flatten)]
+    output: MeasureOutput,
     /// Also draw --sample-count prints of the dataset, spread over its databases, into FILE.png.
     #[arg(long, value_name = "FILE.png")]
     sample: Option<PathBuf>,
@@ -48,13 +40,11 @@ pub fn run(args: DescribeArgs) -> anyhow::Result<ExitCode> {
     if args.sample_count == 0 {
         bail!("--sample-count must be at least 1");
     }
-    if let Some(out) = &args.out {
-        crate::shared::prepare_out_file(out, "--out")?;
-    }
+    args.output.prepare()?;
     if let Some(sample) = &args.sample {
         crate::shared::prepare_out_file(sample, "--sample")?;
     }
-    let cache = if args.no_cache { None } else { TemplateCache::default_location() };
+    let cache = args.output.cache();
     let bar = progress(0, "steps");
     bar.set_message("minutiae and ridges");
     let on_progress = |p: Progress| match p {
@@ -63,7 +53,7 @@ pub fn run(args: DescribeArgs) -> anyhow::Result<ExitCode> {
     };
     let description = describe(&args.dir, cache.as_ref(), &on_progress)?;
     bar.finish_and_clear();
-    if let Some(out) = &args.out {
+    if let Some(out) = &args.output.out {
         let json = serde_json::to_string_pretty(&description).expect("a description serializes");
         fp_io::write_file_atomically(out, format!("{json}\n"))?;
     }
@@ -71,11 +61,11 @@ pub fn run(args: DescribeArgs) -> anyhow::Result<ExitCode> {
         let picture = sample_picture(&description, args.sample_count)?;
         crate::shared::write_figure(path, &picture)?;
     }
-    if args.json {
+    if args.output.json {
         println!("{}", serde_json::to_string(&description).expect("a description serializes"));
     } else {
         print!("{}", table(&description));
-        for path in args.out.iter().chain(&args.sample) {
+        for path in args.output.out.iter().chain(&args.sample) {
             println!("{}", path.display());
         }
     }

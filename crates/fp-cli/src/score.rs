@@ -6,9 +6,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use fp_eval::score::{score_with_progress, write_candidate_templates};
-use fp_metrics::gallery::TemplateCache;
 
-use crate::shared::{Bars, TemplateFormatArg};
+use crate::shared::{Bars, MeasureOutput, TemplateFormatArg};
 
 #[derive(Debug, clap::Args)]
 pub struct ScoreArgs {
@@ -20,15 +19,8 @@ pub struct ScoreArgs {
     /// (`noise/0.6/DB1_B/101_1.png` for `DB1_B/101_1.tif`).
     #[arg(long, value_name = "DIR")]
     candidates: PathBuf,
-    /// Print one JSON object instead of the table.
-    #[arg(long)]
-    json: bool,
-    /// Also write the JSON report (with every candidate's scores) to FILE.
-    #[arg(long, value_name = "FILE")]
-    out: Option<PathBuf>,
-    /// Do not read or write the cache of the originals' minutiae.
-    #[arg(long)]
-    no_cache: bool,
+    #[command(flatten)]
+    output: MeasureOutput,
     /// Also write each candidate's minutiae, as they were scored and with endings and
     /// bifurcations told apart, into --templates-out: NIST xyt or ISO/IEC 19794-2:2005.
     #[arg(long, value_enum, value_name = "FORMAT", requires = "templates_out")]
@@ -40,26 +32,24 @@ pub struct ScoreArgs {
 }
 
 pub fn run(args: ScoreArgs) -> anyhow::Result<ExitCode> {
-    if let Some(out) = &args.out {
-        crate::shared::prepare_out_file(out, "--out")?;
-    }
+    args.output.prepare()?;
     if let Some(dir) = &args.templates_out {
         crate::shared::check_out_dir(dir, "--templates-out")?;
     }
-    let cache = if args.no_cache { None } else { TemplateCache::default_location() };
+    let cache = args.output.cache();
     let scores = score_with_progress(&args.originals, &args.candidates, &|_| true, cache.as_ref(), "minutiae", &Bars)?;
     if let (Some(format), Some(dir)) = (args.templates, &args.templates_out) {
         write_candidate_templates(&scores, format.into(), dir, &Bars)?;
     }
-    if let Some(out) = &args.out {
+    if let Some(out) = &args.output.out {
         let json = serde_json::to_string_pretty(&scores).expect("scores serialize");
         fp_io::write_file_atomically(out, format!("{json}\n"))?;
     }
-    if args.json {
+    if args.output.json {
         println!("{}", serde_json::to_string(&scores).expect("scores serialize"));
     } else {
         print!("{}", fp_report::text::render(&fp_eval::tables::folder_scores(&scores)));
-        for path in args.out.iter().chain(&args.templates_out) {
+        for path in args.output.out.iter().chain(&args.templates_out) {
             println!("{}", path.display());
         }
     }

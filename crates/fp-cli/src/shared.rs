@@ -175,6 +175,38 @@ impl fp_eval::Bar for TerminalBar {
     }
 }
 
+/// The output flags of the commands that measure prints against clean ones
+/// (`score`, `describe`): JSON on standard output or into a file, and the
+/// cache of the clean prints' minutiae.
+#[derive(Debug, clap::Args)]
+pub struct MeasureOutput {
+    /// Print one JSON object (with every print's measures) instead of the table.
+    #[arg(long)]
+    pub json: bool,
+    /// Also write that JSON, with every print's measures, to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Do not read or write the cache of the minutiae of the clean prints (the
+    /// dataset's, or the originals').
+    #[arg(long)]
+    pub no_cache: bool,
+}
+
+impl MeasureOutput {
+    /// Checks, before any work, that `--out` can be written.
+    pub fn prepare(&self) -> anyhow::Result<()> {
+        match &self.out {
+            Some(out) => prepare_out_file(out, "--out"),
+            None => Ok(()),
+        }
+    }
+
+    /// The minutiae cache, unless `--no-cache`.
+    pub fn cache(&self) -> Option<fp_metrics::gallery::TemplateCache> {
+        if self.no_cache { None } else { fp_metrics::gallery::TemplateCache::default_location() }
+    }
+}
+
 /// Success, or failure after saying how many of `total` inputs could not be `what`.
 pub fn exit_code(outcome: &Outcome, total: usize, what: &str) -> ExitCode {
     match outcome.failure(total, what) {
