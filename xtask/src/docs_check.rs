@@ -2,7 +2,8 @@
 //!
 //! The docs quote things that have a source elsewhere: the README's command table comes
 //! from the clap definitions (xtask's own, and `fpae help-json` for fpae's), tables and
-//! headline numbers come from the JSON result files the commands wrote (`docs/bench/*.json`),
+//! headline numbers come from the JSON result files the commands wrote (`docs/bench/*.json`,
+//! and each ready-made model's `models/<name>/check.json`, which fp-cli's models test measures again),
 //! and the README's test count from the test functions in the tree. Each generated part of
 //! a doc sits between two HTML comments (a *region*, e.g. `<!-- commands:begin -->` and
 //! `<!-- commands:end -->`); each number quoted in prose is found by the text around it (a
@@ -37,6 +38,13 @@ const RESTORE_BENCH: &str = "docs/bench/restore-fvc2000-2002-on-fvc2002-0.6.json
 /// `fpae evaluate restore-fvc2002 --benchmark target/bench/fvc2002-restore-v1 --severity 0.6`
 /// (its `restored/fvc2002-restore-v1.json`, without the per-print rows), shown on the model's card.
 const RESTORE_FVC2002_EVAL: &str = "docs/bench/restore-fvc2002-on-fvc2002-0.6.json";
+/// `fpae evaluate restore-fvc2000-2002 --benchmark target/bench/fvc2002-restore-v1 --severity 0.6`
+/// (without the per-print rows); `RESTORE_BENCH` is `bench restore`'s JSON of the same model.
+const RESTORE_BOTH_EVAL_FVC2002: &str = "docs/bench/restore-fvc2000-2002-on-fvc2002-0.6-evaluate.json";
+/// `fpae evaluate restore-fvc2000-2002 --benchmark target/bench/fvc2000-restore-v1 --severity 0.6`.
+const RESTORE_BOTH_EVAL_FVC2000: &str = "docs/bench/restore-fvc2000-2002-on-fvc2000-0.6.json";
+/// `fpae evaluate restore-fvc2002 --benchmark target/bench/fvc2000-restore-v1 --severity 0.6`.
+const RESTORE_FVC2002_EVAL_FVC2000: &str = "docs/bench/restore-fvc2002-on-fvc2000-0.6.json";
 /// The result file of `cargo xtask bench synth` quoted in docs/synthetic.md.
 const SYNTH_BENCH: &str = "docs/bench/synth.json";
 /// The result of `cargo xtask bench train` on the CPU with AVX512-BF16, quoted for bf16's speed-up.
@@ -112,6 +120,22 @@ const KIND_AVERAGED_DEGRADED: &str = "/summary/0.6/degraded/type2_rate_40";
 const fn restore_rate(doc: &'static str, before: &'static str, after: &'static str, pointer: &'static str) -> Quote {
     Quote { doc, before, after, json: RESTORE_BENCH, pointer, format: Format::Percent(1) }
 }
+
+/// A number of an `fpae evaluate --benchmark` result file, at `pointer`, that `doc` quotes
+/// between `before` and `after` as written by `format`.
+const fn evaluated(
+    doc: &'static str,
+    before: &'static str,
+    after: &'static str,
+    json: &'static str,
+    pointer: &'static str,
+    format: Format,
+) -> Quote {
+    Quote { doc, before, after, json, pointer, format }
+}
+
+/// The pooled type-II rate at 40 of a benchmark evaluation's restorations.
+const RESTORED_TYPE2: &str = "/restored/all/identity/type2_rate_40";
 
 /// Every quoted number that docs-check holds to its result file. Rates of the restoration
 /// benchmark are *pooled* (`/all/...`, every comparison of every degraded print) or
@@ -202,6 +226,100 @@ pub const QUOTES: &[Quote] = &[
     restore_rate(RESTORE_MODEL_CARD, "where the pooled rate is ", " %:", POOLED_DEGRADED),
     restore_rate(RESTORE_MODEL_CARD, "| FVC2002 | all | ", " % |", POOLED_DEGRADED),
     restore_rate(RESTORE_MODEL_CARD, "| FVC2002 | all | 47.8 % | ", " % |", "/all/fpae/identity/type2_rate_40"),
+    // The ready-made restoration models on both benchmarks (`fpae evaluate --benchmark`).
+    evaluated("README.md", "severity 0.6:\n", " % and", RESTORE_BOTH_EVAL_FVC2002, RESTORED_TYPE2, Format::Percent(1)),
+    evaluated("README.md", " % and ", " % restored", RESTORE_BOTH_EVAL_FVC2000, RESTORED_TYPE2, Format::Percent(1)),
+    evaluated("README.md", "restored, against ", " % and", RESTORE_FVC2002_EVAL, RESTORED_TYPE2, Format::Percent(1)),
+    evaluated(
+        "README.md",
+        " % and ",
+        " % for `restore-fvc2002`",
+        RESTORE_FVC2002_EVAL_FVC2000,
+        RESTORED_TYPE2,
+        Format::Percent(1),
+    ),
+    evaluated(
+        RESTORE_MODEL_CARD,
+        "better (SSIM ",
+        " against",
+        RESTORE_BOTH_EVAL_FVC2000,
+        "/restored/all/ssim",
+        Format::Fixed(3),
+    ),
+    evaluated(
+        RESTORE_MODEL_CARD,
+        " against ",
+        "; PSNR",
+        RESTORE_FVC2002_EVAL_FVC2000,
+        "/restored/all/ssim",
+        Format::Fixed(3),
+    ),
+    evaluated(
+        RESTORE_MODEL_CARD,
+        "; PSNR ",
+        " dB against",
+        RESTORE_BOTH_EVAL_FVC2000,
+        "/restored/all/psnr",
+        Format::Fixed(1),
+    ),
+    evaluated(
+        RESTORE_MODEL_CARD,
+        " dB against ",
+        " dB). Impostor",
+        RESTORE_FVC2002_EVAL_FVC2000,
+        "/restored/all/psnr",
+        Format::Fixed(1),
+    ),
+    evaluated(
+        "docs/results.md",
+        "structure (SSIM ",
+        " against",
+        RESTORE_BOTH_EVAL_FVC2000,
+        "/restored/all/ssim",
+        Format::Fixed(3),
+    ),
+    evaluated(
+        "docs/results.md",
+        " against ",
+        ", PSNR",
+        RESTORE_FVC2002_EVAL_FVC2000,
+        "/restored/all/ssim",
+        Format::Fixed(3),
+    ),
+    evaluated(
+        "docs/results.md",
+        ", PSNR ",
+        " dB against",
+        RESTORE_BOTH_EVAL_FVC2000,
+        "/restored/all/psnr",
+        Format::Fixed(1),
+    ),
+    evaluated(
+        "docs/results.md",
+        " dB against\n",
+        " dB). It is",
+        RESTORE_FVC2002_EVAL_FVC2000,
+        "/restored/all/psnr",
+        Format::Fixed(1),
+    ),
+    evaluated("docs/results.md", "low on both (", " and", RESTORE_FVC2002_EVAL, "/restored/all/psnr", Format::Fixed(1)),
+    evaluated(
+        "docs/results.md",
+        " and ",
+        " dB) because",
+        RESTORE_FVC2002_EVAL_FVC2000,
+        "/restored/all/psnr",
+        Format::Fixed(1),
+    ),
+    // native-cae-fvc2002 on every FVC2000 print (`fpae evaluate --data data/fvc2000 --split all`).
+    evaluated(
+        "docs/results.md",
+        "identity: ",
+        " % of FVC2000 reconstructions",
+        "docs/bench/native-cae-fvc2002-on-fvc2000-all.json",
+        "/identity/type1_rate_40",
+        Format::Percent(1),
+    ),
     // `cargo xtask bench synth`.
     Quote {
         doc: "docs/synthetic.md",
@@ -430,7 +548,7 @@ pub fn regions(root: &Path, fpae: &Value) -> Result<Vec<Region>> {
     let xtask = fp_clap_json::describe(&crate::Cli::command());
     let restore = read_json(root, RESTORE_BENCH)?;
     let synth = read_json(root, SYNTH_BENCH)?;
-    Ok(vec![
+    let mut regions = vec![
         Region {
             doc: "README.md".into(),
             begin: "<!-- commands:begin -->".into(),
@@ -452,12 +570,15 @@ pub fn regions(root: &Path, fpae: &Value) -> Result<Vec<Region>> {
             "fvc2002-restore-v1",
             by_sensor(&read_json(root, RESTORE_FVC2002_EVAL)?, RESTORE_FVC2002_EVAL)?,
         ),
-        Region::table(
-            "docs/performance.md",
-            "restore-speed",
-            crate::bench_restore::speed_table(&read_json(root, RESTORE_SPEED)?),
-        ),
-    ])
+    ];
+    regions.push(Region::table(
+        "docs/performance.md",
+        "restore-speed",
+        crate::bench_restore::speed_table(&read_json(root, RESTORE_SPEED)?),
+    ));
+
+    regions.extend(model_regions(root, &restore)?);
+    Ok(regions)
 }
 
 /// The output of `fpae help-json`, built by cargo if needed.
@@ -740,6 +861,471 @@ fn by_sensor(json: &Value, file: &str) -> Result<String> {
 }
 
 // ---------------------------------------------------------------------------------------
+// The ready-made models: their cards' checked numbers and their results tables
+
+/// The ready-made models in models/. Each has a `check.json`, which the models test of
+/// fp-cli (`card_numbers_of_*`) measures again, and its card shows it between
+/// `<!-- table:check begin/end -->`.
+const MODELS: [&str; 5] =
+    ["native-cae-fvc2000", "native-cae-fvc2002", "restore-fvc2000-2002", "restore-fvc2002", "tutorial-fvc2002"];
+
+/// One evaluation of a reconstruction model: the JSON of `fpae evaluate MODEL [--data DIR
+/// --split all] --out FILE` without its per-print rows, the dataset it measured, and the
+/// name of its row on the model's card.
+struct Evaluated {
+    file: &'static str,
+    data: &'static str,
+    card_row: &'static str,
+}
+
+/// A reconstruction model, its two evaluations (its own dataset's held-out or validation
+/// prints, then every print of the other dataset), and whether it works on resized prints
+/// (then its tables show the resize round trip's ceiling and the prints with too few minutiae).
+struct Reconstruction {
+    model: &'static str,
+    resized: bool,
+    evaluations: [Evaluated; 2],
+}
+
+/// The reconstruction models' evaluations; docs/results.md gives each command.
+const RECONSTRUCTIONS: [Reconstruction; 3] = [
+    Reconstruction {
+        model: "native-cae-fvc2002",
+        resized: false,
+        evaluations: [
+            Evaluated {
+                file: "docs/bench/native-cae-fvc2002-on-fvc2002.json",
+                data: "FVC2002",
+                card_row: "FVC2002, held-out fingers",
+            },
+            Evaluated {
+                file: "docs/bench/native-cae-fvc2002-on-fvc2000-all.json",
+                data: "FVC2000",
+                card_row: "FVC2000, all (never seen)",
+            },
+        ],
+    },
+    Reconstruction {
+        model: "native-cae-fvc2000",
+        resized: false,
+        evaluations: [
+            Evaluated {
+                file: "docs/bench/native-cae-fvc2000-on-fvc2000.json",
+                data: "FVC2000",
+                card_row: "FVC2000, held-out fingers",
+            },
+            Evaluated {
+                file: "docs/bench/native-cae-fvc2000-on-fvc2002-all.json",
+                data: "FVC2002",
+                card_row: "FVC2002, all (never seen)",
+            },
+        ],
+    },
+    Reconstruction {
+        model: "tutorial-fvc2002",
+        resized: true,
+        evaluations: [
+            Evaluated {
+                file: "docs/bench/tutorial-fvc2002-on-fvc2002.json",
+                data: "FVC2002",
+                card_row: "FVC2002, validation prints",
+            },
+            Evaluated {
+                file: "docs/bench/tutorial-fvc2002-on-fvc2000-all.json",
+                data: "FVC2000",
+                card_row: "FVC2000, all (never seen)",
+            },
+        ],
+    },
+];
+
+/// The regions of the ready-made models: each card's checked numbers and results table,
+/// and their tables in docs/results.md and docs/restoration.md. `restore` is `RESTORE_BENCH`.
+fn model_regions(root: &Path, restore: &Value) -> Result<Vec<Region>> {
+    let mut regions = Vec::new();
+    for model in MODELS {
+        let file = format!("models/{model}/check.json");
+        let content = card_check(&read_json(root, &file)?, &file)?;
+        regions.push(Region::table(&format!("models/{model}/MODEL.md"), "check", content));
+    }
+    for reconstruction in &RECONSTRUCTIONS {
+        let evaluations: Vec<(&Evaluated, Value)> =
+            reconstruction.evaluations.iter().map(|e| Ok((e, read_json(root, e.file)?))).collect::<Result<_>>()?;
+        let (model, resized) = (reconstruction.model, reconstruction.resized);
+        regions.push(Region::table("docs/results.md", model, per_sensor(&evaluations, resized)?));
+        regions.push(Region::table(
+            &format!("models/{model}/MODEL.md"),
+            "results",
+            card_results(&evaluations, resized)?,
+        ));
+    }
+    let single = |file: &'static str| -> Result<(&'static str, Value)> { Ok((file, read_json(root, file)?)) };
+    let fvc2002_on_2002 = single(RESTORE_FVC2002_EVAL)?;
+    let fvc2002_on_2000 = single(RESTORE_FVC2002_EVAL_FVC2000)?;
+    let both_on_2002 = single(RESTORE_BOTH_EVAL_FVC2002)?;
+    let both_on_2000 = single(RESTORE_BOTH_EVAL_FVC2000)?;
+    regions.push(Region::table(
+        "docs/results.md",
+        "restore-fvc2002",
+        by_benchmark(&[("FVC2002", &fvc2002_on_2002), ("FVC2000", &fvc2002_on_2000)])?,
+    ));
+    regions.push(Region::table(
+        "docs/results.md",
+        "restore-fvc2000-2002",
+        by_benchmark(&[("FVC2002", &both_on_2002), ("FVC2000", &both_on_2000)])?,
+    ));
+    regions.push(Region::table(
+        RESTORE_MODEL_CARD,
+        "results",
+        against_by_sensor(&[
+            ("FVC2002", &both_on_2002, &fvc2002_on_2002),
+            ("FVC2000", &both_on_2000, &fvc2002_on_2000),
+        ])?,
+    ));
+    let pyfing = PyfingScores { json: restore, file: RESTORE_BENCH, peer_of_evaluation: false };
+    regions.push(Region::table(
+        "docs/restoration.md",
+        "restore-fvc2002-average",
+        kinds_averaged(&fvc2002_on_2002, pyfing)?,
+    ));
+    regions.push(Region::table("docs/restoration.md", "restore-fvc2002-kinds", per_kind(&fvc2002_on_2002, pyfing)?));
+    Ok(regions)
+}
+
+/// The number at `pointer` of `json`, or an error naming `file` and the pointer.
+fn number_in(json: &Value, file: &str, pointer: &str) -> Result<f64> {
+    json.pointer(pointer).and_then(Value::as_f64).with_context(|| format!("{file} has no number at {pointer}"))
+}
+
+/// A rate in %: `100 %` and `0 %` when whole, else with one decimal (`96.2 %`).
+fn percent(rate: f64) -> String {
+    let p = 100.0 * rate;
+    if p == 100.0 || p == 0.0 { format!("{p:.0} %") } else { format!("{p:.1} %") }
+}
+
+/// A card's checked numbers (its `check.json`, named `file` in errors): which prints and
+/// damage, a row for the damaged inputs (restoration models) and one for the model's
+/// outputs, and the tolerance the test holds them to.
+fn card_check(json: &Value, file: &str) -> Result<String> {
+    let dataset = json["dataset"].as_str().with_context(|| format!("{file} has no /dataset"))?;
+    let prints: Vec<&str> = strings(&json["prints"]);
+    if prints.is_empty() {
+        bail!("{file} has no /prints");
+    }
+    let mut lines = vec![format!(
+        "On {} prints of {} ({}){}:",
+        prints.len(),
+        dataset.to_uppercase(),
+        prints.iter().map(|p| format!("`{p}`")).collect::<Vec<_>>().join(", "),
+        match json["damage"].is_null() {
+            true => String::new(),
+            false => format!(
+                ", each damaged by {} at severity {} (`fpae degrade --seed {}`)",
+                strings(&json["damage"]["kinds"]).join(", "),
+                json["damage"]["severity"].as_str().unwrap_or("?"),
+                json["damage"]["seed"].as_str().unwrap_or("?")
+            ),
+        }
+    )];
+    lines.push(String::new());
+    lines.push(
+        "| prints | images | MSE | PSNR (dB) | SSIM | minutiae recall / precision | type I at 40 | type II at 40 (originals) |"
+            .to_owned(),
+    );
+    lines.push("| --- | ---: | ---: | ---: | ---: | --- | ---: | --- |".to_owned());
+    let output = if json["damage"].is_null() { "reconstructed" } else { "restored" };
+    for (key, label) in [("damaged", "damaged"), ("output", output)] {
+        if json[key].is_null() && key == "damaged" {
+            continue;
+        }
+        let n = |measure: &str| number_in(json, file, &format!("/{key}/{measure}"));
+        lines.push(format!(
+            "| {label} | {} | {:.6} | {:.2} | {:.3} | {} / {} | {} | {} ({}) |",
+            n("images")?,
+            n("mse")?,
+            n("psnr")?,
+            n("ssim")?,
+            percent(n("minutiae_recall")?),
+            percent(n("minutiae_precision")?),
+            percent(n("type1_rate_40")?),
+            percent(n("type2_rate_40")?),
+            percent(n("type2_rate_40_originals")?)
+        ));
+    }
+    let t = |measure: &str| number_in(json, file, &format!("/tolerance/{measure}"));
+    let points = |a: f64, b: f64| {
+        if a == b { format!("{}", 100.0 * a) } else { format!("{} and {}", 100.0 * a, 100.0 * b) }
+    };
+    lines.push(String::new());
+    lines.push(format!(
+        "Tolerance, either way: MSE {}, PSNR {} dB, SSIM {}, minutiae recall and precision {} points, \
+         type I and type II rates {} points.",
+        t("mse")?,
+        t("psnr")?,
+        t("ssim")?,
+        points(t("minutiae_recall")?, t("minutiae_precision")?),
+        points(t("type1_rate_40")?, t("type2_rate_40")?)
+    ));
+    Ok(lines.join("\n"))
+}
+
+/// The groups of an evaluation: each database of `/per_database` (`DB1_B` shown as `DB1`),
+/// then `all` (the top level), with their JSON pointer prefixes.
+fn evaluation_groups(json: &Value, file: &str) -> Result<Vec<(String, String)>> {
+    let databases = json["per_database"].as_object().with_context(|| format!("{file} has no /per_database"))?;
+    let mut groups: Vec<(String, String)> =
+        databases.keys().map(|db| (db.trim_end_matches("_B").to_owned(), format!("/per_database/{db}"))).collect();
+    groups.push(("all".to_owned(), String::new()));
+    Ok(groups)
+}
+
+/// Per sensor and over all, for each evaluation of a reconstruction model: pixels, minutiae
+/// and BOZORTH3 rates at 40; with `resized`, the resize round trip's ceiling and the prints
+/// with too few minutiae to compare.
+fn per_sensor(evaluations: &[(&Evaluated, Value)], resized: bool) -> Result<String> {
+    let mut rows = if resized {
+        vec![
+            "| data | sensor | prints | PSNR (dB) | SSIM | minutiae recall / precision | type I at 40 (ceiling) | type II at 40 (originals) | not computable |".to_owned(),
+            "| --- | --- | ---: | ---: | ---: | --- | --- | --- | ---: |".to_owned(),
+        ]
+    } else {
+        vec![
+            "| data | sensor | prints | PSNR (dB) | SSIM | minutiae recall / precision | type I at 40 | type II at 40 (originals) |".to_owned(),
+            "| --- | --- | ---: | ---: | ---: | --- | --- | --- |".to_owned(),
+        ]
+    };
+    for (evaluated, json) in evaluations {
+        for (sensor, group) in evaluation_groups(json, evaluated.file)? {
+            let n = |measure: &str| number_in(json, evaluated.file, &format!("{group}/{measure}"));
+            let type1 = if resized {
+                format!("{} ({})", percent(n("identity/type1_rate_40")?), percent(n("identity/ceiling_type1_rate_40")?))
+            } else {
+                percent(n("identity/type1_rate_40")?)
+            };
+            let mut row = format!(
+                "| {} | {sensor} | {} | {:.2} | {:.3} | {} / {} | {type1} | {} ({}) |",
+                evaluated.data,
+                n("images")?,
+                n("psnr")?,
+                n("ssim")?,
+                percent(n("identity/minutiae_recall")?),
+                percent(n("identity/minutiae_precision")?),
+                percent(n("identity/type2_rate_40")?),
+                percent(n("identity/type2_rate_40_originals")?)
+            );
+            if resized {
+                row.push_str(&format!(" {} |", n("identity/not_computable")?));
+            }
+            rows.push(row);
+        }
+    }
+    Ok(rows.join("\n"))
+}
+
+/// The card's results of a reconstruction model: one row over all for each evaluation.
+fn card_results(evaluations: &[(&Evaluated, Value)], resized: bool) -> Result<String> {
+    let type1 = if resized { "type I (ceiling)" } else { "type I" };
+    let mut rows = vec![
+        format!(
+            "| data | prints | PSNR (dB) | SSIM | minutiae recall / precision | {type1} | type II (originals) | impostor |"
+        ),
+        "| --- | ---: | ---: | ---: | --- | --- | --- | ---: |".to_owned(),
+    ];
+    for (evaluated, json) in evaluations {
+        let n = |measure: &str| number_in(json, evaluated.file, &format!("/{measure}"));
+        let type1 = if resized {
+            format!("{} ({})", percent(n("identity/type1_rate_40")?), percent(n("identity/ceiling_type1_rate_40")?))
+        } else {
+            percent(n("identity/type1_rate_40")?)
+        };
+        rows.push(format!(
+            "| {} | {} | {:.2} | {:.3} | {} / {} | {type1} | {} ({}) | {} |",
+            evaluated.card_row,
+            n("images")?,
+            n("psnr")?,
+            n("ssim")?,
+            percent(n("identity/minutiae_recall")?),
+            percent(n("identity/minutiae_precision")?),
+            percent(n("identity/type2_rate_40")?),
+            percent(n("identity/type2_rate_40_originals")?),
+            percent(n("identity/impostor_rate_40")?)
+        ));
+    }
+    Ok(rows.join("\n"))
+}
+
+/// [`by_sensor`] of several benchmark evaluations (file, JSON), each row led by its benchmark's name.
+fn by_benchmark(parts: &[(&str, &(&'static str, Value))]) -> Result<String> {
+    let mut rows = vec![
+        "| benchmark | sensor | degraded | restored | clean | gap recovered | SSIM degraded / restored |".to_owned(),
+        "| --- | --- | ---: | ---: | ---: | ---: | --- |".to_owned(),
+    ];
+    for (benchmark, (file, json)) in parts {
+        rows.extend(by_sensor(json, file)?.lines().skip(2).map(|row| format!("| {benchmark} {row}")));
+    }
+    Ok(rows.join("\n"))
+}
+
+/// Per benchmark and sensor: type-II at 40 of the degraded prints, of this model's
+/// restorations and of another model's (each benchmark's pair of evaluations), of the clean
+/// prints, and this model's SSIM.
+fn against_by_sensor(parts: &[(&str, &(&'static str, Value), &(&'static str, Value))]) -> Result<String> {
+    let mut rows = vec![
+        "| benchmark | sensor | degraded | restored | `restore-fvc2002` | clean | SSIM degraded / restored |"
+            .to_owned(),
+        "| --- | --- | ---: | ---: | ---: | ---: | --- |".to_owned(),
+    ];
+    for (benchmark, (file, json), (other_file, other)) in parts {
+        let databases = json.pointer("/restored/databases").and_then(Value::as_object);
+        let databases = databases.with_context(|| format!("{file} has no /restored/databases"))?;
+        let mut groups: Vec<(String, String)> =
+            databases.keys().map(|db| (db.trim_end_matches("_B").to_owned(), format!("databases/{db}"))).collect();
+        groups.push(("all".to_owned(), "all".to_owned()));
+        for (sensor, group) in groups {
+            let rate = |pointer: String| number_in(json, file, &pointer).map(|r| format!("{:.1} %", 100.0 * r));
+            rows.push(format!(
+                "| {benchmark} | {sensor} | {} | {} | {} | {} | {:.3} / {:.3} |",
+                rate(format!("/degraded/{group}/identity/type2_rate_40"))?,
+                rate(format!("/restored/{group}/identity/type2_rate_40"))?,
+                number_in(other, other_file, &format!("/restored/{group}/identity/type2_rate_40"))
+                    .map(|r| format!("{:.1} %", 100.0 * r))?,
+                rate(format!("/restored/{group}/identity/type2_rate_40_originals"))?,
+                number_in(json, file, &format!("/degraded/{group}/ssim"))?,
+                number_in(json, file, &format!("/restored/{group}/ssim"))?
+            ));
+        }
+    }
+    Ok(rows.join("\n"))
+}
+
+/// The groups (`<kind>/<severity>`) of a benchmark evaluation's restorations.
+fn restored_groups<'a>(json: &'a Value, file: &str) -> Result<Vec<(&'a str, &'a str)>> {
+    let groups = json.pointer("/restored/groups").and_then(Value::as_object);
+    let groups = groups.with_context(|| format!("{file} has no /restored/groups"))?;
+    let groups: Vec<(&str, &str)> = groups.keys().filter_map(|g| g.split_once('/')).collect();
+    if groups.is_empty() {
+        bail!("{file} has no group in /restored/groups");
+    }
+    Ok(groups)
+}
+
+/// The severity of the per-kind table of `restore-fvc2002` against pyfing.
+const KINDS_SEVERITY: &str = "0.6";
+
+/// Where the tables of `restore-fvc2002` against pyfing's Gabor pipeline find pyfing's scores.
+#[derive(Debug, Clone, Copy)]
+struct PyfingScores<'a> {
+    json: &'a Value,
+    file: &'a str,
+    /// In an evaluation's `/peers/pyfing-gabor` (`fpae evaluate --peer`), else in the groups
+    /// of `cargo xtask bench restore`'s JSON.
+    peer_of_evaluation: bool,
+}
+
+impl PyfingScores<'_> {
+    fn number(&self, kind: &str, severity: &str, measure: &str) -> Result<f64> {
+        let pointer = if self.peer_of_evaluation {
+            format!("/peers/pyfing-gabor/groups/{kind}~1{severity}/{measure}")
+        } else {
+            format!("/groups/{kind}~1{severity}/pyfing-gabor/{measure}")
+        };
+        number_in(self.json, self.file, &pointer)
+    }
+}
+
+/// `restore-fvc2002` (its `fpae evaluate --benchmark` JSON) against pyfing's Gabor pipeline,
+/// averaged over the kinds, a row per severity: type-II at 40 of the degraded prints, fpae
+/// and pyfing, the gap each recovers (of the kind-averaged rates), fpae's type I and
+/// impostor rate, and SSIM.
+fn kinds_averaged(eval: &(&'static str, Value), pyfing: PyfingScores) -> Result<String> {
+    let (file, json) = eval;
+    let groups = restored_groups(json, file)?;
+    let mut severities: Vec<&str> = groups.iter().map(|(_, s)| *s).collect();
+    severities.sort_unstable();
+    severities.dedup();
+    let mut rows = vec![
+        "| severity | prints | type-II degraded | fpae | pyfing-gabor | gap recovered, fpae | pyfing-gabor | type-I@40 fpae (degraded) | impostor@40 fpae | SSIM degraded / fpae / pyfing-gabor |".to_owned(),
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |".to_owned(),
+    ];
+    for severity in severities {
+        let kinds: Vec<&str> = groups.iter().filter(|(_, s)| *s == severity).map(|(k, _)| *k).collect();
+        let mean = |value: &dyn Fn(&str) -> Result<f64>| -> Result<f64> {
+            let mut sum = 0.0;
+            for kind in &kinds {
+                sum += value(kind)?;
+            }
+            Ok(sum / kinds.len() as f64)
+        };
+        let ours = |row: &str, measure: &str| {
+            mean(&|kind| number_in(json, file, &format!("/{row}/groups/{kind}~1{severity}/{measure}")))
+        };
+        let theirs = |measure: &str| mean(&|kind| pyfing.number(kind, severity, measure));
+        let images = kinds.len() as f64 * ours("restored", "images")?;
+        let degraded = ours("degraded", "identity/type2_rate_40")?;
+        let restored = ours("restored", "identity/type2_rate_40")?;
+        let clean = ours("restored", "identity/type2_rate_40_originals")?;
+        let enhanced = theirs("identity/type2_rate_40")?;
+        let gap = |rate: f64| {
+            format!("{} %", signed(100.0 * (rate - degraded) / (clean - degraded), 1).trim_start_matches('+'))
+        };
+        rows.push(format!(
+            "| {severity} | {images} | {:.1} | {:.1} | {:.1} | {} | {} | {:.1} ({:.1}) | {:.1} | {:.3} / {:.3} / {:.3} |",
+            100.0 * degraded,
+            100.0 * restored,
+            100.0 * enhanced,
+            gap(restored),
+            gap(enhanced),
+            100.0 * ours("restored", "identity/type1_rate_40")?,
+            100.0 * ours("degraded", "identity/type1_rate_40")?,
+            100.0 * ours("restored", "identity/impostor_rate_40")?,
+            ours("degraded", "ssim")?,
+            ours("restored", "ssim")?,
+            theirs("ssim")?
+        ));
+    }
+    Ok(rows.join("\n"))
+}
+
+/// `restore-fvc2002` against pyfing's Gabor pipeline per kind at 0.6 (sources as
+/// [`kinds_averaged`]): PSNR and SSIM of the degraded prints, fpae and pyfing; type-II at
+/// 40 of each; whether fpae beats pyfing; fpae's type I and impostor rate.
+fn per_kind(eval: &(&'static str, Value), pyfing: PyfingScores) -> Result<String> {
+    let (file, json) = eval;
+    let severity = KINDS_SEVERITY;
+    let mut rows = vec![
+        "| kind | PSNR degraded / fpae / pyfing-gabor | SSIM degraded / fpae / pyfing-gabor | type-II@40 degraded | fpae | pyfing-gabor | fpae beats pyfing-gabor | type-I@40 fpae | impostor@40 fpae |".to_owned(),
+        "| --- | --- | --- | ---: | ---: | ---: | --- | ---: | ---: |".to_owned(),
+    ];
+    let kinds: Vec<&str> =
+        restored_groups(json, file)?.into_iter().filter(|(_, s)| *s == severity).map(|(k, _)| k).collect();
+    if kinds.is_empty() {
+        bail!("{file} has no group at severity {severity}");
+    }
+    for kind in kinds {
+        let ours =
+            |row: &str, measure: &str| number_in(json, file, &format!("/{row}/groups/{kind}~1{severity}/{measure}"));
+        let theirs = |measure: &str| pyfing.number(kind, severity, measure);
+        let (fpae, enhanced) = (ours("restored", "identity/type2_rate_40")?, theirs("identity/type2_rate_40")?);
+        rows.push(format!(
+            "| {kind} | {:.1} / {:.1} / {:.1} | {:.3} / {:.3} / {:.3} | {:.1} | {:.1} | {:.1} | {} | {:.1} | {:.1} |",
+            ours("degraded", "psnr")?,
+            ours("restored", "psnr")?,
+            theirs("psnr")?,
+            ours("degraded", "ssim")?,
+            ours("restored", "ssim")?,
+            theirs("ssim")?,
+            100.0 * ours("degraded", "identity/type2_rate_40")?,
+            100.0 * fpae,
+            100.0 * enhanced,
+            if fpae > enhanced { "yes" } else { "no" },
+            100.0 * ours("restored", "identity/type1_rate_40")?,
+            100.0 * ours("restored", "identity/impostor_rate_40")?
+        ));
+    }
+    Ok(rows.join("\n"))
+}
+
+// ---------------------------------------------------------------------------------------
 // The test count
 
 /// How many tests `cargo test --workspace` runs on Linux: the `#[test]` functions of every
@@ -990,6 +1576,99 @@ mod tests {
         );
         let err = by_sensor(&json!({"restored": {"databases": {}}}), "e.json").unwrap_err().to_string();
         assert_eq!(err, "e.json has no number at /degraded/all/identity/type2_rate_40");
+    }
+
+    #[test]
+    fn a_card_check_renders_its_prints_rows_and_tolerance() {
+        let row = |psnr: f64, rate: f64| {
+            json!({"images": 32, "mse": 0.0123456, "psnr": psnr, "ssim": 0.79114, "minutiae_recall": 0.6276,
+                   "minutiae_precision": 0.475, "type1_rate_40": 1.0, "type2_rate_40": rate, "type2_rate_40_originals": 1.0})
+        };
+        let check = json!({
+            "dataset": "fvc2002",
+            "prints": ["DB1_B/105_1.tif", "DB1_B/105_2.tif"],
+            "damage": {"kinds": ["noise", "blur"], "severity": "0.6", "seed": "0"},
+            "tolerance": {"mse": 0.0002, "psnr": 0.05, "ssim": 0.002, "minutiae_recall": 0.02,
+                          "minutiae_precision": 0.02, "type1_rate_40": 0.125, "type2_rate_40": 0.125},
+            "damaged": row(18.678, 0.46875),
+            "output": row(19.357, 0.59375),
+        });
+        let text = card_check(&check, "c.json").unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(
+            lines[0],
+            "On 2 prints of FVC2002 (`DB1_B/105_1.tif`, `DB1_B/105_2.tif`), each damaged by noise, blur at \
+             severity 0.6 (`fpae degrade --seed 0`):"
+        );
+        // 0.46875 is 46.9 %; whole rates are written without decimals.
+        assert_eq!(lines[4], "| damaged | 32 | 0.012346 | 18.68 | 0.791 | 62.8 % / 47.5 % | 100 % | 46.9 % (100 %) |");
+        assert_eq!(lines[5], "| restored | 32 | 0.012346 | 19.36 | 0.791 | 62.8 % / 47.5 % | 100 % | 59.4 % (100 %) |");
+        assert!(
+            lines[7].contains("PSNR 0.05 dB") && lines[7].contains("type I and type II rates 12.5 points"),
+            "{}",
+            lines[7]
+        );
+        // A reconstruction model has no damaged row, and a missing number names its file and place.
+        let mut plain = check.clone();
+        plain["damage"] = Value::Null;
+        plain["damaged"] = Value::Null;
+        let text = card_check(&plain, "c.json").unwrap();
+        assert!(text.lines().nth(4).unwrap().starts_with("| reconstructed | 32 |"), "{text}");
+        assert_eq!(text.lines().filter(|l| l.starts_with("| ")).count(), 3, "{text}");
+        plain["output"]["psnr"] = Value::Null;
+        assert_eq!(card_check(&plain, "c.json").unwrap_err().to_string(), "c.json has no number at /output/psnr");
+    }
+
+    #[test]
+    fn an_evaluation_table_has_a_row_per_sensor_and_one_over_all() {
+        let group = |images: u64, t1: f64| {
+            json!({"images": images, "psnr": 30.345, "ssim": 0.94161, "identity": {
+                "minutiae_recall": 0.7986, "minutiae_precision": 0.819, "type1_rate_40": t1, "ceiling_type1_rate_40": 1.0,
+                "type2_rate_40": 0.779, "type2_rate_40_originals": 0.788, "impostor_rate_40": 0.0, "not_computable": 2}})
+        };
+        let mut json = group(64, 0.9625);
+        json["per_database"] = json!({"DB2_B": group(16, 1.0), "DB1_B": group(48, 0.95)});
+        let evaluated = Evaluated { file: "e.json", data: "FVC2000", card_row: "FVC2000, all" };
+        let evaluations = [(&evaluated, json)];
+        let table = per_sensor(&evaluations, false).unwrap();
+        let rows: Vec<&str> = table.lines().skip(2).collect();
+        assert_eq!(
+            rows,
+            [
+                "| FVC2000 | DB1 | 48 | 30.34 | 0.942 | 79.9 % / 81.9 % | 95.0 % | 77.9 % (78.8 %) |",
+                "| FVC2000 | DB2 | 16 | 30.34 | 0.942 | 79.9 % / 81.9 % | 100 % | 77.9 % (78.8 %) |",
+                "| FVC2000 | all | 64 | 30.34 | 0.942 | 79.9 % / 81.9 % | 96.2 % | 77.9 % (78.8 %) |",
+            ]
+        );
+        let resized = per_sensor(&evaluations, true).unwrap();
+        assert!(resized.lines().last().unwrap().ends_with("| 96.2 % (100 %) | 77.9 % (78.8 %) | 2 |"), "{resized}");
+        let card = card_results(&evaluations, false).unwrap();
+        assert_eq!(
+            card.lines().nth(2).unwrap(),
+            "| FVC2000, all | 64 | 30.34 | 0.942 | 79.9 % / 81.9 % | 96.2 % | 77.9 % (78.8 %) | 0 % |"
+        );
+    }
+
+    #[test]
+    fn the_kind_average_weighs_every_kind_alike() {
+        let group = |rate: f64, ssim: f64| {
+            json!({"images": 64, "ssim": ssim, "identity": {
+            "type2_rate_40": rate, "type1_rate_40": rate, "type2_rate_40_originals": 0.8, "impostor_rate_40": 0.0}})
+        };
+        let eval = json!({
+            "degraded": {"groups": {"blur/0.6": group(0.4, 0.6), "dry/0.6": group(0.5, 0.7)}},
+            "restored": {"groups": {"blur/0.6": group(0.6, 0.8), "dry/0.6": group(0.5, 0.9)}},
+        });
+        let restore = json!({"groups": {"blur/0.6": {"pyfing-gabor": group(0.3, 0.5)}, "dry/0.6": {"pyfing-gabor": group(0.4, 0.5)}}});
+        let pyfing = PyfingScores { json: &restore, file: "r.json", peer_of_evaluation: false };
+        let table = kinds_averaged(&("e.json", eval), pyfing).unwrap();
+        // Degraded (40 + 50) / 2 = 45, fpae 55, pyfing 35, clean 80: gaps 10 / 35 = 28.6 % and -10 / 35 = -28.6 %.
+        assert_eq!(
+            table.lines().nth(2).unwrap(),
+            "| 0.6 | 128 | 45.0 | 55.0 | 35.0 | 28.6 % | −28.6 % | 55.0 (45.0) | 0.0 | 0.650 / 0.850 / 0.500 |"
+        );
+        let err = per_kind(&("e.json", json!({"restored": {"groups": {"blur/0.3": {}}}})), pyfing).unwrap_err();
+        assert_eq!(err.to_string(), "e.json has no group at severity 0.6");
     }
 
     #[test]
