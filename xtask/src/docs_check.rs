@@ -992,6 +992,9 @@ fn model_regions(root: &Path, restore: &Value) -> Result<Vec<Region>> {
     Ok(regions)
 }
 
+/// A result file's path (relative to the repository root) and its JSON.
+type Sourced = (&'static str, Value);
+
 /// The number at `pointer` of `json`, or an error naming `file` and the pointer.
 fn number_in(json: &Value, file: &str, pointer: &str) -> Result<f64> {
     json.pointer(pointer).and_then(Value::as_f64).with_context(|| format!("{file} has no number at {pointer}"))
@@ -1155,7 +1158,7 @@ fn card_results(evaluations: &[(&Evaluated, Value)], resized: bool) -> Result<St
 }
 
 /// [`by_sensor`] of several benchmark evaluations (file, JSON), each row led by its benchmark's name.
-fn by_benchmark(parts: &[(&str, &(&'static str, Value))]) -> Result<String> {
+fn by_benchmark(parts: &[(&str, &Sourced)]) -> Result<String> {
     let mut rows = vec![
         "| benchmark | sensor | degraded | restored | clean | gap recovered | SSIM degraded / restored |".to_owned(),
         "| --- | --- | ---: | ---: | ---: | ---: | --- |".to_owned(),
@@ -1169,7 +1172,7 @@ fn by_benchmark(parts: &[(&str, &(&'static str, Value))]) -> Result<String> {
 /// Per benchmark and sensor: type-II at 40 of the degraded prints, of this model's
 /// restorations and of another model's (each benchmark's pair of evaluations), of the clean
 /// prints, and this model's SSIM.
-fn against_by_sensor(parts: &[(&str, &(&'static str, Value), &(&'static str, Value))]) -> Result<String> {
+fn against_by_sensor(parts: &[(&str, &Sourced, &Sourced)]) -> Result<String> {
     let mut rows = vec![
         "| benchmark | sensor | degraded | restored | `restore-fvc2002` | clean | SSIM degraded / restored |"
             .to_owned(),
@@ -1237,7 +1240,7 @@ impl PyfingScores<'_> {
 /// averaged over the kinds, a row per severity: type-II at 40 of the degraded prints, fpae
 /// and pyfing, the gap each recovers (of the kind-averaged rates), fpae's type I and
 /// impostor rate, and SSIM.
-fn kinds_averaged(eval: &(&'static str, Value), pyfing: PyfingScores) -> Result<String> {
+fn kinds_averaged(eval: &Sourced, pyfing: PyfingScores) -> Result<String> {
     let (file, json) = eval;
     let groups = restored_groups(json, file)?;
     let mut severities: Vec<&str> = groups.iter().map(|(_, s)| *s).collect();
@@ -1289,7 +1292,7 @@ fn kinds_averaged(eval: &(&'static str, Value), pyfing: PyfingScores) -> Result<
 /// `restore-fvc2002` against pyfing's Gabor pipeline per kind at 0.6 (sources as
 /// [`kinds_averaged`]): PSNR and SSIM of the degraded prints, fpae and pyfing; type-II at
 /// 40 of each; whether fpae beats pyfing; fpae's type I and impostor rate.
-fn per_kind(eval: &(&'static str, Value), pyfing: PyfingScores) -> Result<String> {
+fn per_kind(eval: &Sourced, pyfing: PyfingScores) -> Result<String> {
     let (file, json) = eval;
     let severity = KINDS_SEVERITY;
     let mut rows = vec![
