@@ -63,20 +63,26 @@ fn loads_scales_to_dataset_max_and_keeps_metadata() {
     }
 }
 
+/// Loads `cfg` twice: decoded, then from the cache (memory-mapped), the same
+/// images, items, scaling and preprocessing both times.
+fn load_cold_then_warm(cfg: &DataConfig) -> (fp_data::Dataset, fp_data::Dataset) {
+    let (cold, s1) = fp_data::load_with_source(cfg).unwrap();
+    let (warm, s2) = fp_data::load_with_source(cfg).unwrap();
+    assert_eq!((s1, s2), (LoadSource::Decoded, LoadSource::Cache));
+    assert!(warm.images.is_mapped());
+    assert_eq!(&*cold.images, &*warm.images);
+    assert_eq!(cold.items, warm.items);
+    assert_eq!((cold.scaling, cold.preprocess), (warm.scaling, warm.preprocess));
+    (cold, warm)
+}
+
 #[test]
 fn second_load_comes_from_the_cache_and_any_change_invalidates_it() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("data");
     synthetic_tree(&root, 255);
     let cfg = config(&root, &dir.path().join("cache"));
-    let (cold, s1) = fp_data::load_with_source(&cfg).unwrap();
-    let (warm, s2) = fp_data::load_with_source(&cfg).unwrap();
-    assert_eq!((s1, s2), (LoadSource::Decoded, LoadSource::Cache));
-    assert!(warm.images.is_mapped());
-    assert_eq!(&*cold.images, &*warm.images);
-    assert_eq!(cold.items, warm.items);
-    assert_eq!(cold.scaling, warm.scaling);
-    assert_eq!(cold.preprocess, warm.preprocess);
+    load_cold_then_warm(&cfg);
 
     // A different setting is a different entry.
     let padded = DataConfig { resize: ResizeMode::Pad, ..cfg.clone() };
@@ -177,13 +183,7 @@ fn the_cache_round_trips_a_variable_size_dataset() {
     let root = dir.path().join("mixed");
     mixed_sizes(&root);
     let cfg = DataConfig { resize: ResizeMode::None, ..config(&root, &dir.path().join("cache")) };
-    let (cold, s1) = fp_data::load_with_source(&cfg).unwrap();
-    let (warm, s2) = fp_data::load_with_source(&cfg).unwrap();
-    assert_eq!((s1, s2), (LoadSource::Decoded, LoadSource::Cache));
-    assert!(warm.images.is_mapped());
-    assert_eq!(&*cold.images, &*warm.images);
-    assert_eq!(cold.items, warm.items);
-    assert_eq!((cold.scaling, cold.preprocess), (warm.scaling, warm.preprocess));
+    let (cold, warm) = load_cold_then_warm(&cfg);
     for i in 0..cold.len() {
         assert_eq!((cold.size(i), cold.image(i)), (warm.size(i), warm.image(i)), "image {i}");
     }

@@ -189,6 +189,15 @@ impl Contact {
 pub struct ImpressionParams {
     /// Sensor style.
     pub style: Style,
+    /// How the finger met the sensor.
+    #[serde(flatten)]
+    pub touch: Touch,
+}
+
+/// How the finger met the sensor in one impression: placement, distortion,
+/// contact, pressure and dryness. The ground truth of the impression embeds it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Touch {
     /// Rigid placement.
     pub transform: Transform,
     /// Elastic distortion.
@@ -275,19 +284,19 @@ impl ImpressionParams {
         });
         let pressure = rng.random_range(-0.7..0.9);
         let dryness = if rng.random::<f32>() < 0.4 { rng.random_range(0.4..1.0) } else { rng.random_range(0.0..0.3) };
-        Self { style, transform, distortion, sweep, contact, pressure, dryness }
+        Self { style, touch: Touch { transform, distortion, sweep, contact, pressure, dryness } }
     }
 
     /// Where master point `(x, y)` lands in the impression.
     pub(crate) fn forward(&self, x: f64, y: f64) -> (f64, f64) {
-        let (ddx, ddy) = self.distortion.displacement(x, y);
-        let t = &self.transform;
+        let (ddx, ddy) = self.touch.distortion.displacement(x, y);
+        let t = &self.touch.transform;
         let (u, v) = (x + ddx - t.master_center_x as f64, y + ddy - t.master_center_y as f64);
         let (s, c) = (t.rotation as f64).sin_cos();
         let scale = t.scale as f64;
         let px = t.center_x as f64 + scale * (c * u + s * v) + t.dx as f64;
         let py = t.center_y as f64 + scale * (-s * u + c * v) + t.dy as f64;
-        match &self.sweep {
+        match &self.touch.sweep {
             Some(sweep) => (px, sweep.stretched(py, t.center_y as f64)),
             None => (px, py),
         }
@@ -295,8 +304,8 @@ impl ImpressionParams {
 
     /// The master point shown at impression point `(x, y)`.
     pub(crate) fn backward(&self, x: f64, y: f64) -> (f64, f64) {
-        let t = &self.transform;
-        let y = match &self.sweep {
+        let t = &self.touch.transform;
+        let y = match &self.touch.sweep {
             Some(sweep) => sweep.unstretched(y, t.center_y as f64),
             None => y,
         };
@@ -309,7 +318,7 @@ impl ImpressionParams {
         // q + d(q) = q': d is small and smooth, so the fixed point converges fast.
         let (mut x, mut y) = (qx, qy);
         for _ in 0..6 {
-            let (ddx, ddy) = self.distortion.displacement(x, y);
+            let (ddx, ddy) = self.touch.distortion.displacement(x, y);
             (x, y) = (qx - ddx, qy - ddy);
         }
         (x, y)
@@ -319,7 +328,7 @@ impl ImpressionParams {
     /// contact, falling to 0 across a band at its edge.
     pub(crate) fn contact_at(&self, master: &MasterFinger, x: f64, y: f64) -> f64 {
         let edge = |r: f64, width: f64| ((1.0 - r) / width).clamp(0.0, 1.0);
-        edge(master.outline.radius(x, y), 0.07) * edge(self.contact.radius(x, y), 0.10)
+        edge(master.outline.radius(x, y), 0.07) * edge(self.touch.contact.radius(x, y), 0.10)
     }
 }
 
@@ -459,7 +468,7 @@ pub(crate) fn render(
     let mut rough: Vec<f32> = (0..n).map(|_| gaussian(rng) as f32).collect();
     blur(&mut rough, width, height, roughness_sigma);
     let rough_scale = (2.0 * PI.sqrt() * roughness_sigma) as f32;
-    let pressure = params.pressure as f64 * 0.45;
+    let pressure = params.touch.pressure as f64 * 0.45;
     let pore_strength = rng.random_range(0.2..0.5);
     let mut ink = vec![0f32; n];
     let mut contact = vec![0f32; n];
@@ -482,13 +491,13 @@ pub(crate) fn render(
             contact[i] = c as f32;
         }
     }
-    if params.dryness > 0.0 {
+    if params.touch.dryness > 0.0 {
         // Dry skin: blotches of a few pixels where the ridge does not print.
         let mut gaps: Vec<f32> = (0..n).map(|_| gaussian(rng) as f32).collect();
         blur(&mut gaps, width, height, 1.6);
         // The blurred noise has a standard deviation of about 1 / (2 √π σ) ≈
         // 0.18: from 2.6 of them (0.5% of the ridge gone) to 1.2 (11%).
-        let cut = 0.176 * (2.6 - 1.4 * params.dryness);
+        let cut = 0.176 * (2.6 - 1.4 * params.touch.dryness);
         for (i, g) in ink.iter_mut().zip(&gaps) {
             if *g > cut {
                 *i *= 0.15;
@@ -570,27 +579,29 @@ mod tests {
     fn params() -> ImpressionParams {
         ImpressionParams {
             style: Style::Thermal,
-            transform: Transform {
-                dx: 12.0,
-                dy: -7.0,
-                rotation: 0.2,
-                scale: 1.0,
-                master_center_x: 200.0,
-                master_center_y: 250.0,
-                center_x: 200.0,
-                center_y: 250.0,
+            touch: Touch {
+                transform: Transform {
+                    dx: 12.0,
+                    dy: -7.0,
+                    rotation: 0.2,
+                    scale: 1.0,
+                    master_center_x: 200.0,
+                    master_center_y: 250.0,
+                    center_x: 200.0,
+                    center_y: 250.0,
+                },
+                distortion: Distortion {
+                    center_x: 190.0,
+                    center_y: 240.0,
+                    rigid_radius: 40.0,
+                    ramp: 100.0,
+                    waves: vec![Wave { kx: 0.02, ky: 0.01, phase: 1.0, ax: 2.0, ay: -1.5 }],
+                },
+                sweep: Some(Sweep { stretch: 1.1, wobble_amplitude: 3.0, wobble_wavelength: 150.0, wobble_phase: 0.5 }),
+                contact: Contact { center_x: 200.0, center_y: 240.0, half_width: 160.0, half_height: 200.0 },
+                pressure: 0.0,
+                dryness: 0.0,
             },
-            distortion: Distortion {
-                center_x: 190.0,
-                center_y: 240.0,
-                rigid_radius: 40.0,
-                ramp: 100.0,
-                waves: vec![Wave { kx: 0.02, ky: 0.01, phase: 1.0, ax: 2.0, ay: -1.5 }],
-            },
-            sweep: Some(Sweep { stretch: 1.1, wobble_amplitude: 3.0, wobble_wavelength: 150.0, wobble_phase: 0.5 }),
-            contact: Contact { center_x: 200.0, center_y: 240.0, half_width: 160.0, half_height: 200.0 },
-            pressure: 0.0,
-            dryness: 0.0,
         }
     }
 
@@ -607,9 +618,9 @@ mod tests {
     #[test]
     fn rotation_is_counter_clockwise_as_viewed() {
         let mut p = params();
-        p.sweep = None;
-        p.distortion.waves.clear();
-        p.transform = Transform { dx: 0.0, dy: 0.0, rotation: std::f32::consts::FRAC_PI_2, ..p.transform };
+        p.touch.sweep = None;
+        p.touch.distortion.waves.clear();
+        p.touch.transform = Transform { dx: 0.0, dy: 0.0, rotation: std::f32::consts::FRAC_PI_2, ..p.touch.transform };
         // A point right of the centre goes above it (smaller row) after a quarter turn.
         let (x, y) = p.forward(210.0, 250.0);
         assert!((x - 200.0).abs() < 1e-4 && (y - 240.0).abs() < 1e-4, "({x}, {y})");

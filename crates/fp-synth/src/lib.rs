@@ -38,7 +38,7 @@ mod truth;
 
 pub use field::{Class, Outline, SingularKind, SingularPoint};
 pub use gray::{Gray, Rgb};
-pub use impression::{Contact, Distortion, ImpressionParams, Style, Sweep, Transform, Wave};
+pub use impression::{Contact, Distortion, ImpressionParams, Style, Sweep, Touch, Transform, Wave};
 pub use master::MasterFinger;
 pub use minutiae::{Minutia, MinutiaKind};
 pub use output::{DATASET_FILE, MANIFEST_FILE, Manifest, Summary, dataset_manifest, file_stem, write_fingers};
@@ -431,7 +431,7 @@ mod tests {
                 let master = truth.master_minutiae[m.master_index];
                 assert_eq!(master.kind, m.minutia.kind);
                 // The direction turns by about the rotation (distortion adds a little).
-                let turn = (m.minutia.direction - master.direction - truth.transform.rotation)
+                let turn = (m.minutia.direction - master.direction - truth.touch.transform.rotation)
                     .rem_euclid(std::f32::consts::TAU);
                 assert!(turn.min(std::f32::consts::TAU - turn) < 0.2, "{master:?} -> {m:?}");
             }

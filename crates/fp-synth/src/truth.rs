@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::field::{Class, SingularPoint, image_to_viewed_direction};
-use crate::impression::{Contact, Distortion, ImpressionParams, Style, Sweep, Transform};
+use crate::impression::{ImpressionParams, Style, Touch};
 use crate::master::MasterFinger;
 use crate::minutiae::{Minutia, MinutiaKind};
 
@@ -92,18 +92,12 @@ pub struct GroundTruth {
     pub master_minutiae: Vec<Minutia>,
     /// The master minutiae that land inside the impression's contact area, mapped into it.
     pub minutiae: Vec<MappedMinutia>,
-    /// The rigid placement of the master.
-    pub transform: Transform,
-    /// The elastic distortion, applied in master coordinates before `transform`.
-    pub distortion: Distortion,
-    /// The row stretch of a thermal sweep, applied after `transform`.
-    pub sweep: Option<Sweep>,
-    /// The part of the finger that touched the sensor (master coordinates).
-    pub contact: Contact,
-    /// Pressure in `[-1, 1]` (above 0: thicker ridges).
-    pub pressure: f32,
-    /// Dryness in `[0, 1]` (more ridge gaps).
-    pub dryness: f32,
+    /// How the finger met the sensor: the rigid placement of the master, the
+    /// elastic distortion (applied in master coordinates before the placement),
+    /// a thermal sweep's row stretch (after it), the part of the finger that
+    /// touched (master coordinates), pressure and dryness.
+    #[serde(flatten)]
+    pub touch: Touch,
 }
 
 /// Contact strength above which a point counts as printed.
@@ -221,12 +215,7 @@ impl GroundTruth {
             foreground: block(foreground),
             master_minutiae: master.minutiae.clone(),
             minutiae,
-            transform: params.transform,
-            distortion: params.distortion.clone(),
-            sweep: params.sweep,
-            contact: params.contact,
-            pressure: params.pressure,
-            dryness: params.dryness,
+            touch: params.touch.clone(),
         }
     }
 
