@@ -219,7 +219,8 @@ pub fn jobs(inputs: &[PathBuf], out: &Path) -> Result<Vec<Job>> {
     let mut loose = Vec::new();
     for input in inputs {
         if input.is_dir() {
-            let files = fp_data::list_images(input).map_err(|source| EvalError::List { dir: input.clone(), source })?;
+            let files = fp_data::list_images(input)
+                .map_err(|source| EvalError::List { dir: input.clone(), source: Box::new(source) })?;
             if files.is_empty() {
                 return Err(EvalError::NoImages { dir: input.clone() });
             }

@@ -144,7 +144,8 @@ pub fn make(data: &Path, out: &Path, progress: &dyn Progress) -> Result<Benchmar
     if out.exists() {
         return Err(EvalError::OutExists { path: out.to_owned() });
     }
-    let manifest = DatasetManifest::load(data).map_err(|source| EvalError::Dataset { dir: data.to_owned(), source })?;
+    let manifest = DatasetManifest::load(data)
+        .map_err(|source| EvalError::Dataset { dir: data.to_owned(), source: Box::new(source) })?;
     let sources = fp_data::discover(data)?;
     if sources.is_empty() {
         return Err(EvalError::NoImages { dir: data.to_owned() });
@@ -235,7 +236,7 @@ pub fn read_spec(dir: &Path) -> Result<BenchmarkSpec> {
     let path = dir.join(BENCHMARK_FILE);
     let text =
         std::fs::read_to_string(&path).map_err(|source| EvalError::NotABenchmark { dir: dir.to_owned(), source })?;
-    toml::from_str(&text).map_err(|source| EvalError::Spec { path, source })
+    toml::from_str(&text).map_err(|source| EvalError::Spec { path, source: Box::new(source) })
 }
 
 impl BenchmarkSpec {
@@ -435,7 +436,7 @@ fn write_figure(bench_dir: &Path, restored_dir: &Path, others: &[(String, &Path)
             let image = fp_data::decode_gray(path)?;
             let template =
                 Template::detect_with_kinds(image.as_raw(), image.width() as usize, image.height() as usize, ppi)
-                    .map_err(|source| EvalError::Minutiae { path: path.to_owned(), source })?;
+                    .map_err(|source| EvalError::Minutiae { path: path.to_owned(), source: Box::new(source) })?;
             Ok((image, template))
         };
         let found: Vec<(String, image::GrayImage, Template)> = columns
@@ -463,8 +464,8 @@ fn write_figure(bench_dir: &Path, restored_dir: &Path, others: &[(String, &Path)
         "Degraded (severity {FIGURE_SEVERITY}), restored by fpae{}, and clean; minutiae and BOZORTH3 scores against the clean print",
         others.iter().map(|(name, _)| format!(", {name}")).collect::<String>()
     );
-    let image =
-        fp_figures::grid(&rows, Some(&title)).map_err(|source| EvalError::Draw { what: "the figure", source })?;
+    let image = fp_figures::grid(&rows, Some(&title))
+        .map_err(|source| EvalError::Draw { what: "the figure", source: Box::new(source) })?;
     crate::images::write_figure(out, &image)
 }
 

@@ -14,27 +14,28 @@ use fp_train::TrainError;
 /// Results of fp-eval.
 pub type Result<T, E = EvalError> = std::result::Result<T, E>;
 
-/// What can go wrong while benchmarking, applying a model or reporting.
+/// What can go wrong while benchmarking, applying a model or reporting. The
+/// other crates' errors are boxed, so that a `Result` of this crate stays small.
 #[derive(Debug, thiserror::Error)]
 pub enum EvalError {
     /// Reading or preparing images failed.
     #[error(transparent)]
-    Data(#[from] DataError),
+    Data(Box<DataError>),
     /// Loading or running the model failed.
     #[error(transparent)]
-    Train(#[from] TrainError),
+    Train(Box<TrainError>),
     /// A measure could not be computed.
     #[error(transparent)]
-    Metrics(#[from] MetricsError),
+    Metrics(Box<MetricsError>),
     /// A folder of candidates could not be scored against its originals.
     #[error(transparent)]
-    Folder(#[from] FolderError),
+    Folder(Box<FolderError>),
     /// The identity measures of a dataset failed.
     #[error(transparent)]
-    Gallery(#[from] GalleryError),
+    Gallery(Box<GalleryError>),
     /// A figure could not be drawn.
     #[error(transparent)]
-    Figure(#[from] FigureError),
+    Figure(Box<FigureError>),
     /// A file could not be written.
     #[error(transparent)]
     Write(#[from] fp_io::AtomicWriteError),
@@ -71,7 +72,7 @@ pub enum EvalError {
         path: PathBuf,
         /// Why.
         #[source]
-        source: image::ImageError,
+        source: Box<image::ImageError>,
     },
     /// A figure could not be encoded as PNG.
     #[error("cannot encode {}", path.display())]
@@ -80,7 +81,7 @@ pub enum EvalError {
         path: PathBuf,
         /// Why.
         #[source]
-        source: FigureError,
+        source: Box<FigureError>,
     },
     /// A figure could not be drawn.
     #[error("cannot draw {what}")]
@@ -89,7 +90,7 @@ pub enum EvalError {
         what: &'static str,
         /// Why.
         #[source]
-        source: FigureError,
+        source: Box<FigureError>,
     },
     /// A folder of inputs could not be listed.
     #[error("cannot list {}", dir.display())]
@@ -98,7 +99,7 @@ pub enum EvalError {
         dir: PathBuf,
         /// Why.
         #[source]
-        source: DataError,
+        source: Box<DataError>,
     },
     /// A folder that should hold images holds none.
     #[error("{}: no images in this folder", dir.display())]
@@ -119,7 +120,7 @@ pub enum EvalError {
         path: PathBuf,
         /// Why.
         #[source]
-        source: DataError,
+        source: Box<DataError>,
     },
     /// The dataset a benchmark is made from could not be read.
     #[error("cannot read the dataset at {}", dir.display())]
@@ -128,7 +129,7 @@ pub enum EvalError {
         dir: PathBuf,
         /// Why.
         #[source]
-        source: DataError,
+        source: Box<DataError>,
     },
     /// The images of a run could not be loaded.
     #[error("cannot load the images under {root}")]
@@ -137,7 +138,7 @@ pub enum EvalError {
         root: String,
         /// Why.
         #[source]
-        source: DataError,
+        source: Box<DataError>,
     },
     /// The minutiae of an image could not be found.
     #[error("cannot find minutiae in {}", path.display())]
@@ -146,7 +147,7 @@ pub enum EvalError {
         path: PathBuf,
         /// Why.
         #[source]
-        source: MetricsError,
+        source: Box<MetricsError>,
     },
     /// The minutiae for a template file could not be found.
     #[error("cannot find the minutiae for {}", path.display())]
@@ -155,7 +156,7 @@ pub enum EvalError {
         path: PathBuf,
         /// Why.
         #[source]
-        source: MetricsError,
+        source: Box<MetricsError>,
     },
     /// A template could not be encoded.
     #[error("cannot write {}", path.display())]
@@ -164,7 +165,7 @@ pub enum EvalError {
         path: PathBuf,
         /// Why.
         #[source]
-        source: TemplateError,
+        source: Box<TemplateError>,
     },
     /// A benchmark is to be made where something exists already.
     #[error("--out {}: already exists; remove it or choose another folder", path.display())]
@@ -192,7 +193,7 @@ pub enum EvalError {
         path: PathBuf,
         /// Why.
         #[source]
-        source: toml::de::Error,
+        source: Box<toml::de::Error>,
     },
     /// A severity was asked for that the benchmark does not have.
     #[error("--severity {severity}: the benchmark {benchmark} has severities {available:?}")]
@@ -252,7 +253,7 @@ pub enum EvalError {
         run_dir: PathBuf,
         /// Why.
         #[source]
-        source: FigureError,
+        source: Box<FigureError>,
     },
     /// A grid of no prints was asked for.
     #[error("--grid needs at least one image")]
@@ -266,6 +267,42 @@ pub enum EvalError {
         /// The model's checkpoint.
         checkpoint: PathBuf,
     },
+}
+
+impl From<DataError> for EvalError {
+    fn from(e: DataError) -> Self {
+        EvalError::Data(Box::new(e))
+    }
+}
+
+impl From<TrainError> for EvalError {
+    fn from(e: TrainError) -> Self {
+        EvalError::Train(Box::new(e))
+    }
+}
+
+impl From<MetricsError> for EvalError {
+    fn from(e: MetricsError) -> Self {
+        EvalError::Metrics(Box::new(e))
+    }
+}
+
+impl From<FolderError> for EvalError {
+    fn from(e: FolderError) -> Self {
+        EvalError::Folder(Box::new(e))
+    }
+}
+
+impl From<GalleryError> for EvalError {
+    fn from(e: GalleryError) -> Self {
+        EvalError::Gallery(Box::new(e))
+    }
+}
+
+impl From<FigureError> for EvalError {
+    fn from(e: FigureError) -> Self {
+        EvalError::Figure(Box::new(e))
+    }
 }
 
 /// An error and its causes, outermost first, joined by `: ` (as anyhow's `{:#}` shows them).

@@ -19,7 +19,7 @@ pub fn load_run_data(model: &TrainedModel, data_root: Option<&Path>) -> Result<(
         config.root = root.into();
     }
     let data = fp_data::load(&config)
-        .map_err(|source| EvalError::LoadImages { root: config.root.to_string(), source })?
+        .map_err(|source| EvalError::LoadImages { root: config.root.to_string(), source: Box::new(source) })?
         .with_scaling(model.scaling);
     let split = fp_data::split_dataset(&data, &config)?;
     Ok((data, split))

@@ -83,7 +83,7 @@ impl GridOptions {
 pub fn write_grid(model: &TrainedModel, out: &Path, options: &GridOptions) -> Result<PathBuf> {
     let grid = grid_rows(model, options)?;
     let image = fp_figures::grid(&grid.rows, Some(&grid.title))
-        .map_err(|source| EvalError::Draw { what: "the grid", source })?;
+        .map_err(|source| EvalError::Draw { what: "the grid", source: Box::new(source) })?;
     write_figure(out, &image)
 }
 
@@ -220,7 +220,7 @@ fn minutiae_tiles(
     let (w, h) = views.size;
     let detect = |pixels: &[u8]| {
         Template::detect_with_kinds(pixels, w as usize, h as usize, source.ppi)
-            .map_err(|e| EvalError::Minutiae { path: source.path.clone(), source: e })
+            .map_err(|e| EvalError::Minutiae { path: source.path.clone(), source: Box::new(e) })
     };
     let original = detect(&views.original)?;
     let tile = |pixels: Vec<u8>, template: &Template, caption| -> Result<Tile> {

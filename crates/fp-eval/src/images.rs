@@ -46,7 +46,7 @@ fn png_bytes(path: &Path, image: &GrayImage) -> Result<Vec<u8>> {
     let mut bytes = Vec::new();
     image
         .write_to(&mut std::io::Cursor::new(&mut bytes), image::ImageFormat::Png)
-        .map_err(|source| EvalError::Encode { path: path.to_owned(), source })?;
+        .map_err(|source| EvalError::Encode { path: path.to_owned(), source: Box::new(source) })?;
     Ok(bytes)
 }
 
@@ -68,8 +68,8 @@ pub fn write_gray_png_hashed(path: &Path, image: &GrayImage) -> Result<String> {
 /// Writes a figure as PNG atomically, creating its folder.
 pub fn write_figure(path: &Path, image: &image::RgbImage) -> Result<PathBuf> {
     create_parent(path)?;
-    let bytes =
-        fp_figures::encode_png(image).map_err(|source| EvalError::EncodeFigure { path: path.to_owned(), source })?;
+    let bytes = fp_figures::encode_png(image)
+        .map_err(|source| EvalError::EncodeFigure { path: path.to_owned(), source: Box::new(source) })?;
     fp_io::write_file_atomically(path, bytes)?;
     Ok(path.to_owned())
 }

@@ -25,5 +25,6 @@ pub fn loss_plot(run_dir: &Path, log_scale: bool) -> Result<image::RgbImage> {
         records.iter().map(|r| LossPoint { epoch: r.epoch, train: r.train_loss, val: r.val_loss }).collect();
     let name = run_dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let style = LossPlot { title: format!("Training and validation loss ({name})"), log_scale, ..LossPlot::default() };
-    fp_figures::loss_plot(&points, &style).map_err(|source| EvalError::Plot { run_dir: run_dir.to_owned(), source })
+    fp_figures::loss_plot(&points, &style)
+        .map_err(|source| EvalError::Plot { run_dir: run_dir.to_owned(), source: Box::new(source) })
 }

@@ -45,8 +45,10 @@ pub fn write_report(
     let evaluation = run_evaluation(dir, model, options, progress)?;
     let mut sections = vec![Section::Facts { title: "Run".to_owned(), facts: run_facts(dir, model, &evaluation) }];
     if let Ok(plot) = crate::plot::loss_plot(dir, false) {
-        let png = fp_figures::encode_png(&plot)
-            .map_err(|source| EvalError::EncodeFigure { path: dir.join(crate::plot::LOSS_PLOT_FILE), source })?;
+        let png = fp_figures::encode_png(&plot).map_err(|source| EvalError::EncodeFigure {
+            path: dir.join(crate::plot::LOSS_PLOT_FILE),
+            source: Box::new(source),
+        })?;
         sections.push(Section::Figure {
             title: "Loss".to_owned(),
             caption: "Training and validation loss per epoch".to_owned(),
@@ -188,9 +190,9 @@ fn print_views(model: &TrainedModel, options: &ReportOptions) -> Result<Section>
         .zip(&grid.rows)
         .map(|(name, row)| {
             let image = fp_figures::grid(std::slice::from_ref(row), None)
-                .map_err(|source| EvalError::Draw { what: "the prints", source })?;
-            let png =
-                fp_figures::encode_png(&image).map_err(|source| EvalError::Draw { what: "the prints", source })?;
+                .map_err(|source| EvalError::Draw { what: "the prints", source: Box::new(source) })?;
+            let png = fp_figures::encode_png(&image)
+                .map_err(|source| EvalError::Draw { what: "the prints", source: Box::new(source) })?;
             Ok(((*name).to_owned(), png))
         })
         .collect::<Result<Vec<_>>>()?;

@@ -51,7 +51,7 @@ impl Resolution {
             return Ok(Self { ppi, manifest: None, given: true });
         }
         let described = fp_data::describe_image(path)
-            .map_err(|source| EvalError::ManifestAbove { path: path.to_owned(), source })?;
+            .map_err(|source| EvalError::ManifestAbove { path: path.to_owned(), source: Box::new(source) })?;
         Ok(match described {
             Some(source) => {
                 let root = source.path.ancestors().nth(source.relative.split('/').count()).map(Path::to_path_buf);
@@ -87,10 +87,13 @@ pub fn write_template(image: &GrayImage, ppi: u16, format: TemplateFormat, path:
     let template = match Template::detect_with_kinds(image.as_raw(), w as usize, h as usize, ppi) {
         // As the scorer counts it: no minutiae (and not computable), not an error.
         Err(MetricsError::TooSmallForMinutiae { .. }) => Template { width: w, height: h, minutiae: Vec::new() },
-        found => found.map_err(|source| EvalError::TemplateMinutiae { path: path.to_owned(), source })?,
+        found => {
+            found.map_err(|source| EvalError::TemplateMinutiae { path: path.to_owned(), source: Box::new(source) })?
+        }
     };
-    let bytes =
-        format.encode(&template, ppi).map_err(|source| EvalError::EncodeTemplate { path: path.to_owned(), source })?;
+    let bytes = format
+        .encode(&template, ppi)
+        .map_err(|source| EvalError::EncodeTemplate { path: path.to_owned(), source: Box::new(source) })?;
     write_creating_folder(path, bytes)?;
     Ok(template.minutiae.len())
 }
