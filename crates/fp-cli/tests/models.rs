@@ -260,7 +260,9 @@ fn card_numbers_hold(check: &Check) {
         for (name, tolerance) in TOLERANCE {
             let now = measured[row][name].as_f64().unwrap();
             let then = recorded[row][name].as_f64().unwrap_or(f64::NAN);
-            if !((now - then).abs() <= tolerance + 1e-12) {
+            // A missing recorded number (NaN) is outside any tolerance.
+            let within = (now - then).abs() <= tolerance + 1e-12;
+            if !within {
                 problems.push(format!("{row} {name}: measured {now}, recorded {then} (tolerance {tolerance})"));
             }
         }
