@@ -844,6 +844,52 @@ fn spread_cell(m: &Value) -> String {
     }
 }
 
+/// The training measurements of a recipe's report (`--config`) in Markdown, one
+/// row per measurement: crops per second (the median of the runs, their range and
+/// every run's), the load other processes put on the machine during each run, the
+/// peak RSS and the speed over fpae's; docs-check renders docs/performance.md's
+/// restoration training table from the JSON with it.
+pub(crate) fn recipe_table(r: &Value) -> String {
+    let m = &r["measurements"];
+    let num = |v: &Value| v.as_f64().unwrap_or(f64::NAN);
+    let fixed = |v: f64, d: usize| if v.is_finite() { format!("{v:.d$}") } else { "n/a".to_owned() };
+    let list = |v: &Value, d: usize| -> String {
+        let items: Vec<String> = v.as_array().into_iter().flatten().map(|x| fixed(num(x), d)).collect();
+        items.join(", ")
+    };
+    let ours = num(&m["ours_train_f32"]["images_per_sec"]);
+    let mut out = String::from(
+        "| f32 training step | crops/s | runs (crops/s) | other load (cores) | peak RSS (MB) | over fpae's |\n\
+         | --- | ---: | --- | --- | ---: | ---: |\n",
+    );
+    let rows = [
+        ("ours_train_f32", "fpae"),
+        ("torch_train_f32", "PyTorch twin, glibc malloc"),
+        ("torch_train_f32_jemalloc", "PyTorch twin + jemalloc"),
+        ("torch_train_f32_tcmalloc", "PyTorch twin + tcmalloc"),
+        ("ours_train_bf16", "fpae, bf16"),
+        ("torch_train_bf16cl_tcmalloc", "PyTorch twin + tcmalloc, bf16 autocast, channels-last"),
+    ];
+    for (key, name) in rows {
+        let v = &m[key];
+        if v.is_null() {
+            continue;
+        }
+        let ips = num(&v["images_per_sec"]);
+        out += &format!(
+            "| {name} | {} ({}-{}) | {} | {} | {} | {}x |\n",
+            fixed(ips, 2),
+            fixed(num(&v["images_per_sec_min"]), 2),
+            fixed(num(&v["images_per_sec_max"]), 2),
+            list(&v["images_per_sec_repeats"], 2),
+            list(&v["other_load"], 2),
+            fixed(num(&v["peak_rss_mb"]), 0),
+            fixed(ips / ours, 2)
+        );
+    }
+    out
+}
+
 fn print_table(r: &Value, work: Option<&Work>, peak: Option<&Peak>) {
     let f = |k: &str| r[k].as_f64().map_or("-".to_owned(), |v| format!("{v:.1}"));
     let x = |k: &str| r[k].as_f64().map_or("-".to_owned(), |v| format!("{v:.2}x"));

@@ -54,6 +54,9 @@ const TRAIN_BENCH: &str = "docs/bench/train-avx512-bf16.json";
 /// --no-clean --repeats 3 --force --fpae-baseline target/bench/fpae-spinning`: restoration speed of fpae, the
 /// PyTorch twin, ONNX Runtime and pyfing, rendered into docs/performance.md.
 const RESTORE_SPEED: &str = "docs/bench/restore-speed-noise-0.6.json";
+/// `cargo xtask bench train --config configs/restore-wide.toml --repeats 3 --steps 3 --force`: the
+/// restoration U-Net's training step in fpae and in the PyTorch twin, rendered into docs/performance.md.
+const TRAIN_RESTORE_WIDE: &str = "docs/bench/train-restore-wide.json";
 
 /// How a JSON number is written in a doc.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -575,6 +578,11 @@ pub fn regions(root: &Path, fpae: &Value) -> Result<Vec<Region>> {
         "docs/performance.md",
         "restore-speed",
         crate::bench_restore::speed_table(&read_json(root, RESTORE_SPEED)?),
+    ));
+    regions.push(Region::table(
+        "docs/performance.md",
+        "train-restore-wide",
+        crate::bench::recipe_table(&read_json(root, TRAIN_RESTORE_WIDE)?),
     ));
 
     regions.extend(model_regions(root, &restore)?);
