@@ -96,7 +96,8 @@ fn config_seeds(dir: &Path) -> Result<()> {
 fn model_seeds(dir: &Path) -> Result<()> {
     let tiny_cae = ModelConfig::TutorialCae(TutorialCaeConfig { filters: vec![2, 3], kernel_size: 3 });
     let tiny_unet = ModelConfig::Unet(UnetConfig { depth: 1, base_width: 2, ..UnetConfig::default() });
-    for (name, config) in [("tutorial-cae", tiny_cae), ("unet", tiny_unet)] {
+    for config in [tiny_cae, tiny_unet] {
+        let name = config.kind_name();
         let vars = tch::nn::VarStore::new(tch::Device::Cpu);
         fp_model::Autoencoder::new(&vars.root(), &config, 7)?;
         let saved = tempfile::tempdir()?;

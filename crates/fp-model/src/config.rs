@@ -46,9 +46,10 @@ pub(crate) trait Architecture {
 ///
 /// Adding a kind: a module in `kinds/` with its config struct (serde `default`
 /// and `deny_unknown_fields`) implementing `Architecture`, whose `graph`
-/// describes the network; then a variant here, its name in `KINDS`, and its
-/// arm in `kind_name`, `architecture` and `from_kind` below. Nothing else in
-/// the workspace asks which kind a model is.
+/// describes the network and whose `NAME` is the kind's one spelling; then a
+/// variant here (serde's kebab-case of it is `NAME`, a test holds them
+/// equal), its `NAME` in `KINDS`, and its arm in `kind_name`, `architecture`
+/// and `from_kind` below. Nothing else in the workspace asks which kind a model is.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum ModelConfig {
@@ -67,13 +68,13 @@ impl Default for ModelConfig {
 
 impl ModelConfig {
     /// The values `kind` may take, in the order error messages list them.
-    pub const KINDS: [&'static str; 2] = ["tutorial-cae", "unet"];
+    pub const KINDS: [&'static str; 2] = [TutorialCaeConfig::NAME, UnetConfig::NAME];
 
     /// The kind, as written in `kind = "..."`.
     pub fn kind_name(&self) -> &'static str {
         match self {
-            Self::TutorialCae(_) => "tutorial-cae",
-            Self::Unet(_) => "unet",
+            Self::TutorialCae(_) => TutorialCaeConfig::NAME,
+            Self::Unet(_) => UnetConfig::NAME,
         }
     }
 
@@ -89,8 +90,8 @@ impl ModelConfig {
     /// `None` when there is no such kind.
     fn from_kind(kind: &str, settings: toml::Table) -> Option<Result<Self, toml::de::Error>> {
         Some(match kind {
-            "tutorial-cae" => settings.try_into().map(Self::TutorialCae),
-            "unet" => settings.try_into().map(Self::Unet),
+            TutorialCaeConfig::NAME => settings.try_into().map(Self::TutorialCae),
+            UnetConfig::NAME => settings.try_into().map(Self::Unet),
             _ => return None,
         })
     }

@@ -27,6 +27,9 @@ impl Default for TutorialCaeConfig {
 }
 
 impl TutorialCaeConfig {
+    /// The kind's name: `kind = "tutorial-cae"` in `[model]`.
+    pub const NAME: &'static str = "tutorial-cae";
+
     /// Output widths of the decoder's convolutions: the last encoder width again,
     /// then the encoder's widths back down (without the first), then 1.
     /// `[32, 64, 128]` gives `[128, 64, 1]`.

@@ -90,6 +90,9 @@ impl Default for UnetConfig {
 }
 
 impl UnetConfig {
+    /// The kind's name: `kind = "unet"` in `[model]`.
+    pub const NAME: &'static str = "unet";
+
     /// Channels of level `level` (0 is the input resolution, `depth` the bottleneck).
     fn width(&self, level: u32) -> i64 {
         self.base_width << level
