@@ -74,6 +74,31 @@ pub struct AtomicWriteError {
     pub source: io::Error,
 }
 
+/// A file or folder that could not be read or written: what every library
+/// crate's error enum wraps as its `Io` variant, so the path is always named.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot access {path}")]
+pub struct FileError {
+    /// The file or folder.
+    pub path: PathBuf,
+    /// The cause.
+    #[source]
+    pub source: io::Error,
+}
+
+impl FileError {
+    /// `source` met at `path`.
+    pub fn new(path: impl Into<PathBuf>, source: io::Error) -> Self {
+        Self { path: path.into(), source }
+    }
+}
+
+impl From<AtomicWriteError> for FileError {
+    fn from(e: AtomicWriteError) -> Self {
+        Self { path: e.path, source: e.source }
+    }
+}
+
 /// A temporary name beside `path`, unique within this process and across
 /// processes: `.<pid>.tmp-<n>-<name>`. The leading dot keeps it out of
 /// dataset discovery and listings.

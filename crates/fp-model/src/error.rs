@@ -97,14 +97,8 @@ pub enum ModelError {
         source: toml::de::Error,
     },
     /// A file could not be read or written.
-    #[error("cannot access {path}")]
-    Io {
-        /// The file.
-        path: PathBuf,
-        /// The cause.
-        #[source]
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Io(#[from] fp_io::FileError),
     /// No Python with torch was found to run fpae's Python package with.
     #[error(
         "no Python with torch found: {looked}. Run `cargo xtask setup`, which installs torch in a venv, \
@@ -130,6 +124,6 @@ pub type Result<T, E = ModelError> = std::result::Result<T, E>;
 
 impl From<fp_io::AtomicWriteError> for ModelError {
     fn from(e: fp_io::AtomicWriteError) -> Self {
-        Self::Io { path: e.path, source: e.source }
+        Self::Io(e.into())
     }
 }

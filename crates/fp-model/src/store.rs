@@ -42,7 +42,7 @@ pub struct SavedModel {
 /// `model.toml`, each written atomically. The weights are every variable of
 /// `vars`, batch normalisation's running statistics included.
 pub fn save(dir: &Path, vars: &nn::VarStore, config: &ModelConfig, input: InputSize) -> Result<()> {
-    std::fs::create_dir_all(dir).map_err(|source| ModelError::Io { path: dir.to_owned(), source })?;
+    std::fs::create_dir_all(dir).map_err(|source| ModelError::Io(fp_io::FileError::new(dir.to_owned(), source)))?;
     let weights = dir.join(MODEL_WEIGHTS_FILE);
     fp_io::write_atomically(&weights, |tmp| {
         // Weights may be in channels-last layout; files hold them contiguous.
@@ -72,7 +72,7 @@ pub fn load(dir: &Path, device: Device) -> Result<SavedModel> {
 /// allocate (and initialise) gigabytes before the mismatch showed. A file that
 /// is too small because it is damaged is reported as damaged.
 fn check_weights_size(path: &Path, config: &ModelConfig) -> Result<()> {
-    let io_err = |source| ModelError::Io { path: path.to_owned(), source };
+    let io_err = |source| ModelError::Io(fp_io::FileError::new(path.to_owned(), source));
     let bytes = std::fs::metadata(path).map_err(io_err)?.len();
     let parameters: u64 =
         config.graph().variables().iter().flatten().map(|v| u64::try_from(v.numel()).unwrap_or(u64::MAX)).sum();
@@ -89,8 +89,8 @@ fn check_weights_size(path: &Path, config: &ModelConfig) -> Result<()> {
 /// describes and the input size it was trained at.
 pub fn read_model_config(dir: &Path) -> Result<(ModelConfig, InputSize)> {
     let config_path = dir.join(MODEL_CONFIG_FILE);
-    let text =
-        std::fs::read_to_string(&config_path).map_err(|source| ModelError::Io { path: config_path.clone(), source })?;
+    let text = std::fs::read_to_string(&config_path)
+        .map_err(|source| ModelError::Io(fp_io::FileError::new(config_path.clone(), source)))?;
     let file: ModelFile =
         toml::from_str(&text).map_err(|source| ModelError::ConfigFile { path: config_path, source })?;
     file.model.validate_input(file.input)?;
@@ -102,7 +102,7 @@ pub fn read_model_config(dir: &Path) -> Result<(ModelConfig, InputSize)> {
 pub fn load_weights(vars: &mut nn::VarStore, path: &Path) -> Result<()> {
     let variables = vars.variables();
     if !path.is_file() {
-        return Err(ModelError::Io { path: path.to_owned(), source: std::io::ErrorKind::NotFound.into() });
+        return Err(ModelError::Io(fp_io::FileError::new(path, std::io::ErrorKind::NotFound.into())));
     }
     let mut tensors = read_tensors(path)?;
     // Check in name order, so the error names the same tensor every time.
@@ -147,7 +147,7 @@ pub fn save_tensors(path: &Path, tensors: &[(String, Tensor)]) -> Result<()> {
 
 /// Reads every tensor of a safetensors file.
 pub fn read_tensors(path: &Path) -> Result<Vec<(String, Tensor)>> {
-    let bytes = std::fs::read(path).map_err(|source| ModelError::Io { path: path.to_owned(), source })?;
+    let bytes = std::fs::read(path).map_err(|source| ModelError::Io(fp_io::FileError::new(path.to_owned(), source)))?;
     if let Some(problem) = safetensors_problem(&bytes) {
         return Err(ModelError::CorruptWeights { path: path.to_owned(), problem });
     }

@@ -90,14 +90,8 @@ pub enum TrainError {
         source: serde_json::Error,
     },
     /// A file could not be read or written.
-    #[error("cannot access {path}")]
-    Io {
-        /// The file.
-        path: PathBuf,
-        /// The cause.
-        #[source]
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Io(#[from] fp_io::FileError),
     /// `train.init` names no model folder, checkpoint or run directory.
     #[error(
         "train.init: {path}: neither a model folder ({} beside {}) nor a run directory with a `best` checkpoint",
@@ -166,7 +160,7 @@ pub enum TrainError {
 impl TrainError {
     pub(crate) fn io(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> Self {
         let path = path.into();
-        move |source| Self::Io { path, source }
+        move |source| Self::Io(fp_io::FileError::new(path, source))
     }
 }
 
@@ -175,6 +169,6 @@ pub type Result<T, E = TrainError> = std::result::Result<T, E>;
 
 impl From<fp_io::AtomicWriteError> for TrainError {
     fn from(e: fp_io::AtomicWriteError) -> Self {
-        Self::Io { path: e.path, source: e.source }
+        Self::Io(e.into())
     }
 }

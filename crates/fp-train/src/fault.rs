@@ -232,7 +232,7 @@ pub(crate) fn reach(point: FaultPoint, path: &Path) -> Result<()> {
             tracing::error!("injected fault {fault}: failing the write of {}", path.display());
             let source =
                 std::io::Error::new(std::io::ErrorKind::StorageFull, format!("no space left on device ({FAULT_ENV})"));
-            Err(TrainError::Io { path: path.to_owned(), source })
+            Err(TrainError::Io(fp_io::FileError::new(path, source)))
         }
     }
 }
@@ -267,7 +267,7 @@ mod tests {
         reach(FaultPoint::LinkBeforeRename, path).unwrap();
         reach(FaultPoint::HistoryMidAppend, path).unwrap();
         let err = reach(FaultPoint::HistoryMidAppend, path).unwrap_err();
-        let TrainError::Io { path: named, source } = &err else { panic!("{err:?}") };
+        let TrainError::Io(fp_io::FileError { path: named, source }) = &err else { panic!("{err:?}") };
         assert_eq!((named.as_path(), source.kind()), (path, std::io::ErrorKind::StorageFull));
         reach(FaultPoint::HistoryMidAppend, path).unwrap();
         arm_on_this_thread(None);

@@ -266,7 +266,7 @@ fn refuse_non_empty(dir: &Path) -> Result<()> {
         Ok(false) => Err(exists("already exists and is not empty; give a new or empty folder")),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
         Err(_) if dir.is_file() => Err(exists("is a file, expected a folder")),
-        Err(e) => Err(TrainError::Io { path: dir.to_owned(), source: e }),
+        Err(e) => Err(TrainError::Io(fp_io::FileError::new(dir, e))),
     }
 }
 
@@ -321,7 +321,7 @@ fn png(pixels: &[u8], w: usize, h: usize, source: &Path) -> Result<Vec<u8>> {
     let mut bytes = Vec::new();
     image
         .write_to(&mut io::Cursor::new(&mut bytes), image::ImageFormat::Png)
-        .map_err(|e| TrainError::Io { path: source.to_owned(), source: io::Error::other(e) })?;
+        .map_err(|e| TrainError::Io(fp_io::FileError::new(source, io::Error::other(e))))?;
     Ok(bytes)
 }
 

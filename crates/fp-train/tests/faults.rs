@@ -204,7 +204,7 @@ fn a_failed_write_stops_training_naming_the_file_and_keeps_the_run_resumable() {
     for (i, spec) in ERROR_CASES.iter().enumerate() {
         let dir = root.path().join(format!("case-{i}"));
         let err = attempt(&dir, Some(fault(spec, FaultAction::Error))).expect("an error is not a kill").unwrap_err();
-        let TrainError::Io { path, source } = &err else { panic!("{spec}: {err:?}") };
+        let TrainError::Io(fp_io::FileError { path, source }) = &err else { panic!("{spec}: {err:?}") };
         assert_eq!(source.kind(), std::io::ErrorKind::StorageFull, "{spec}");
         assert!(path.starts_with(&dir), "{spec}: {}", path.display());
         assert_eq!(err.to_string(), format!("cannot access {}", path.display()));
