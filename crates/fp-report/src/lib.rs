@@ -59,7 +59,7 @@ impl ScoreRow {
         Self {
             label: label.into(),
             json_path: json_path.iter().map(|&k| k.to_owned()).collect(),
-            scores: Scores::Group(score.clone()),
+            scores: Scores::Group(Box::new(score.clone())),
         }
     }
 

@@ -21,8 +21,8 @@ pub enum Format {
 /// The scores one row of a table shows.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Scores {
-    /// A group's means ([`GroupScore`]).
-    Group(GroupScore),
+    /// A group's means ([`GroupScore`], boxed: it is several times a print's size).
+    Group(Box<GroupScore>),
     /// One print's scores (an entry of an evaluation's `per_image`).
     Image {
         /// Its pixel measures.
@@ -444,7 +444,7 @@ mod tests {
             summary.not_computable = 2;
             group.identity = Some(summary);
         }
-        Scores::Group(group)
+        Scores::Group(Box::new(group))
     }
 
     #[test]
@@ -515,8 +515,10 @@ mod tests {
             "mse": quality.mse, "psnr": quality.psnr, "ssim": quality.ssim,
             "identity": serde_json::to_value(&image).unwrap(),
         });
-        let scored =
-            [(Scores::Group(group), group_json), (Scores::Image { quality, identity: Some(image) }, image_json)];
+        let scored = [
+            (Scores::Group(Box::new(group)), group_json),
+            (Scores::Image { quality, identity: Some(image) }, image_json),
+        ];
         for quantity in Quantity::ALL {
             let mut found = 0;
             for (scores, json) in &scored {
