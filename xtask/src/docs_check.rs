@@ -1014,6 +1014,27 @@ fn percent(rate: f64) -> String {
     if p == 100.0 || p == 0.0 { format!("{p:.0} %") } else { format!("{p:.1} %") }
 }
 
+/// The cells every results table shares, read through `n` (a measure's name to its number):
+/// PSNR, SSIM, minutiae recall / precision, type I at 40 (with the resize round trip's ceiling
+/// in parentheses when `ceiling`) and type II at 40 (of the originals in parentheses); the
+/// minutiae and BOZORTH3 measures are named under `identity` (`""` or `"identity/"`).
+fn quality_cells(n: &dyn Fn(&str) -> Result<f64>, identity: &str, ceiling: bool) -> Result<String> {
+    let rate = |measure: &str| n(&format!("{identity}{measure}")).map(percent);
+    let type1 = match ceiling {
+        true => format!("{} ({})", rate("type1_rate_40")?, rate("ceiling_type1_rate_40")?),
+        false => rate("type1_rate_40")?,
+    };
+    Ok(format!(
+        "{:.2} | {:.3} | {} / {} | {type1} | {} ({})",
+        n("psnr")?,
+        n("ssim")?,
+        rate("minutiae_recall")?,
+        rate("minutiae_precision")?,
+        rate("type2_rate_40")?,
+        rate("type2_rate_40_originals")?
+    ))
+}
+
 /// A card's checked numbers (its `check.json`, named `file` in errors): which prints and
 /// damage, a row for the damaged inputs (restoration models) and one for the model's
 /// outputs, and the tolerance the test holds them to.
@@ -1050,18 +1071,7 @@ fn card_check(json: &Value, file: &str) -> Result<String> {
             continue;
         }
         let n = |measure: &str| number_in(json, file, &format!("/{key}/{measure}"));
-        lines.push(format!(
-            "| {label} | {} | {:.6} | {:.2} | {:.3} | {} / {} | {} | {} ({}) |",
-            n("images")?,
-            n("mse")?,
-            n("psnr")?,
-            n("ssim")?,
-            percent(n("minutiae_recall")?),
-            percent(n("minutiae_precision")?),
-            percent(n("type1_rate_40")?),
-            percent(n("type2_rate_40")?),
-            percent(n("type2_rate_40_originals")?)
-        ));
+        lines.push(format!("| {label} | {} | {:.6} | {} |", n("images")?, n("mse")?, quality_cells(&n, "", false)?));
     }
     let t = |measure: &str| number_in(json, file, &format!("/tolerance/{measure}"));
     let points = |a: f64, b: f64| {
@@ -1108,21 +1118,11 @@ fn per_sensor(evaluations: &[(&Evaluated, Value)], resized: bool) -> Result<Stri
     for (evaluated, json) in evaluations {
         for (sensor, group) in evaluation_groups(json, evaluated.file)? {
             let n = |measure: &str| number_in(json, evaluated.file, &format!("{group}/{measure}"));
-            let type1 = if resized {
-                format!("{} ({})", percent(n("identity/type1_rate_40")?), percent(n("identity/ceiling_type1_rate_40")?))
-            } else {
-                percent(n("identity/type1_rate_40")?)
-            };
             let mut row = format!(
-                "| {} | {sensor} | {} | {:.2} | {:.3} | {} / {} | {type1} | {} ({}) |",
+                "| {} | {sensor} | {} | {} |",
                 evaluated.data,
                 n("images")?,
-                n("psnr")?,
-                n("ssim")?,
-                percent(n("identity/minutiae_recall")?),
-                percent(n("identity/minutiae_precision")?),
-                percent(n("identity/type2_rate_40")?),
-                percent(n("identity/type2_rate_40_originals")?)
+                quality_cells(&n, "identity/", resized)?
             );
             if resized {
                 row.push_str(&format!(" {} |", n("identity/not_computable")?));
@@ -1144,21 +1144,11 @@ fn card_results(evaluations: &[(&Evaluated, Value)], resized: bool) -> Result<St
     ];
     for (evaluated, json) in evaluations {
         let n = |measure: &str| number_in(json, evaluated.file, &format!("/{measure}"));
-        let type1 = if resized {
-            format!("{} ({})", percent(n("identity/type1_rate_40")?), percent(n("identity/ceiling_type1_rate_40")?))
-        } else {
-            percent(n("identity/type1_rate_40")?)
-        };
         rows.push(format!(
-            "| {} | {} | {:.2} | {:.3} | {} / {} | {type1} | {} ({}) | {} |",
+            "| {} | {} | {} | {} |",
             evaluated.card_row,
             n("images")?,
-            n("psnr")?,
-            n("ssim")?,
-            percent(n("identity/minutiae_recall")?),
-            percent(n("identity/minutiae_precision")?),
-            percent(n("identity/type2_rate_40")?),
-            percent(n("identity/type2_rate_40_originals")?),
+            quality_cells(&n, "identity/", resized)?,
             percent(n("identity/impostor_rate_40")?)
         ));
     }
