@@ -10,7 +10,7 @@ use std::time::Instant;
 
 use anyhow::{Context, bail};
 
-use fp_model::{Autoencoder, DeviceSpec, Precision};
+use fp_model::{Autoencoder, DeviceSpec, Placement, Precision};
 use fp_train::{Config, LossKind, Optimizer, TaskKind, TrainConfig};
 use serde::Serialize;
 use tch::{Device, Kind, Tensor, nn};
@@ -214,8 +214,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         (None, None) => Mode::Train,
     };
     let setup = Setup::new(&args)?;
-    let device = args.device.resolve()?;
-    let compute = args.precision.resolve(device);
+    let Placement { device, compute } = Placement::resolve(args.device, args.precision)?;
     let vars = nn::VarStore::new(device);
     let mut model = Autoencoder::new(&vars.root(), &setup.config.model, setup.config.train.seed)?;
     model.set_compute(compute);

@@ -12,7 +12,7 @@ use fp_eval::apply::Outcome;
 use fp_eval::environment::Program;
 use fp_eval::images::file_in_the_way;
 use fp_metrics::templates::TemplateFormat;
-use fp_model::{DeviceSpec, Precision};
+use fp_model::{DeviceSpec, Placement, Precision};
 use fp_train::TrainedModel;
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -60,9 +60,9 @@ impl ModelArgs {
     /// or the ready-made model of that name in `models/`), on the chosen device
     /// and precision.
     pub fn load(&self, run_dir: &Path) -> anyhow::Result<TrainedModel> {
-        let device = self.device.resolve()?;
+        let placement = Placement::resolve(self.device, self.precision)?;
         let dir = resolve_model(run_dir)?;
-        Ok(TrainedModel::load(&dir, self.checkpoint.into(), device, self.precision)?)
+        Ok(TrainedModel::load(&dir, self.checkpoint.into(), placement)?)
     }
 }
 

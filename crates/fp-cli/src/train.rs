@@ -12,7 +12,7 @@ use fp_eval::environment::Environment;
 use fp_eval::grid::{GRID_FILE, GridOptions, write_grid};
 use fp_eval::plot::{LOSS_PLOT_FILE, write_loss_plot};
 use fp_eval::report::{REPORT_FILE, ReportOptions, write_report};
-use fp_model::{DeviceSpec, Precision};
+use fp_model::{DeviceSpec, Placement, Precision};
 use fp_train::{Config, EpochRecord, Observer, Outcome, RunDir, TrainConfig};
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -81,9 +81,8 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
         (None, None) => bail!("give a CONFIG file to train, or --resume RUN_DIR to continue a run"),
     };
     tracing::info!("run directory: {}", run.path().display());
-    let device = config.train.device.resolve()?;
-    let compute = config.train.precision.resolve(device).to_string();
-    Environment::current(&program(), &device, &compute).write(run.path())?;
+    let placement = Placement::resolve(config.train.device, config.train.precision)?;
+    Environment::current(&program(), &placement.device, &placement.compute.to_string()).write(run.path())?;
 
     let data =
         fp_data::load(&config.data).with_context(|| format!("cannot load the images under {}", config.data.root))?;
@@ -113,7 +112,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
         .context("cannot install the Ctrl-C handler")?;
     }
     let mut progress = Progress::default();
-    let outcome = match fp_train::train(&run, &config, &data, &split, resume, &mut progress, &stop) {
+    let outcome = match fp_train::train(&run, &config, placement, &data, &split, resume, &mut progress, &stop) {
         Ok(outcome) => outcome,
         // A write failed (a full disk, a read-only folder): the run keeps its last checkpoint.
         Err(e @ fp_train::TrainError::Io { .. }) => {
@@ -132,14 +131,14 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
     match outcome {
         Outcome::Completed { epochs } => {
             tracing::info!("finished {epochs} epochs; best model in {dir}/checkpoints/best");
-            write_figures(&run, &config)?;
+            write_figures(&run, &config, placement)?;
             Ok(ExitCode::SUCCESS)
         }
         Outcome::EarlyStopped { epochs, best_epoch } => {
             tracing::info!(
                 "stopped early after {epochs} epochs (best: epoch {best_epoch}); best model in {dir}/checkpoints/best"
             );
-            write_figures(&run, &config)?;
+            write_figures(&run, &config, placement)?;
             Ok(ExitCode::SUCCESS)
         }
         Outcome::Interrupted { epochs, batches } => {
@@ -170,15 +169,15 @@ fn exit_at_once(code: i32) -> ! {
 const GRID_IMAGES: usize = 5;
 
 /// The tutorial's two pictures, written into the run directory: the loss plot
-/// and validation images over their reconstructions by the best model.
-fn write_figures(run: &RunDir, config: &Config) -> anyhow::Result<()> {
+/// and validation images over their reconstructions by the best model, run on
+/// the training's `placement`.
+fn write_figures(run: &RunDir, config: &Config, placement: Placement) -> anyhow::Result<()> {
     let again = |what: &str| {
         format!("the run is complete, but {what} failed; retry it alone with `fpae {what} {}`", run.path().display())
     };
     let plot = write_loss_plot(run.path(), &run.path().join(LOSS_PLOT_FILE), false).with_context(|| again("plot"))?;
     tracing::info!("loss plot: {}", plot.display());
-    let device = config.train.device.resolve()?;
-    let model = fp_train::TrainedModel::load(run.path(), fp_train::Checkpoint::Best, device, config.train.precision)?;
+    let model = fp_train::TrainedModel::load(run.path(), fp_train::Checkpoint::Best, placement)?;
     let out = run.path().join(GRID_FILE);
     let grid = write_grid(&model, &out, &GridOptions::first(GRID_IMAGES, config.train.batch_size))
         .with_context(|| again("reconstruct --grid 5"))?;

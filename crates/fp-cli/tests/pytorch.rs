@@ -13,10 +13,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use common::{fpae, text};
-use fp_model::Precision;
+use fp_model::Placement;
 use fp_train::TrainedModel;
 use image::GrayImage;
-use tch::Device;
 
 /// The largest difference allowed between the two sides' float32 outputs.
 const TOLERANCE: f32 = 1e-4;
@@ -101,8 +100,7 @@ fn read_npy(path: &Path) -> (Vec<usize>, Vec<f32>) {
 /// as `fpae restore` computes them: decoded, preprocessed and scaled by fp-data,
 /// then `forward_any_size` in f32 on the CPU.
 fn fpae_outputs(model_dir: &Path, prints: &[PathBuf]) -> Vec<((usize, usize), Vec<f32>)> {
-    let model = TrainedModel::load(model_dir, fp_train::Checkpoint::Best, Device::Cpu, Precision::F32)
-        .expect("the model loads");
+    let model = TrainedModel::load(model_dir, fp_train::Checkpoint::Best, Placement::CPU_F32).expect("the model loads");
     let preprocess = model.config.data.preprocess();
     prints
         .iter()
@@ -448,7 +446,7 @@ fn onnx_export_runs_in_onnxruntime_as_in_fpae() {
     }
     // fpae's inputs (the prints decoded and scaled) for onnxruntime, and its outputs.
     let model_dir = repo().join("models/restore-fvc2002");
-    let model = TrainedModel::load(&model_dir, fp_train::Checkpoint::Best, Device::Cpu, Precision::F32).unwrap();
+    let model = TrainedModel::load(&model_dir, fp_train::Checkpoint::Best, Placement::CPU_F32).unwrap();
     let preprocess = model.config.data.preprocess();
     let mut sizes = std::collections::BTreeSet::new();
     let mut expected = Vec::new();

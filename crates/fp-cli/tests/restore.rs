@@ -310,13 +310,12 @@ fn the_published_benchmarks_are_made_again_bit_for_bit() {
 /// batch asked for, and cutting changes no output.
 #[test]
 fn inference_batches_stay_within_the_activation_budget() {
-    use fp_model::{InputSize, Precision};
+    use fp_model::{InputSize, Placement};
     use fp_train::{CPU_ACTIVATION_BUDGET, TrainedModel};
-    use tch::Device;
 
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../models/restore-fvc2002");
-    let model = TrainedModel::load(&dir, fp_train::Checkpoint::Best, Device::Cpu, Precision::F32)
-        .expect("the ready-made model loads");
+    let model =
+        TrainedModel::load(&dir, fp_train::Checkpoint::Best, Placement::CPU_F32).expect("the ready-made model loads");
     let (w, h) = (388, 374);
     let batch = model.batch_within_budget(w, h, 32);
     let per_image = model.config.model.activation_bytes(InputSize { height: h as i64, width: w as i64 });

@@ -24,7 +24,7 @@ pub use device::DeviceSpec;
 pub use error::{ModelError, Result};
 pub use kinds::{Norm, TutorialCaeConfig, UnetConfig, Upsampling};
 pub use model::Autoencoder;
-pub use precision::{Compute, Precision, to_channels_last};
+pub use precision::{Compute, Placement, Precision, to_channels_last};
 pub use store::{
     MODEL_CONFIG_FILE, MODEL_WEIGHTS_FILE, SavedModel, load, load_weights, read_model_config, read_tensors, save,
     save_tensors,

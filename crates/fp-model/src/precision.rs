@@ -6,6 +6,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 use tch::{Device, Kind, Tensor};
 
+use crate::device::DeviceSpec;
 use crate::error::{ModelError, Result};
 
 /// The precision setting: `f32`, `bf16` (mixed precision) or `auto`.
@@ -100,6 +101,30 @@ impl fmt::Display for Compute {
     }
 }
 
+/// Where and how a command's model computes: the device and the precision
+/// and layout, resolved once from the settings (`device`, `precision`) and
+/// handed to everything that builds, loads or runs a model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Placement {
+    /// The tch device the model's weights and inputs live on.
+    pub device: Device,
+    /// The resolved precision and memory layout.
+    pub compute: Compute,
+}
+
+impl Placement {
+    /// f32 in the default layout on the CPU: what tests and tools that
+    /// compare numbers use.
+    pub const CPU_F32: Placement = Placement { device: Device::Cpu, compute: Compute::F32 };
+
+    /// The device `device` names and what `precision` means on it, or an
+    /// error when that device is not available here.
+    pub fn resolve(device: DeviceSpec, precision: Precision) -> Result<Self> {
+        let device = device.resolve()?;
+        Ok(Self { device, compute: precision.resolve(device) })
+    }
+}
+
 /// The same values with NHWC strides (`[N, C, H, W]` shape kept): what
 /// PyTorch's `.to(memory_format=torch.channels_last)` does, including its
 /// canonical strides for size-1 dimensions. Those matter: with one input
@@ -191,6 +216,18 @@ mod tests {
         assert!("f16".parse::<Precision>().is_err());
         assert_eq!(Precision::F32.resolve(Device::Cpu), Compute::F32);
         assert_eq!(Precision::Bf16.resolve(Device::Cpu), Compute { bf16: true, channels_last: true });
+    }
+
+    #[test]
+    fn placement_resolves_device_and_precision_together() {
+        let cpu = Placement::resolve(DeviceSpec::Cpu, Precision::F32).unwrap();
+        assert_eq!(cpu, Placement::CPU_F32);
+        let bf16 = Placement::resolve(DeviceSpec::Cpu, Precision::Bf16).unwrap();
+        assert_eq!(bf16.device, Device::Cpu);
+        assert!(bf16.compute.bf16 && bf16.compute.channels_last);
+        // A CUDA device that cannot exist here is an error naming it.
+        let err = Placement::resolve(DeviceSpec::Cuda(1 << 20), Precision::F32).unwrap_err().to_string();
+        assert!(err.contains("cuda:1048576"), "{err}");
     }
 
     /// Flag lines as Linux prints them on the two kinds of machines the project

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use fp_data::{AppliedScaling, Dataset, ResizeMode, Split};
 use fp_metrics::identity::{IdentityReport, ImageIdentity};
 use fp_metrics::{GroupScore, Quality};
-use fp_model::{Autoencoder, InputSize, Precision};
+use fp_model::{Autoencoder, InputSize, Placement};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use tch::{Device, Kind, Tensor, nn};
@@ -43,11 +43,12 @@ pub struct TrainedModel {
 }
 
 impl TrainedModel {
-    /// Loads checkpoint `which` of the run in `dir` onto
-    /// `device`, to compute in `precision`.
+    /// Loads checkpoint `which` of the run in `dir` onto `placement`'s
+    /// device, to compute in its precision and layout.
     /// `dir` may also be a model folder written by [`export_model`], whose one
     /// checkpoint is used whatever `which` says.
-    pub fn load(dir: &Path, which: Checkpoint, device: Device, precision: Precision) -> Result<Self> {
+    pub fn load(dir: &Path, which: Checkpoint, placement: Placement) -> Result<Self> {
+        let Placement { device, compute } = placement;
         let (run, config) = RunDir::open(dir, &[])?;
         let is_model_folder = dir.join(fp_model::MODEL_WEIGHTS_FILE).is_file();
         let checkpoint = if is_model_folder { dir.to_owned() } else { run.checkpoint(which) };
@@ -75,7 +76,7 @@ impl TrainedModel {
             });
         }
         let mut saved = fp_model::load(&checkpoint, device)?;
-        saved.model.set_compute(precision.resolve(device));
+        saved.model.set_compute(compute);
         let checkpoint = std::fs::canonicalize(&checkpoint).unwrap_or(checkpoint);
         Ok(Self {
             model: saved.model,

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use fp_data::{Dataset, Split};
-use fp_model::Autoencoder;
+use fp_model::{Autoencoder, Placement};
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
@@ -99,20 +99,23 @@ pub fn mean_loss(model: &Autoencoder, loss: LossKind, batches: &[(Vec<usize>, Ba
 }
 
 /// Trains (or, with `resume`, continues training) the model of `config` on
-/// `data` split by `split`, writing everything into `run`.
+/// `data` split by `split` on `placement` (resolved by the caller from
+/// `config.train.device` and `config.train.precision`), writing everything
+/// into `run`.
 ///
 /// `stop` is polled after every batch: once it is set, a checkpoint is written
 /// and the function returns [`Outcome::Interrupted`].
 pub fn train(
     run: &RunDir,
     config: &Config,
+    placement: Placement,
     data: &Dataset,
     split: &Split,
     resume: bool,
     observer: &mut dyn Observer,
     stop: &AtomicBool,
 ) -> Result<Outcome> {
-    let mut session = Session::start(run, config, data, resume)?;
+    let mut session = Session::start(run, config, placement, data, resume)?;
     session.announce(split, resume);
     let pairs = Pairs::new(data, config);
     let val_batches = pairs.val_batches(&split.val, config.train.batch_size, session.device);
@@ -167,9 +170,9 @@ struct EpochTotals {
 impl<'a> Session<'a> {
     /// Builds the model and optimiser; with `resume`, restores them and the
     /// training state from the run's last checkpoint.
-    fn start(run: &'a RunDir, config: &'a Config, data: &Dataset, resume: bool) -> Result<Self> {
+    fn start(run: &'a RunDir, config: &'a Config, placement: Placement, data: &Dataset, resume: bool) -> Result<Self> {
         let t = &config.train;
-        let device = t.device.resolve()?;
+        let device = placement.device;
         config.model.validate_input(config.training_input())?;
         // A resumed run takes its weights from its own checkpoint, never again from
         // `train.init`. A run killed before its first checkpoint starts afresh.
@@ -180,7 +183,7 @@ impl<'a> Session<'a> {
             StartingModel::new(config, device)?
         };
         let StartingModel { mut vars, mut model, init } = start;
-        model.set_compute(t.precision.resolve(device));
+        model.set_compute(placement.compute);
         tracing::info!("computing in {} (precision = \"{}\")", model.compute(), t.precision);
         let params = vars.variables().into_iter().filter(|(_, v)| v.requires_grad()).collect();
         let mut optimizer = Optimizer::new(params, t);

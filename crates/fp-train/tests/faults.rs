@@ -13,7 +13,7 @@ use fp_train::{Config, Outcome, RunDir, Silent, TrainError};
 
 mod common;
 
-use common::{dataset, split};
+use common::{dataset, placement, split};
 
 const EPOCHS: usize = 4;
 
@@ -34,7 +34,7 @@ fn attempt(dir: &Path, fault: Option<Fault>) -> Option<Result<Outcome, TrainErro
         let resume = dir.join("config.toml").exists();
         let (run, cfg) =
             if resume { RunDir::open_for_resume(dir, &[])? } else { (RunDir::create(dir, &config())?, config()) };
-        fp_train::train(&run, &cfg, &dataset(), &split(), resume, &mut Silent, &AtomicBool::new(false))
+        fp_train::train(&run, &cfg, placement(&cfg), &dataset(), &split(), resume, &mut Silent, &AtomicBool::new(false))
     }));
     arm_on_this_thread(None);
     result.ok()
@@ -49,8 +49,17 @@ fn finish(dir: &Path) {
 /// An uninterrupted run.
 fn straight(dir: &Path) {
     let run = RunDir::create(dir, &config()).unwrap();
-    let outcome =
-        fp_train::train(&run, &config(), &dataset(), &split(), false, &mut Silent, &AtomicBool::new(false)).unwrap();
+    let outcome = fp_train::train(
+        &run,
+        &config(),
+        placement(&config()),
+        &dataset(),
+        &split(),
+        false,
+        &mut Silent,
+        &AtomicBool::new(false),
+    )
+    .unwrap();
     assert_eq!(outcome, Outcome::Completed { epochs: EPOCHS });
 }
 

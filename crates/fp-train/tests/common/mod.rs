@@ -4,7 +4,7 @@
 #![allow(dead_code)]
 
 use fp_data::{AppliedScaling, DataConfig, Dataset, DatasetManifest, ImageMeta, ImageSource, ResizeMode, Split};
-use fp_model::{ModelConfig, TutorialCaeConfig};
+use fp_model::{ModelConfig, Placement, TutorialCaeConfig};
 use fp_train::Config;
 
 pub const SIDE: usize = 16;
@@ -58,4 +58,10 @@ pub fn config(epochs: usize) -> Config {
     c.train.learning_rate = 3e-3;
     c.train.device = fp_model::DeviceSpec::Cpu;
     c
+}
+
+/// Where and how `config` trains: its device and precision, resolved as
+/// `fpae train` resolves them.
+pub fn placement(config: &Config) -> Placement {
+    Placement::resolve(config.train.device, config.train.precision).unwrap()
 }
