@@ -65,15 +65,9 @@ pub enum EvalError {
         #[source]
         source: std::io::Error,
     },
-    /// An image could not be encoded as PNG.
-    #[error("cannot encode {}", path.display())]
-    Encode {
-        /// Where it was to be written.
-        path: PathBuf,
-        /// Why.
-        #[source]
-        source: Box<image::ImageError>,
-    },
+    /// An image could not be encoded as PNG or written.
+    #[error(transparent)]
+    Png(#[from] fp_io::PngError),
     /// A figure could not be encoded as PNG.
     #[error("cannot encode {}", path.display())]
     EncodeFigure {

@@ -41,28 +41,23 @@ pub fn write_creating_folder(path: &Path, bytes: impl AsRef<[u8]>) -> Result<()>
     Ok(())
 }
 
-/// `image` encoded as PNG, the error naming `path`, where it was to go.
-fn png_bytes(path: &Path, image: &GrayImage) -> Result<Vec<u8>> {
-    let mut bytes = Vec::new();
-    image
-        .write_to(&mut std::io::Cursor::new(&mut bytes), image::ImageFormat::Png)
-        .map_err(|source| EvalError::Encode { path: path.to_owned(), source: Box::new(source) })?;
-    Ok(bytes)
+/// Encodes a grayscale image as PNG and writes it atomically, creating its folder; returns
+/// the bytes written.
+fn write_png(path: &Path, image: &GrayImage) -> Result<Vec<u8>> {
+    create_parent(path)?;
+    let (width, height) = image.dimensions();
+    Ok(fp_io::write_png_atomically(path, image.as_raw(), width, height, image::ExtendedColorType::L8)?)
 }
 
 /// Encodes a grayscale image as PNG and writes it atomically, creating its folder.
 pub fn write_gray_png(path: &Path, image: &GrayImage) -> Result<()> {
-    create_parent(path)?;
-    fp_io::write_file_atomically(path, png_bytes(path, image)?)?;
+    write_png(path, image)?;
     Ok(())
 }
 
 /// Like [`write_gray_png`], and returns the file's SHA-256 (hex).
 pub fn write_gray_png_hashed(path: &Path, image: &GrayImage) -> Result<String> {
-    create_parent(path)?;
-    let bytes = png_bytes(path, image)?;
-    fp_io::write_file_atomically(path, &bytes)?;
-    Ok(fp_train::sha256_hex(&bytes))
+    Ok(fp_train::sha256_hex(&write_png(path, image)?))
 }
 
 /// Writes a figure as PNG atomically, creating its folder.

@@ -99,6 +99,42 @@ impl From<AtomicWriteError> for FileError {
     }
 }
 
+/// Encodes `pixels` (`width` by `height`, row after row, laid out as `colour` says) as PNG
+/// and replaces `path` atomically with it; returns the bytes written (e.g. to hash them).
+#[cfg(feature = "png")]
+pub fn write_png_atomically(
+    path: &Path,
+    pixels: &[u8],
+    width: u32,
+    height: u32,
+    colour: image::ExtendedColorType,
+) -> Result<Vec<u8>, PngError> {
+    let mut bytes = Vec::new();
+    let encoder = image::codecs::png::PngEncoder::new(&mut bytes);
+    image::ImageEncoder::write_image(encoder, pixels, width, height, colour)
+        .map_err(|source| PngError::Encode { path: path.to_owned(), source: Box::new(source) })?;
+    write_file_atomically(path, &bytes)?;
+    Ok(bytes)
+}
+
+/// An image could not be written as PNG ([`write_png_atomically`]).
+#[cfg(feature = "png")]
+#[derive(Debug, thiserror::Error)]
+pub enum PngError {
+    /// The pixels could not be encoded.
+    #[error("cannot encode {}", path.display())]
+    Encode {
+        /// Where the image was to be written.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: Box<image::ImageError>,
+    },
+    /// The encoded image could not be written.
+    #[error(transparent)]
+    Write(#[from] AtomicWriteError),
+}
+
 /// A temporary name beside `path`, unique within this process and across
 /// processes: `.<pid>.tmp-<n>-<name>`. The leading dot keeps it out of
 /// dataset discovery and listings.

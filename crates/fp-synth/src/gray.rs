@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use crate::{Result, SynthError};
+use crate::Result;
 
 /// An 8-bit grayscale image, row-major, 0 black.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -68,30 +68,16 @@ impl Rgb {
     }
 }
 
-/// Writes `bytes` to `path` atomically: a temporary file in the same folder, then a rename.
-pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let temporary = temporary_path(path);
-    std::fs::write(&temporary, bytes).map_err(|source| SynthError::Io { path: temporary.clone(), source })?;
-    std::fs::rename(&temporary, path).map_err(|source| SynthError::Io { path: path.to_path_buf(), source })
-}
-
-fn temporary_path(path: &Path) -> std::path::PathBuf {
-    let mut name = path.file_name().unwrap_or_default().to_os_string();
-    name.push(format!(".{}.tmp", std::process::id()));
-    path.with_file_name(name)
-}
-
+/// Encodes the pixels as PNG and writes them to `path` atomically.
 fn write_png(path: &Path, pixels: &[u8], width: usize, height: usize, colour: image::ExtendedColorType) -> Result<()> {
-    let mut bytes = Vec::new();
-    let encoder = image::codecs::png::PngEncoder::new(&mut bytes);
-    image::ImageEncoder::write_image(encoder, pixels, width as u32, height as u32, colour)
-        .map_err(|source| SynthError::Encode { path: path.to_path_buf(), source })?;
-    write_atomic(path, &bytes)
+    fp_io::write_png_atomically(path, pixels, width as u32, height as u32, colour)?;
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::SynthError;
 
     #[test]
     fn png_round_trips_and_leaves_no_temporary_file() {
@@ -111,8 +97,8 @@ mod tests {
         let path = dir.path().join("missing").join("a.png");
         let gray = Gray { width: 1, height: 1, pixels: vec![0] };
         match gray.write_png(&path) {
-            Err(SynthError::Io { path: p, .. }) => assert!(p.starts_with(dir.path().join("missing"))),
-            other => panic!("expected an I/O error, got {other:?}"),
+            Err(SynthError::Png(fp_io::PngError::Write(e))) => assert_eq!(e.path, path),
+            other => panic!("expected a write error, got {other:?}"),
         }
     }
 }

@@ -56,24 +56,15 @@ pub enum SynthError {
         /// What was expected and what was found.
         expected: String,
     },
-    /// Reading or writing a file failed.
-    #[error("cannot write {}", path.display())]
-    Io {
-        /// The file.
-        path: PathBuf,
-        /// The cause.
-        #[source]
-        source: std::io::Error,
-    },
-    /// Encoding an image failed.
-    #[error("cannot encode {}", path.display())]
-    Encode {
-        /// The file being written.
-        path: PathBuf,
-        /// The cause.
-        #[source]
-        source: image::ImageError,
-    },
+    /// A folder could not be created.
+    #[error(transparent)]
+    Io(#[from] fp_io::FileError),
+    /// A file could not be written.
+    #[error(transparent)]
+    Write(#[from] fp_io::AtomicWriteError),
+    /// An image could not be encoded as PNG or written.
+    #[error(transparent)]
+    Png(#[from] fp_io::PngError),
     /// Serialising ground truth or the manifest failed.
     #[error("cannot serialise {}", path.display())]
     Json {

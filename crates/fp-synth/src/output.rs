@@ -17,7 +17,6 @@ use std::path::{Path, PathBuf};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::gray::write_atomic;
 use crate::truth::TRUTH_VERSION;
 use crate::{Result, Style, SynthConfig, SynthError, generate_finger};
 
@@ -98,20 +97,20 @@ pub fn dataset_manifest(config: &SynthConfig, seed: u64) -> String {
 /// last, so that its presence means the set is complete.
 pub fn write_fingers(config: &SynthConfig, seed: u64, count: usize, out_dir: &Path) -> Result<Summary> {
     config.validate()?;
-    std::fs::create_dir_all(out_dir).map_err(|source| SynthError::Io { path: out_dir.to_path_buf(), source })?;
+    std::fs::create_dir_all(out_dir).map_err(|source| fp_io::FileError::new(out_dir, source))?;
     let path = out_dir.join(DATASET_FILE);
-    write_atomic(&path, dataset_manifest(config, seed).as_bytes())?;
+    fp_io::write_file_atomically(&path, dataset_manifest(config, seed).as_bytes())?;
     let written: Vec<(String, String, usize)> = (0..count)
         .into_par_iter()
         .map(|f| {
             let finger = generate_finger(config, seed, f)?;
             let dir = out_dir.join(finger.style.name());
-            std::fs::create_dir_all(&dir).map_err(|source| SynthError::Io { path: dir.clone(), source })?;
+            std::fs::create_dir_all(&dir).map_err(|source| fp_io::FileError::new(&dir, source))?;
             for (i, impression) in finger.impressions.iter().enumerate() {
                 let stem = file_stem(f, i);
                 impression.image.write_png(&dir.join(format!("{stem}.png")))?;
                 let path = dir.join(format!("{stem}.json"));
-                write_atomic(&path, &to_json(&impression.truth, &path)?)?;
+                fp_io::write_file_atomically(&path, &to_json(&impression.truth, &path)?)?;
             }
             tracing::debug!(finger = f + 1, "written");
             Ok((finger.master.class.name().to_owned(), finger.style.name().to_owned(), finger.master.minutiae.len()))
@@ -126,7 +125,7 @@ pub fn write_fingers(config: &SynthConfig, seed: u64, count: usize, out_dir: &Pa
         count,
     };
     let path = out_dir.join(MANIFEST_FILE);
-    write_atomic(&path, &to_json(&manifest, &path)?)?;
+    fp_io::write_file_atomically(&path, &to_json(&manifest, &path)?)?;
     let mut classes = BTreeMap::new();
     let mut styles = BTreeMap::new();
     for (class, style, _) in &written {
