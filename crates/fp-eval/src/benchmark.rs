@@ -307,7 +307,7 @@ pub struct BenchmarkModel<'a> {
 
 /// Evaluates `model` on the benchmark `spec` (read from `request.bench_dir`):
 /// restores the degraded prints it has not restored yet into
-/// `<model>/restored/<benchmark>/`, scores them, the degraded prints and every
+/// `<model>/restored/<benchmark>/` (those of other weights are made again), scores them, the degraded prints and every
 /// other tool's outputs against the clean prints, and saves the evaluation
 /// beside the restorations (`<model>/restored/<benchmark>.json`) for `fpae report`.
 pub fn evaluate(
@@ -323,6 +323,7 @@ pub fn evaluate(
     let keep =
         |relative: &str| wanted.is_empty() || relative.split('/').nth(1).is_some_and(|s| wanted.iter().any(|w| w == s));
     let restored_dir = model.dir.join(RESTORED_DIR).join(&spec.name);
+    forget_other_weights_restorations(&restored_dir, &made_by(model.model)?)?;
     let degraded_dir = bench_dir.join(DEGRADED_DIR);
     let clean_dir = bench_dir.join(CLEAN_DIR);
     let jobs: Vec<Job> = crate::apply::jobs(std::slice::from_ref(&degraded_dir), &restored_dir)?
@@ -359,6 +360,43 @@ pub fn evaluate(
     let saved = model.dir.join(RESTORED_DIR).join(format!("{}.json", evaluation.benchmark.name));
     fp_io::write_file_atomically(&saved, format!("{}\n", evaluation.to_json_pretty()))?;
     Ok(evaluation)
+}
+
+/// What made a folder of restorations: the sha256 of the checkpoint's weights
+/// and the precision they ran in. A run that trains on, or another checkpoint
+/// or precision, makes other restorations.
+fn made_by(model: &TrainedModel) -> Result<String> {
+    let weights = model.checkpoint.join(fp_model::MODEL_WEIGHTS_FILE);
+    let bytes = std::fs::read(&weights).map_err(|source| EvalError::Read { path: weights.clone(), source })?;
+    let hash: String = Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect();
+    Ok(format!("weights sha256 {hash}, computed in {}", model.model.compute()))
+}
+
+/// The file beside `<model>/restored/<benchmark>/` saying what made its restorations.
+fn made_by_path(restored_dir: &Path) -> PathBuf {
+    restored_dir.with_extension("made-by")
+}
+
+/// Keeps the restorations in `restored_dir` only if `made_by` made them: they
+/// are reused by later evaluations, so those of other weights (an earlier epoch
+/// of a run that trained on, another checkpoint or precision) are removed and
+/// made again rather than scored under the wrong name.
+fn forget_other_weights_restorations(restored_dir: &Path, made_by: &str) -> Result<()> {
+    let stamp = made_by_path(restored_dir);
+    let recorded = std::fs::read_to_string(&stamp).ok();
+    if recorded.as_deref().map(str::trim) == Some(made_by) {
+        return Ok(());
+    }
+    if restored_dir.exists() {
+        tracing::info!("{} holds restorations of other weights: restoring again", restored_dir.display());
+        std::fs::remove_dir_all(restored_dir)
+            .map_err(|source| EvalError::RemoveDir { dir: restored_dir.to_owned(), source })?;
+    }
+    if let Some(parent) = stamp.parent() {
+        std::fs::create_dir_all(parent).map_err(|source| EvalError::CreateDir { dir: parent.to_owned(), source })?;
+    }
+    fp_io::write_file_atomically(&stamp, format!("{made_by}\n"))?;
+    Ok(())
 }
 
 impl BenchmarkEvaluation {
@@ -496,6 +534,30 @@ fn digest(files: &[(String, [u8; 32])]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn restorations_of_other_weights_are_forgotten() {
+        let tmp = tempfile::tempdir().unwrap();
+        let restored = tmp.path().join(RESTORED_DIR).join("bench-v1");
+        let print = restored.join("noise/0.6/DB1_B/101_1.png");
+        let put_print = || {
+            std::fs::create_dir_all(print.parent().unwrap()).unwrap();
+            std::fs::write(&print, b"png").unwrap();
+        };
+        // Restorations nobody vouches for (no stamp) are made again.
+        put_print();
+        forget_other_weights_restorations(&restored, "epoch 7").unwrap();
+        assert!(!print.exists());
+        assert_eq!(std::fs::read_to_string(made_by_path(&restored)).unwrap(), "epoch 7\n");
+        // The same weights keep theirs.
+        put_print();
+        forget_other_weights_restorations(&restored, "epoch 7").unwrap();
+        assert!(print.exists());
+        // Other weights do not.
+        forget_other_weights_restorations(&restored, "epoch 8").unwrap();
+        assert!(!print.exists());
+        assert_eq!(std::fs::read_to_string(made_by_path(&restored)).unwrap(), "epoch 8\n");
+    }
 
     #[test]
     fn version_one_names_only_existing_kinds_once() {

@@ -56,6 +56,15 @@ pub enum EvalError {
         #[source]
         source: std::io::Error,
     },
+    /// A folder could not be removed.
+    #[error("cannot remove {}", dir.display())]
+    RemoveDir {
+        /// The folder.
+        dir: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
     /// A file could not be read.
     #[error("cannot read {}", path.display())]
     Read {
