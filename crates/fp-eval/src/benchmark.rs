@@ -367,8 +367,7 @@ pub fn evaluate(
 /// or precision, makes other restorations.
 fn made_by(model: &TrainedModel) -> Result<String> {
     let weights = model.checkpoint.join(fp_model::MODEL_WEIGHTS_FILE);
-    let bytes = std::fs::read(&weights).map_err(|source| EvalError::Read { path: weights.clone(), source })?;
-    let hash: String = Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect();
+    let hash = fp_train::sha256_file(&weights).map_err(|source| EvalError::Read { path: weights.clone(), source })?;
     Ok(format!("weights sha256 {hash}, computed in {}", model.model.compute()))
 }
 
