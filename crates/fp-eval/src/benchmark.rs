@@ -391,11 +391,7 @@ fn forget_other_weights_restorations(restored_dir: &Path, made_by: &str) -> Resu
         std::fs::remove_dir_all(restored_dir)
             .map_err(|source| EvalError::RemoveDir { dir: restored_dir.to_owned(), source })?;
     }
-    if let Some(parent) = stamp.parent() {
-        std::fs::create_dir_all(parent).map_err(|source| EvalError::CreateDir { dir: parent.to_owned(), source })?;
-    }
-    fp_io::write_file_atomically(&stamp, format!("{made_by}\n"))?;
-    Ok(())
+    crate::images::write_creating_folder(&stamp, format!("{made_by}\n"))
 }
 
 impl BenchmarkEvaluation {
