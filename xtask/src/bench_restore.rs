@@ -362,11 +362,13 @@ pub fn run(args: &RestoreBenchArgs) -> Result<()> {
         .collect();
     let mut passes: Vec<Vec<Value>> = vec![Vec::new(); tools.len()];
     for round in 0..args.repeats {
+        // The OpenMP wait policy fpae would choose now, given to the twin too.
+        let policy = wait_policy(&fpae, workers)?;
         for (i, &tool) in tools.iter().enumerate() {
             eprintln!("pass {}/{} of {}:", round + 1, args.repeats, tool.method());
             let before = crate::bench::load::sample();
             let out = out_root.join(tool.method());
-            let mut timing = tool.process(&runner, &selection.dir, &out)?;
+            let mut timing = tool.process(&runner, &selection.dir, &out, &policy)?;
             timing["other_load"] = crate::bench::load::other_load_since(before.as_ref());
             passes[i].push(timing);
         }
@@ -389,7 +391,7 @@ pub fn run(args: &RestoreBenchArgs) -> Result<()> {
         candidates.push((tool.method(), out_root.join(tool.method())));
         if clean.is_some() {
             let out = clean_root.join(tool.method());
-            tool.process(&runner, &clean_in, &out)?;
+            tool.process(&runner, &clean_in, &out, &wait_policy(&fpae, workers)?)?;
             clean_candidates.push((tool.method(), out));
         }
     }
@@ -694,9 +696,9 @@ impl Tool {
     }
 
     /// Processes every print under `input` into `out` (emptied first) with
-    /// the runner's cores; its timing as JSON (`seconds`, wall clock of the
-    /// whole command, and `peak_rss_mb`).
-    fn process(self, r: &Runner<'_>, input: &Path, out: &Path) -> Result<Value> {
+    /// the runner's cores, fpae and the twin with OpenMP wait `policy`; its
+    /// timing as JSON (`seconds`, wall clock of the whole command, and `peak_rss_mb`).
+    fn process(self, r: &Runner<'_>, input: &Path, out: &Path, policy: &str) -> Result<Value> {
         clear(out)?;
         let workers = r.workers;
         eprintln!("{} on {}, {workers} cores ...", self.method(), input.display());
@@ -707,13 +709,25 @@ impl Tool {
                 let mut cmd = Command::new(bin);
                 cmd.arg("--threads").arg(workers.to_string()).arg("restore").arg(r.model).arg(input);
                 cmd.arg("--out").arg(out).arg("--batch").arg(r.batch.to_string());
+                let policy = match self {
+                    // The baseline's script sets the policy it measures.
+                    Tool::Baseline => Value::Null,
+                    _ => {
+                        cmd.env("OMP_WAIT_POLICY", policy);
+                        json!(policy)
+                    }
+                };
                 let run = run_measured(&mut cmd, false, false)?;
                 if !run.status.success() {
                     bail!("{cmd:?} failed ({})", run.status);
                 }
-                Ok(
-                    json!({"seconds": run.seconds, "threads": workers, "batch": r.batch, "peak_rss_mb": run.peak_rss_mb}),
-                )
+                Ok(json!({
+                    "seconds": run.seconds,
+                    "threads": workers,
+                    "batch": r.batch,
+                    "peak_rss_mb": run.peak_rss_mb,
+                    "omp_wait_policy": policy,
+                }))
             }
             Tool::Twin | Tool::Onnx => {
                 let mut cmd = r.fpae_torch_bench(input);
@@ -723,11 +737,9 @@ impl Tool {
                 } else {
                     cmd.args(["--engine", "torch"]);
                     r.allocators.preload(&mut cmd, r.torch_alloc);
-                    // OpenMP threads that sleep while they wait, as fpae restore's do (see
-                    // crates/fp-cli/src/openmp.rs), unless the caller chose otherwise.
-                    if std::env::var_os("OMP_WAIT_POLICY").is_none() {
-                        cmd.env("OMP_WAIT_POLICY", "passive");
-                    }
+                    // OpenMP threads that wait as fpae's do in this pass (spinning on an
+                    // idle machine, asleep on a busy one: crates/fp-cli/src/openmp.rs).
+                    cmd.env("OMP_WAIT_POLICY", policy);
                 }
                 let run = run_measured(&mut cmd, true, false)?;
                 let report = last_json_line(&run.stdout);
@@ -789,7 +801,7 @@ fn last_json_line(stdout: &str) -> Result<Value> {
 /// One tool's timed passes as its timing: the first pass's fields, with
 /// `seconds` the median of the passes, `seconds_min`, `seconds_max` and
 /// `seconds_repeats` (every pass's, in order), `per_image_s` from the median,
-/// and `other_load` (each pass's).
+/// and `other_load` and `omp_wait_policy` (each pass's).
 fn timing_of_passes(runs: &[Value], images: usize) -> Value {
     let mut timing = runs.first().cloned().unwrap_or_else(|| json!({}));
     let seconds: Vec<f64> = runs.iter().map(|r| r["seconds"].as_f64().unwrap_or(f64::NAN)).collect();
@@ -801,10 +813,29 @@ fn timing_of_passes(runs: &[Value], images: usize) -> Value {
     timing["seconds_repeats"] = json!(seconds.iter().map(|&s| number(s)).collect::<Vec<_>>());
     timing["per_image_s"] = number(median / images as f64);
     timing["other_load"] = json!(runs.iter().map(|r| r["other_load"].clone()).collect::<Vec<_>>());
+    if timing.get("omp_wait_policy").is_some() {
+        timing["omp_wait_policy"] = json!(runs.iter().map(|r| r["omp_wait_policy"].clone()).collect::<Vec<_>>());
+    }
     let peaks: Vec<f64> = runs.iter().filter_map(|r| r["peak_rss_mb"].as_f64()).collect();
     timing["peak_rss_mb"] = peaks.iter().copied().reduce(f64::max).map_or(Value::Null, |p| json!(p));
     timing["peak_rss_mb_repeats"] = json!(runs.iter().map(|r| r["peak_rss_mb"].clone()).collect::<Vec<_>>());
     timing
+}
+
+/// The OpenMP wait policy `fpae --threads WORKERS restore` would run with now
+/// (`fpae wait-policy`): `active` on an idle machine, `passive` on a busy one,
+/// or the caller's `OMP_WAIT_POLICY`.
+fn wait_policy(fpae: &Path, workers: usize) -> Result<String> {
+    let out = Command::new(fpae)
+        .arg("--threads")
+        .arg(workers.to_string())
+        .arg("wait-policy")
+        .output()
+        .with_context(|| format!("cannot run {}", fpae.display()))?;
+    if !out.status.success() {
+        bail!("{} wait-policy failed ({})", fpae.display(), out.status);
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
 }
 
 /// `fpae benchmark make` from data/fvc2002 into `bench_dir`.
@@ -1496,15 +1527,16 @@ mod tests {
     #[test]
     fn a_tools_time_is_the_median_of_its_passes_with_their_range_and_load() {
         let passes = [
-            json!({"seconds": 30.0, "threads": 2, "other_load": 0.1}),
-            json!({"seconds": 20.0, "threads": 2, "other_load": 1.5}),
-            json!({"seconds": 25.0, "threads": 2, "other_load": null}),
+            json!({"seconds": 30.0, "threads": 2, "other_load": 0.1, "omp_wait_policy": "active"}),
+            json!({"seconds": 20.0, "threads": 2, "other_load": 1.5, "omp_wait_policy": "passive"}),
+            json!({"seconds": 25.0, "threads": 2, "other_load": null, "omp_wait_policy": "active"}),
         ];
         let t = timing_of_passes(&passes, 100);
         assert_eq!((t["seconds"].as_f64(), t["per_image_s"].as_f64()), (Some(25.0), Some(0.25)));
         assert_eq!((t["seconds_min"].as_f64(), t["seconds_max"].as_f64()), (Some(20.0), Some(30.0)));
         assert_eq!(t["seconds_repeats"], json!([30.0, 20.0, 25.0]));
         assert_eq!(t["other_load"], json!([0.1, 1.5, null]));
+        assert_eq!(t["omp_wait_policy"], json!(["active", "passive", "active"]));
         assert_eq!(t["threads"], 2);
         assert_eq!(timing_of_passes(&[], 10)["seconds"], Value::Null);
     }

@@ -99,19 +99,22 @@ enum Command {
     /// Print every command and flag as JSON (for `cargo xtask docs-check`).
     #[command(hide = true)]
     HelpJson,
+    /// Print the OpenMP wait policy `restore` would run with now, for `--threads` (for `cargo xtask bench restore`).
+    #[command(hide = true)]
+    WaitPolicy,
 }
 
 fn main() -> ExitCode {
     restore_sigpipe();
     let cli = Cli::parse();
     if matches!(cli.command, Command::Restore(_) | Command::Reconstruct(_)) {
-        openmp::wait_passively();
+        openmp::wait_passively_when_busy(cli.threads);
     }
     init_logging(cli.verbose);
     if let Some(n) = cli.threads {
         set_threads(n);
     }
-    match run(cli.command) {
+    match run(cli.command, cli.threads) {
         Ok(code) => code,
         Err(err) => {
             eprintln!("error: {err:#}");
@@ -120,7 +123,7 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(command: Command) -> anyhow::Result<ExitCode> {
+fn run(command: Command, threads: Option<usize>) -> anyhow::Result<ExitCode> {
     match command {
         Command::Data(args) => data::run(args),
         Command::Summary(args) => summary::run(args),
@@ -141,6 +144,10 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Describe(args) => describe::run(args),
         Command::Pairs(args) => pairs::run(args),
         Command::HelpJson => help_json::run(&Cli::command()),
+        Command::WaitPolicy => {
+            println!("{}", openmp::chosen_policy(threads));
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 
