@@ -33,7 +33,8 @@ pub struct EvaluateArgs {
     /// Instead of the run's data: a restoration benchmark folder (`fpae benchmark make`). Its
     /// degraded prints are restored into RUN/restored/<benchmark> (finished ones are kept), and
     /// each kind and severity gets three rows: the degraded input, the restoration and, with
-    /// --classical, classical enhancement.
+    /// --classical, classical enhancement. Its clean prints are restored too (into
+    /// RUN/restored/<benchmark>-clean), for the "clean restored" rows: do no harm.
     #[arg(long, value_name = "DIR", conflicts_with_all = ["data", "split"])]
     benchmark: Option<PathBuf>,
     /// With --benchmark: classical enhancements of its degraded prints, in the same layout

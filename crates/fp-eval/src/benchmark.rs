@@ -277,6 +277,12 @@ pub struct BenchmarkEvaluation {
     /// Other tools' outputs by name (`pyfing-gabor`, `pyfing-snfen`), when given.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub peers: BTreeMap<String, FolderScores>,
+    /// Do no harm: the model's restorations of the clean prints themselves,
+    /// scored against them (a restoration model should leave an undamaged
+    /// print as the matcher sees it). Absent from evaluations saved before it
+    /// was measured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clean_restored: Option<FolderScores>,
 }
 
 /// What `fpae evaluate RUN --benchmark DIR` is asked for, besides the model.
@@ -308,7 +314,8 @@ pub struct BenchmarkModel<'a> {
 /// Evaluates `model` on the benchmark `spec` (read from `request.bench_dir`):
 /// restores the degraded prints it has not restored yet into
 /// `<model>/restored/<benchmark>/` (those of other weights are made again), scores them, the degraded prints and every
-/// other tool's outputs against the clean prints, and saves the evaluation
+/// other tool's outputs against the clean prints, restores and scores the clean
+/// prints themselves (do no harm, `<model>/restored/<benchmark>-clean/`), and saves the evaluation
 /// beside the restorations (`<model>/restored/<benchmark>.json`) for `fpae report`.
 pub fn evaluate(
     model: BenchmarkModel<'_>,
@@ -323,7 +330,10 @@ pub fn evaluate(
     let keep =
         |relative: &str| wanted.is_empty() || relative.split('/').nth(1).is_some_and(|s| wanted.iter().any(|w| w == s));
     let restored_dir = model.dir.join(RESTORED_DIR).join(&spec.name);
-    forget_other_weights_restorations(&restored_dir, &made_by(model.model)?)?;
+    let clean_restored_dir = clean_restorations_dir(model.dir, &spec.name);
+    let made_by = made_by(model.model)?;
+    forget_other_weights_restorations(&restored_dir, &made_by)?;
+    forget_other_weights_restorations(&clean_restored_dir, &made_by)?;
     let degraded_dir = bench_dir.join(DEGRADED_DIR);
     let clean_dir = bench_dir.join(CLEAN_DIR);
     let jobs: Vec<Job> = crate::apply::jobs(std::slice::from_ref(&degraded_dir), &restored_dir)?
@@ -331,16 +341,12 @@ pub fn evaluate(
         .filter(|j| !j.output.exists())
         .filter(|j| j.input.strip_prefix(&degraded_dir).is_ok_and(|r| keep(&r.to_string_lossy())))
         .collect();
-    let mut seconds_per_image = None;
-    if !jobs.is_empty() {
-        let started = std::time::Instant::now();
-        let options = ApplyOptions { original_size: true, batch: model.batch, verb: "restoring" };
-        let outcome = apply_to_files(model.model, &jobs, options, progress);
-        if outcome.failed > 0 {
-            return Err(EvalError::RestoreFailed { failed: outcome.failed, total: jobs.len() });
-        }
-        seconds_per_image = Some(started.elapsed().as_secs_f64() / jobs.len() as f64);
-    }
+    let clean_jobs: Vec<Job> = crate::apply::jobs(std::slice::from_ref(&clean_dir), &clean_restored_dir)?
+        .into_iter()
+        .filter(|j| !j.output.exists())
+        .collect();
+    let seconds_per_image = restore_all(model, &jobs, progress)?;
+    restore_all(model, &clean_jobs, progress)?;
     let cache = TemplateCache::default_location();
     let score = |candidates: &Path, what: &str| {
         score_with_progress(&clean_dir, candidates, &keep, cache.as_ref(), &format!("scoring {what}"), progress)
@@ -351,6 +357,17 @@ pub fn evaluate(
         restored: score(&restored_dir, "restorations")?,
         classical: classical.map(|dir| score(dir, "classical enhancements")).transpose()?,
         peers: peers.iter().map(|(name, dir)| Ok((name.clone(), score(dir, name)?))).collect::<Result<_>>()?,
+        clean_restored: Some(
+            score_with_progress(
+                &clean_dir,
+                &clean_restored_dir,
+                &|_| true,
+                cache.as_ref(),
+                "scoring restorations of the clean prints",
+                progress,
+            )
+            .map_err(|source| EvalError::Score { path: clean_restored_dir.clone(), source: Box::new(source) })?,
+        ),
         benchmark: spec,
         model: model.given.to_owned(),
         epoch: model.model.epoch,
@@ -360,6 +377,26 @@ pub fn evaluate(
     let saved = model.dir.join(RESTORED_DIR).join(format!("{}.json", evaluation.benchmark.name));
     fp_io::write_file_atomically(&saved, format!("{}\n", evaluation.to_json_pretty()))?;
     Ok(evaluation)
+}
+
+/// Where a model's restorations of a benchmark's clean prints are kept:
+/// `<model>/restored/<benchmark>-clean/`, beside those of its degraded prints.
+pub fn clean_restorations_dir(model_dir: &Path, benchmark: &str) -> PathBuf {
+    model_dir.join(RESTORED_DIR).join(format!("{benchmark}-clean"))
+}
+
+/// Restores `jobs` with `model`; the seconds per print, `None` when there were none.
+fn restore_all(model: BenchmarkModel<'_>, jobs: &[Job], progress: &dyn Progress) -> Result<Option<f64>> {
+    if jobs.is_empty() {
+        return Ok(None);
+    }
+    let started = std::time::Instant::now();
+    let options = ApplyOptions { original_size: true, batch: model.batch, verb: "restoring" };
+    let outcome = apply_to_files(model.model, jobs, options, progress);
+    if outcome.failed > 0 {
+        return Err(EvalError::RestoreFailed { failed: outcome.failed, total: jobs.len() });
+    }
+    Ok(Some(started.elapsed().as_secs_f64() / jobs.len() as f64))
 }
 
 /// What made a folder of restorations: the sha256 of the checkpoint's weights

@@ -89,7 +89,8 @@ pub fn folder_scores(scores: &FolderScores) -> Report {
 
 /// A restoration benchmark: per kind and severity a row for the degraded
 /// input, the restoration and classical enhancement; then the same per
-/// database (sensor) and overall. The rows' JSON places are those of the
+/// database (sensor) and overall; then the clean prints restored (do no
+/// harm), per database and overall. The rows' JSON places are those of the
 /// serialized [`BenchmarkEvaluation`].
 pub fn benchmark(e: &BenchmarkEvaluation) -> Report {
     // (row name, JSON place of the scores, scores).
@@ -119,6 +120,17 @@ pub fn benchmark(e: &BenchmarkEvaluation) -> Report {
     }
     for (name, at, scores) in &methods {
         rows.push(ScoreRow::new(format!("all {name}"), &place(at, &["all"]), &scores.all));
+    }
+    // Do no harm: the clean prints restored, against themselves ("originals" is the clean rate).
+    if let Some(clean) = &e.clean_restored {
+        for (database, d) in clean.databases.iter().filter(|_| clean.databases.len() > 1) {
+            rows.push(ScoreRow::new(
+                format!("{database} clean restored"),
+                &["clean_restored", "databases", database],
+                d,
+            ));
+        }
+        rows.push(ScoreRow::new("all clean restored", &["clean_restored", "all"], &clean.all));
     }
     let title = format!(
         "{} on {} (epoch {}); rates in % at BOZORTH3 score >= 40",
