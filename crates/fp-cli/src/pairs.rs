@@ -38,7 +38,7 @@ pub fn run(args: PairsArgs) -> anyhow::Result<ExitCode> {
     let config = Config::load(&args.config, &overrides)?;
     let data =
         fp_data::load(&config.data).with_context(|| format!("cannot load the images under {}", config.data.root))?;
-    let split = fp_data::split_dataset(&data, &config.data)?;
+    let split = fp_data::training_split(&data, &config.data)?;
     tracing::info!(
         "{} images: drawing from the {} of the training split ({} validation prints left out)",
         data.len(),

@@ -86,15 +86,19 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
 
     let data =
         fp_data::load(&config.data).with_context(|| format!("cannot load the images under {}", config.data.root))?;
-    let split = fp_data::split_dataset(&data, &config.data)?;
+    let split = fp_data::training_split(&data, &config.data)?;
     let size = match data.uniform_size() {
         Some((w, h)) => format!("{w}x{h}"),
         None => "native sizes".to_owned(),
     };
+    let distinct = split.train.iter().collect::<std::collections::BTreeSet<_>>().len();
+    let mixed = match &config.data.mix {
+        Some(weights) => format!(" ({} an epoch, mixed {weights:?} from the roots)", split.train.len()),
+        None => String::new(),
+    };
     tracing::info!(
-        "{} images ({size}): {} for training, {} for validation ({:?} split)",
+        "{} images ({size}): {distinct} for training{mixed}, {} for validation ({:?} split)",
         data.len(),
-        split.train.len(),
         split.val.len(),
         config.data.split
     );

@@ -45,6 +45,13 @@ pub struct DataConfig {
     pub cache: bool,
     /// Where the cache lives; default `$XDG_CACHE_HOME/fpae/datasets`.
     pub cache_dir: Option<PathBuf>,
+    /// The share of each root among the training samples of an epoch, as
+    /// relative weights in the order of `root` (`[1.0, 3.0]`: a quarter from
+    /// the first root, three quarters from the second). Roots are oversampled
+    /// to their share, never cut: every training image is seen every epoch.
+    /// Unset, each image counts once ([`mix`](crate::mix)).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mix: Option<Vec<f64>>,
 }
 
 impl Default for DataConfig {
@@ -67,6 +74,7 @@ impl Default for DataConfig {
             crops_per_image: 8,
             cache: true,
             cache_dir: None,
+            mix: None,
         }
     }
 }
@@ -105,6 +113,14 @@ impl DataConfig {
                 field: "val_fraction",
                 expected: format!("expected a fraction strictly between 0 and 1, got {}", self.val_fraction),
             });
+        }
+        if let Some(mix) = &self.mix {
+            if mix.len() != self.root.len() || mix.iter().any(|w| !(w.is_finite() && *w > 0.0)) {
+                return Err(DataError::InvalidSetting {
+                    field: "mix",
+                    expected: format!("expected one positive weight per root ({} roots), got {mix:?}", self.root.len()),
+                });
+            }
         }
         if self.split == SplitKind::ByDatabase && self.val_databases.is_empty() {
             return Err(DataError::InvalidSetting {

@@ -16,6 +16,7 @@ mod discover;
 mod error;
 mod manifest;
 mod meta;
+mod mix;
 mod pixels;
 mod scaling;
 mod split;
@@ -32,6 +33,7 @@ pub use discover::{
 pub use error::{DataError, Result};
 pub use manifest::{DEFAULT_PPI, DatasetManifest, MANIFEST_FILE, Naming, SubsetInfo};
 pub use meta::ImageMeta;
+pub use mix::{mix, mixed_counts};
 pub use pixels::Pixels;
 pub use scaling::AppliedScaling;
 pub use split::{Split, split};
@@ -40,4 +42,12 @@ pub use split::{Split, split};
 pub fn split_dataset(dataset: &Dataset, config: &DataConfig) -> Result<Split> {
     let sources: Vec<ImageSource> = dataset.items.iter().map(|m| m.source.clone()).collect();
     split(&sources, config.split, config.val_fraction, config.seed, &config.val_databases)
+}
+
+/// The split training draws from: [`split_dataset`]'s, with the training
+/// images mixed from the roots as `config.mix` weighs them ([`mix`]; some
+/// repeated), and the validation images as they are.
+pub fn training_split(dataset: &Dataset, config: &DataConfig) -> Result<Split> {
+    let split = split_dataset(dataset, config)?;
+    Ok(Split { train: mix(dataset, config, &split.train)?, val: split.val })
 }

@@ -244,6 +244,43 @@ fn combined_roots_qualify_databases_and_split_by_whole_fingers() {
     assert!(err.contains("are both named \"fvc2002\""), "{err}");
 }
 
+#[test]
+fn training_mixes_roots_in_the_configured_shares_and_keeps_every_image() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("real"), dir.path().join("synth"));
+    synthetic_tree(&a, 255);
+    synthetic_tree(&b, 255);
+    let cfg = DataConfig {
+        root: Roots::new(vec![a.clone(), b.clone()]),
+        cache: false,
+        split: SplitKind::ByFinger,
+        val_fraction: 0.34,
+        ..config(&a, &dir.path().join("cache"))
+    };
+    let d = fp_data::load(&cfg).unwrap();
+    let plain = fp_data::split_dataset(&d, &cfg).unwrap();
+    assert_eq!(fp_data::training_split(&d, &cfg).unwrap(), plain, "no mix, no change");
+    let from_root =
+        |list: &[usize], root: &Path| list.iter().filter(|&&i| d.items[i].source.path.starts_with(root)).count();
+    let (real, synth) = (from_root(&plain.train, &a), from_root(&plain.train, &b));
+    assert_eq!((real, synth), (8, 8));
+
+    // One to three: the synthetic prints three times as many, every real one once.
+    let mixed_cfg = DataConfig { mix: Some(vec![1.0, 3.0]), ..cfg.clone() };
+    let mixed = fp_data::training_split(&d, &mixed_cfg).unwrap();
+    assert_eq!(mixed.val, plain.val, "validation is never mixed");
+    assert_eq!((from_root(&mixed.train, &a), from_root(&mixed.train, &b)), (8, 24));
+    let distinct: std::collections::BTreeSet<_> = mixed.train.iter().copied().collect();
+    assert_eq!(distinct, plain.train.iter().copied().collect(), "every training image, and only those");
+    assert_eq!(fp_data::training_split(&d, &mixed_cfg).unwrap(), mixed, "seeded");
+
+    for (mix, what) in [(vec![1.0], "one weight for two roots"), (vec![1.0, 0.0], "a zero weight")] {
+        let bad = DataConfig { mix: Some(mix), ..cfg.clone() };
+        let err = fp_data::load(&bad).unwrap_err().to_string();
+        assert!(err.starts_with("data.mix: expected one positive weight per root (2 roots)"), "{what}: {err}");
+    }
+}
+
 /// The manifests that the fetch tool installs beside the FVC images.
 #[test]
 fn the_repository_manifests_parse_with_the_sensors_resolutions() {
