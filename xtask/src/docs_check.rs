@@ -45,6 +45,11 @@ const RESTORE_BOTH_EVAL_FVC2002: &str = "docs/bench/restore-fvc2000-2002-on-fvc2
 const RESTORE_BOTH_EVAL_FVC2000: &str = "docs/bench/restore-fvc2000-2002-on-fvc2000-0.6.json";
 /// `fpae evaluate restore-fvc2002 --benchmark target/bench/fvc2000-restore-v1 --severity 0.6`.
 const RESTORE_FVC2002_EVAL_FVC2000: &str = "docs/bench/restore-fvc2002-on-fvc2000-0.6.json";
+/// `fpae evaluate runs/restore-wide-ctx-ft --benchmark target/bench/fvc2002-restore-v1 --severity 0.6`
+/// and the same on `fvc2000-restore-v1` (without the per-print rows): the wide-damage recipe
+/// with clean crops, rendered into docs/restoration.md beside `restore-fvc2002`'s evaluations.
+const RESTORE_WIDE_FT: [&str; 2] =
+    ["docs/bench/restore-wide-ctx-ft-on-fvc2002-0.6.json", "docs/bench/restore-wide-ctx-ft-on-fvc2000-0.6.json"];
 /// The result file of `cargo xtask bench synth` quoted in docs/synthetic.md.
 const SYNTH_BENCH: &str = "docs/bench/synth.json";
 /// The result of `cargo xtask bench train` on the CPU with AVX512-BF16, quoted for bf16's speed-up.
@@ -997,6 +1002,18 @@ fn model_regions(root: &Path, restore: &Value) -> Result<Vec<Region>> {
         kinds_averaged(&fvc2002_on_2002, pyfing)?,
     ));
     regions.push(Region::table("docs/restoration.md", "restore-fvc2002-kinds", per_kind(&fvc2002_on_2002, pyfing)?));
+    let wide = [single(RESTORE_WIDE_FT[0])?, single(RESTORE_WIDE_FT[1])?];
+    let reference = [&fvc2002_on_2002, &fvc2002_on_2000];
+    regions.push(Region::table(
+        "docs/restoration.md",
+        "restore-wide-ctx-ft-kinds",
+        kinds_against(&[("FVC2002", &wide[0], reference[0]), ("FVC2000", &wide[1], reference[1])])?,
+    ));
+    regions.push(Region::table(
+        "docs/restoration.md",
+        "restore-wide-ctx-ft-no-harm",
+        no_harm(&[("FVC2002", &wide[0]), ("FVC2000", &wide[1])])?,
+    ));
     Ok(regions)
 }
 
@@ -1150,6 +1167,82 @@ fn card_results(evaluations: &[(&Evaluated, Value)], resized: bool) -> Result<St
             n("images")?,
             quality_cells(&n, "identity/", resized)?,
             percent(n("identity/impostor_rate_40")?)
+        ));
+    }
+    Ok(rows.join("\n"))
+}
+
+/// Per kind, for each benchmark: type-II at 40 of the degraded prints, of a model's
+/// restorations and of a reference model's (`restore-fvc2002`), then the kind-averaged rates
+/// and the share of the gap to the clean prints each model recovers.
+fn kinds_against(parts: &[(&str, &Sourced, &Sourced)]) -> Result<String> {
+    let mut head = "| kind |".to_owned();
+    let mut rule = "| --- |".to_owned();
+    for (benchmark, _, _) in parts {
+        head += &format!(" {benchmark} degraded | restored | `restore-fvc2002` |");
+        rule += " ---: | ---: | ---: |";
+    }
+    let (_, (file, json), _) = parts.first().context("no evaluation")?;
+    let kinds = json.pointer("/degraded/groups").and_then(Value::as_object);
+    let kinds: Vec<String> =
+        kinds.with_context(|| format!("{file} has no /degraded/groups"))?.keys().cloned().collect();
+    let mut rows = vec![head, rule];
+    // Per benchmark: sums of degraded, restored, reference and clean rates over the kinds.
+    let mut sums = vec![[0.0f64; 4]; parts.len()];
+    for kind in &kinds {
+        let mut row = format!("| {} |", kind.split('/').next().unwrap_or(kind));
+        // A JSON pointer writes the group's `/` (`noise/0.6`) as `~1`.
+        let group = kind.replace('~', "~0").replace('/', "~1");
+        for ((_, (file, json), (other_file, other)), sum) in parts.iter().zip(&mut sums) {
+            let at = |json: &Value, file: &str, what: &str, key: &str| {
+                number_in(json, file, &format!("/{what}/groups/{group}/identity/{key}"))
+            };
+            let rates = [
+                at(json, file, "degraded", "type2_rate_40")?,
+                at(json, file, "restored", "type2_rate_40")?,
+                at(other, other_file, "restored", "type2_rate_40")?,
+                at(json, file, "degraded", "type2_rate_40_originals")?,
+            ];
+            for (s, r) in sum.iter_mut().zip(rates) {
+                *s += r;
+            }
+            row += &format!(" {:.1} | {:.1} | {:.1} |", 100.0 * rates[0], 100.0 * rates[1], 100.0 * rates[2]);
+        }
+        rows.push(row);
+    }
+    let n = kinds.len() as f64;
+    let mut average = "| averaged |".to_owned();
+    let mut gap = "| gap recovered |".to_owned();
+    for [degraded, restored, other, clean] in sums {
+        let (degraded, restored, other, clean) = (degraded / n, restored / n, other / n, clean / n);
+        average += &format!(" {:.1} | {:.1} | {:.1} |", 100.0 * degraded, 100.0 * restored, 100.0 * other);
+        let share = |r: f64| 100.0 * (r - degraded) / (clean - degraded);
+        gap += &format!(" | {:.1} % | {:.1} % |", share(restored), share(other));
+    }
+    rows.push(average);
+    rows.push(gap);
+    Ok(rows.join("\n"))
+}
+
+/// Do no harm: per benchmark, the clean prints as they are and restored (the
+/// evaluation's `clean_restored`): type-II at 40, minutiae recall and precision against
+/// the clean prints, PSNR.
+fn no_harm(parts: &[(&str, &Sourced)]) -> Result<String> {
+    let mut rows = vec![
+        "| benchmark | prints | type-II clean | type-II restored | minutiae recall | precision | PSNR (dB) |"
+            .to_owned(),
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |".to_owned(),
+    ];
+    for (benchmark, (file, json)) in parts {
+        let n = |key: &str| number_in(json, file, &format!("/clean_restored/all/{key}"));
+        rows.push(format!(
+            "| {benchmark} | {} | {:.1} % | {:.1} % | {:.1} % | {:.1} % | {:.2} |",
+            n("images")?,
+            100.0 * n("identity/type2_rate_40_originals")?,
+            100.0 * n("identity/type2_rate_40")?,
+            100.0 * n("identity/minutiae_recall")?,
+            100.0 * n("identity/minutiae_precision")?,
+            n("psnr")?
         ));
     }
     Ok(rows.join("\n"))
