@@ -12,7 +12,6 @@ use std::path::{Path, PathBuf};
 
 use fp_model::{Autoencoder, MODEL_CONFIG_FILE, MODEL_WEIGHTS_FILE, ModelConfig, ModelError};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use tch::{Device, nn};
 
 use crate::config::Config;
@@ -90,8 +89,7 @@ impl InitWeights {
         }
         loaded.map_err(wrap)?;
         let weights = checkpoint.join(MODEL_WEIGHTS_FILE);
-        let bytes = std::fs::read(&weights).map_err(TrainError::io(&weights))?;
-        let sha256 = Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect();
+        let sha256 = crate::collection::sha256_file(&weights).map_err(TrainError::io(&weights))?;
         // Kept as found from `source` (relative when it is, e.g. `models/restore-fvc2002`),
         // not made absolute: a run's state.json, and every model exported from it, would
         // otherwise carry the path of the machine it trained on.
