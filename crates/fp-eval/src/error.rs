@@ -272,40 +272,25 @@ pub enum EvalError {
     },
 }
 
-impl From<DataError> for EvalError {
-    fn from(e: DataError) -> Self {
-        EvalError::Data(Box::new(e))
-    }
+/// `From` for the boxed variants: each library's error becomes its variant of
+/// [`EvalError`], boxed (they are large, and `?` should not make every result so).
+macro_rules! boxed_from {
+    ($($error:ty => $variant:ident),* $(,)?) => {$(
+        impl From<$error> for EvalError {
+            fn from(e: $error) -> Self {
+                EvalError::$variant(Box::new(e))
+            }
+        }
+    )*};
 }
 
-impl From<TrainError> for EvalError {
-    fn from(e: TrainError) -> Self {
-        EvalError::Train(Box::new(e))
-    }
-}
-
-impl From<MetricsError> for EvalError {
-    fn from(e: MetricsError) -> Self {
-        EvalError::Metrics(Box::new(e))
-    }
-}
-
-impl From<FolderError> for EvalError {
-    fn from(e: FolderError) -> Self {
-        EvalError::Folder(Box::new(e))
-    }
-}
-
-impl From<GalleryError> for EvalError {
-    fn from(e: GalleryError) -> Self {
-        EvalError::Gallery(Box::new(e))
-    }
-}
-
-impl From<FigureError> for EvalError {
-    fn from(e: FigureError) -> Self {
-        EvalError::Figure(Box::new(e))
-    }
+boxed_from! {
+    DataError => Data,
+    TrainError => Train,
+    MetricsError => Metrics,
+    FolderError => Folder,
+    GalleryError => Gallery,
+    FigureError => Figure,
 }
 
 /// An error and its causes, outermost first, joined by `: ` (as anyhow's `{:#}` shows them).
