@@ -713,7 +713,7 @@ impl Tool {
                     // The baseline's script sets the policy it measures.
                     Tool::Baseline => Value::Null,
                     _ => {
-                        cmd.env("OMP_WAIT_POLICY", policy);
+                        set_wait_policy(&mut cmd, policy);
                         json!(policy)
                     }
                 };
@@ -737,9 +737,9 @@ impl Tool {
                 } else {
                     cmd.args(["--engine", "torch"]);
                     r.allocators.preload(&mut cmd, r.torch_alloc);
-                    // OpenMP threads that wait as fpae's do in this pass (spinning on an
-                    // idle machine, asleep on a busy one: crates/fp-cli/src/openmp.rs).
-                    cmd.env("OMP_WAIT_POLICY", policy);
+                    // OpenMP threads that wait as fpae's do in this pass (libgomp's default
+                    // on an idle machine, asleep on a busy one: crates/fp-cli/src/openmp.rs).
+                    set_wait_policy(&mut cmd, policy);
                 }
                 let run = run_measured(&mut cmd, true, false)?;
                 let report = last_json_line(&run.stdout);
@@ -822,9 +822,18 @@ fn timing_of_passes(runs: &[Value], images: usize) -> Value {
     timing
 }
 
+/// Runs `cmd` with OpenMP wait `policy`: `OMP_WAIT_POLICY` set to it, or unset
+/// for `default` (libgomp's own).
+fn set_wait_policy(cmd: &mut Command, policy: &str) {
+    match policy {
+        "default" => cmd.env_remove("OMP_WAIT_POLICY"),
+        _ => cmd.env("OMP_WAIT_POLICY", policy),
+    };
+}
+
 /// The OpenMP wait policy `fpae --threads WORKERS restore` would run with now
-/// (`fpae wait-policy`): `active` on an idle machine, `passive` on a busy one,
-/// or the caller's `OMP_WAIT_POLICY`.
+/// (`fpae wait-policy`): `default` (libgomp's) on an idle machine, `passive` on
+/// a busy one, or the caller's `OMP_WAIT_POLICY`.
 fn wait_policy(fpae: &Path, workers: usize) -> Result<String> {
     let out = Command::new(fpae)
         .arg("--threads")

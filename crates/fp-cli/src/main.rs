@@ -99,7 +99,7 @@ enum Command {
     /// Print every command and flag as JSON (for `cargo xtask docs-check`).
     #[command(hide = true)]
     HelpJson,
-    /// Print the OpenMP wait policy `restore` would run with now, for `--threads` (for `cargo xtask bench restore`).
+    /// Print the OpenMP wait policy `restore` would run with now, for `--threads`: `passive`, `default` (libgomp's: spin a while, then sleep) or the user's (for `cargo xtask bench restore`).
     #[command(hide = true)]
     WaitPolicy,
 }
@@ -145,7 +145,7 @@ fn run(command: Command, threads: Option<usize>) -> anyhow::Result<ExitCode> {
         Command::Pairs(args) => pairs::run(args),
         Command::HelpJson => help_json::run(&Cli::command()),
         Command::WaitPolicy => {
-            println!("{}", openmp::chosen_policy(threads));
+            println!("{}", openmp::chosen_policy(threads).as_deref().unwrap_or("default"));
             Ok(ExitCode::SUCCESS)
         }
     }

@@ -10,7 +10,7 @@
 //! the convolutions, and the run took 22 to 23 s, against 11 s with
 //! `OMP_WAIT_POLICY=passive` (runs alternated; docs/performance.md). On an idle
 //! machine the spinning costs nobody anything and saves the wake-ups: there
-//! sleeping threads restored 64 prints 7 % slower.
+//! sleeping threads restored 64 prints 0 to 7 % slower.
 //!
 //! So the policy follows the load at start: fpae watches the machine for
 //! [`LOAD_WINDOW`] (`/proc/stat`, less its own time), and when the cores other
@@ -34,19 +34,21 @@ pub fn should_sleep(others: f64, threads: usize, cores: usize) -> bool {
     others + threads as f64 > cores as f64 + 0.25
 }
 
-/// The wait policy fpae's network commands run with: the user's
-/// `OMP_WAIT_POLICY` when set, otherwise `passive` when the machine is too busy
-/// for `threads` spinning threads (see [`should_sleep`]) or its load cannot be
-/// read (spinning on shared cores cost 3.7x, sleeping on idle ones 7 %), and
-/// libgomp's default, `active`, when it has room.
-pub fn chosen_policy(threads: Option<usize>) -> String {
+/// The value of `OMP_WAIT_POLICY` fpae's network commands run with, `None`
+/// for libgomp's default (spin a while, then sleep): the user's value when
+/// set, otherwise `passive` when the machine is too busy for `threads`
+/// spinning threads (see [`should_sleep`]) or its load cannot be read
+/// (spinning on shared cores cost 3.7x, sleeping on idle ones up to 7 %), and
+/// the default when it has room.
+pub fn chosen_policy(threads: Option<usize>) -> Option<String> {
     if let Some(set) = std::env::var_os(WAIT_POLICY_VAR) {
-        return set.to_string_lossy().into_owned();
+        return Some(set.to_string_lossy().into_owned());
     }
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
     let threads = threads.unwrap_or(cores).max(1);
     let others = fp_cpuload::other_load_over(LOAD_WINDOW);
-    if others.is_some_and(|others| !should_sleep(others, threads, cores)) { "active" } else { "passive" }.to_owned()
+    let room = others.is_some_and(|others| !should_sleep(others, threads, cores));
+    (!room).then(|| "passive".to_owned())
 }
 
 /// Executes this program again, with the same arguments and
@@ -55,7 +57,7 @@ pub fn chosen_policy(threads: Option<usize>) -> String {
 /// is set already, when the machine has room (libgomp's default then spins),
 /// or when fpae cannot execute itself.
 pub fn wait_passively_when_busy(threads: Option<usize>) {
-    if std::env::var_os(WAIT_POLICY_VAR).is_some() || chosen_policy(threads) != "passive" {
+    if std::env::var_os(WAIT_POLICY_VAR).is_some() || chosen_policy(threads).is_none() {
         return;
     }
     #[cfg(unix)]
