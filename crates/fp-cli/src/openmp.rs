@@ -36,30 +36,36 @@ pub fn should_sleep(others: f64, threads: usize, cores: usize) -> bool {
 
 /// The value of `OMP_WAIT_POLICY` fpae's network commands run with, `None`
 /// for libgomp's default (spin a while, then sleep): the user's value when
-/// set, otherwise `passive` when the machine is too busy for `threads`
-/// spinning threads (see [`should_sleep`]) or its load cannot be read
-/// (spinning on shared cores cost 3.7x, sleeping on idle ones up to 7 %), and
-/// the default when it has room.
+/// set, otherwise [`policy_for_load`]'s.
 pub fn chosen_policy(threads: Option<usize>) -> Option<String> {
-    if let Some(set) = std::env::var_os(WAIT_POLICY_VAR) {
-        return Some(set.to_string_lossy().into_owned());
+    match std::env::var_os(WAIT_POLICY_VAR) {
+        Some(set) => Some(set.to_string_lossy().into_owned()),
+        None => policy_for_load(threads).map(str::to_owned),
     }
+}
+
+/// `passive` when the machine is too busy for `threads` spinning threads (see
+/// [`should_sleep`]) or its load cannot be read (spinning on shared cores cost
+/// 3.7x, sleeping on idle ones up to 7 %); `None`, libgomp's default, when it
+/// has room.
+fn policy_for_load(threads: Option<usize>) -> Option<&'static str> {
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
     let threads = threads.unwrap_or(cores).max(1);
     let others = fp_cpuload::other_load_over(LOAD_WINDOW);
     let room = others.is_some_and(|others| !should_sleep(others, threads, cores));
-    (!room).then(|| "passive".to_owned())
+    (!room).then_some("passive")
 }
 
 /// Executes this program again, with the same arguments and
-/// `OMP_WAIT_POLICY=passive`, when that variable is unset and
-/// [`chosen_policy`] says the threads should sleep. Returns when the variable
-/// is set already, when the machine has room (libgomp's default then spins),
-/// or when fpae cannot execute itself.
+/// `OMP_WAIT_POLICY=passive`, when that variable is unset and the machine is
+/// too busy for spinning threads ([`policy_for_load`]). Returns when the
+/// variable is set already, when the machine has room (libgomp's default then
+/// spins a while), or when fpae cannot execute itself.
 pub fn wait_passively_when_busy(threads: Option<usize>) {
-    if std::env::var_os(WAIT_POLICY_VAR).is_some() || chosen_policy(threads).is_none() {
+    if std::env::var_os(WAIT_POLICY_VAR).is_some() {
         return;
     }
+    let Some(policy) = policy_for_load(threads) else { return };
     #[cfg(unix)]
     {
         use std::os::unix::process::CommandExt;
@@ -70,8 +76,8 @@ pub fn wait_passively_when_busy(threads: Option<usize>) {
         if let Some(name) = args.next() {
             cmd.arg0(name);
         }
-        let err = cmd.args(args).env(WAIT_POLICY_VAR, "passive").exec();
-        tracing::debug!("cannot execute fpae again with {WAIT_POLICY_VAR}=passive: {err}");
+        let err = cmd.args(args).env(WAIT_POLICY_VAR, policy).exec();
+        tracing::debug!("cannot execute fpae again with {WAIT_POLICY_VAR}={policy}: {err}");
     }
 }
 

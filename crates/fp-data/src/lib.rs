@@ -33,7 +33,7 @@ pub use discover::{
 pub use error::{DataError, Result};
 pub use manifest::{DEFAULT_PPI, DatasetManifest, MANIFEST_FILE, Naming, SubsetInfo};
 pub use meta::ImageMeta;
-pub use mix::{mix, mixed_counts};
+pub use mix::mix;
 pub use pixels::Pixels;
 pub use scaling::AppliedScaling;
 pub use split::{Split, split};

@@ -52,7 +52,7 @@ pub fn mix(dataset: &Dataset, config: &DataConfig, train: &[usize]) -> Result<Ve
 /// How many samples each root of `sizes` images gets so that the counts are in
 /// proportion to `weights` and none is below its size: the smallest total
 /// where every root fits, each count rounded (and raised to its size).
-pub fn mixed_counts(sizes: &[usize], weights: &[f64]) -> Vec<usize> {
+fn mixed_counts(sizes: &[usize], weights: &[f64]) -> Vec<usize> {
     let sum: f64 = weights.iter().sum();
     let total = sizes.iter().zip(weights).map(|(&n, &w)| n as f64 / (w / sum)).fold(0.0, f64::max);
     sizes.iter().zip(weights).map(|(&n, &w)| ((total * w / sum).round() as usize).max(n)).collect()

@@ -202,20 +202,27 @@ fn the_cache_round_trips_a_variable_size_dataset() {
     assert_eq!((source, d.items[0].source.ppi), (LoadSource::Decoded, 1000));
 }
 
-#[test]
-fn combined_roots_qualify_databases_and_split_by_whole_fingers() {
-    let dir = tempfile::tempdir().unwrap();
-    let (a, b) = (dir.path().join("fvc2002"), dir.path().join("fvc2000"));
+/// Two synthetic trees, `first` and `second` under `dir`, and a by-finger
+/// configuration of both (one finger in three held out per database).
+fn two_roots(dir: &Path, first: &str, second: &str) -> (PathBuf, PathBuf, DataConfig) {
+    let (a, b) = (dir.join(first), dir.join(second));
     synthetic_tree(&a, 255);
     synthetic_tree(&b, 255);
-    std::fs::write(a.join("dataset.toml"), "name = \"fvc2002\"\n[subsets.DB2_B]\nppi = 569\n").unwrap();
     let cfg = DataConfig {
         root: Roots::new(vec![a.clone(), b.clone()]),
         cache: false,
         split: SplitKind::ByFinger,
         val_fraction: 0.34,
-        ..config(&a, &dir.path().join("cache"))
+        ..config(&a, &dir.join("cache"))
     };
+    (a, b, cfg)
+}
+
+#[test]
+fn combined_roots_qualify_databases_and_split_by_whole_fingers() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, _, cfg) = two_roots(dir.path(), "fvc2002", "fvc2000");
+    std::fs::write(a.join("dataset.toml"), "name = \"fvc2002\"\n[subsets.DB2_B]\nppi = 569\n").unwrap();
     let d = fp_data::load(&cfg).unwrap();
     assert_eq!(d.len(), 24);
     let databases: std::collections::BTreeSet<String> = d.items.iter().map(|m| m.source.database()).collect();
@@ -247,16 +254,7 @@ fn combined_roots_qualify_databases_and_split_by_whole_fingers() {
 #[test]
 fn training_mixes_roots_in_the_configured_shares_and_keeps_every_image() {
     let dir = tempfile::tempdir().unwrap();
-    let (a, b) = (dir.path().join("real"), dir.path().join("synth"));
-    synthetic_tree(&a, 255);
-    synthetic_tree(&b, 255);
-    let cfg = DataConfig {
-        root: Roots::new(vec![a.clone(), b.clone()]),
-        cache: false,
-        split: SplitKind::ByFinger,
-        val_fraction: 0.34,
-        ..config(&a, &dir.path().join("cache"))
-    };
+    let (a, b, cfg) = two_roots(dir.path(), "real", "synth");
     let d = fp_data::load(&cfg).unwrap();
     let plain = fp_data::split_dataset(&d, &cfg).unwrap();
     assert_eq!(fp_data::training_split(&d, &cfg).unwrap(), plain, "no mix, no change");
