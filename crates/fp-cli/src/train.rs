@@ -116,7 +116,11 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
         .context("cannot install the Ctrl-C handler")?;
     }
     let mut progress = Progress::default();
-    let outcome = match fp_train::train(&run, &config, placement, &data, &split, resume, &mut progress, &stop) {
+    let outcome = match fp_train::train(
+        fp_train::TrainingJob { run: &run, config: &config, placement, data: &data, split: &split, resume },
+        &mut progress,
+        &stop,
+    ) {
         Ok(outcome) => outcome,
         // A write failed (a full disk, a read-only folder): the run keeps its last checkpoint.
         Err(e @ fp_train::TrainError::Io { .. }) => {

@@ -37,4 +37,4 @@ pub use shards::{
     ShardOptions, ShardsManifest, read_shard, stream_samples, write_shards,
 };
 pub use task::{Batch, Pairs, Sample, TaskConfig, TaskKind, same_size_runs};
-pub use trainer::{Observer, Outcome, Silent, epoch_order, mean_loss, train, train_step};
+pub use trainer::{Observer, Outcome, Silent, TrainingJob, epoch_order, mean_loss, train, train_step};

@@ -98,23 +98,33 @@ pub fn mean_loss(model: &Autoencoder, loss: LossKind, batches: &[(Vec<usize>, Ba
     })
 }
 
-/// Trains (or, with `resume`, continues training) the model of `config` on
-/// `data` split by `split` on `placement` (resolved by the caller from
-/// `config.train.device` and `config.train.precision`), writing everything
-/// into `run`.
+/// What a training run works on: the run folder it writes into, the config, where it
+/// computes (resolved by the caller from `config.train.device` and
+/// `config.train.precision`), the data and its split, and whether it continues the run
+/// (`resume`) or starts it.
+#[derive(Debug, Clone, Copy)]
+pub struct TrainingJob<'a> {
+    /// The run folder: config, checkpoints, history.
+    pub run: &'a RunDir,
+    /// The resolved configuration.
+    pub config: &'a Config,
+    /// Device, precision and memory format.
+    pub placement: Placement,
+    /// The loaded images.
+    pub data: &'a Dataset,
+    /// Which of them train and which validate.
+    pub split: &'a Split,
+    /// Continue from the run's last checkpoint instead of starting.
+    pub resume: bool,
+}
+
+/// Trains (or, with `job.resume`, continues training) the model of `job.config`,
+/// writing everything into `job.run`.
 ///
 /// `stop` is polled after every batch: once it is set, a checkpoint is written
 /// and the function returns [`Outcome::Interrupted`].
-pub fn train(
-    run: &RunDir,
-    config: &Config,
-    placement: Placement,
-    data: &Dataset,
-    split: &Split,
-    resume: bool,
-    observer: &mut dyn Observer,
-    stop: &AtomicBool,
-) -> Result<Outcome> {
+pub fn train(job: TrainingJob<'_>, observer: &mut dyn Observer, stop: &AtomicBool) -> Result<Outcome> {
+    let TrainingJob { run, config, placement, data, split, resume } = job;
     let mut session = Session::start(run, config, placement, data, resume)?;
     session.announce(split, resume);
     let pairs = Pairs::new(data, config);

@@ -9,7 +9,7 @@ use std::path::Path;
 use std::sync::atomic::AtomicBool;
 
 use fp_train::fault::{Fault, FaultAction, FaultPoint, arm_on_this_thread};
-use fp_train::{Config, Outcome, RunDir, Silent, TrainError};
+use fp_train::{Config, Outcome, RunDir, Silent, TrainError, TrainingJob};
 
 mod common;
 
@@ -34,7 +34,10 @@ fn attempt(dir: &Path, fault: Option<Fault>) -> Option<Result<Outcome, TrainErro
         let resume = dir.join("config.toml").exists();
         let (run, cfg) =
             if resume { RunDir::open_for_resume(dir, &[])? } else { (RunDir::create(dir, &config())?, config()) };
-        fp_train::train(&run, &cfg, placement(&cfg), &dataset(), &split(), resume, &mut Silent, &AtomicBool::new(false))
+        let (data, split) = (dataset(), split());
+        let job =
+            TrainingJob { run: &run, config: &cfg, placement: placement(&cfg), data: &data, split: &split, resume };
+        fp_train::train(job, &mut Silent, &AtomicBool::new(false))
     }));
     arm_on_this_thread(None);
     result.ok()
@@ -49,17 +52,16 @@ fn finish(dir: &Path) {
 /// An uninterrupted run.
 fn straight(dir: &Path) {
     let run = RunDir::create(dir, &config()).unwrap();
-    let outcome = fp_train::train(
-        &run,
-        &config(),
-        placement(&config()),
-        &dataset(),
-        &split(),
-        false,
-        &mut Silent,
-        &AtomicBool::new(false),
-    )
-    .unwrap();
+    let (config, data, split) = (config(), dataset(), split());
+    let job = TrainingJob {
+        run: &run,
+        config: &config,
+        placement: placement(&config),
+        data: &data,
+        split: &split,
+        resume: false,
+    };
+    let outcome = fp_train::train(job, &mut Silent, &AtomicBool::new(false)).unwrap();
     assert_eq!(outcome, Outcome::Completed { epochs: EPOCHS });
 }
 

@@ -2,9 +2,9 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use fp_data::{Dataset, ResizeMode};
+use fp_data::{Dataset, ResizeMode, Split};
 use fp_model::{ModelConfig, TutorialCaeConfig};
-use fp_train::{Config, EpochRecord, Observer, Outcome, Pairs, RunDir, Silent, TaskKind, TrainError};
+use fp_train::{Config, EpochRecord, Observer, Outcome, Pairs, RunDir, Silent, TaskKind, TrainError, TrainingJob};
 use tch::Tensor;
 
 mod common;
@@ -40,13 +40,17 @@ fn no_stop() -> AtomicBool {
     AtomicBool::new(false)
 }
 
+/// The training job of `run` with `config` on `data` split by `split`, placed as `config` says.
+fn job<'a>(run: &'a RunDir, config: &'a Config, data: &'a Dataset, split: &'a Split, resume: bool) -> TrainingJob<'a> {
+    TrainingJob { run, config, placement: placement(config), data, split, resume }
+}
+
 #[test]
 fn training_reduces_the_loss_and_writes_the_run_directory() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = config(6);
     let run = new_run(dir.path(), &cfg);
-    let outcome =
-        fp_train::train(&run, &cfg, placement(&cfg), &dataset(), &split(), false, &mut Silent, &no_stop()).unwrap();
+    let outcome = fp_train::train(job(&run, &cfg, &dataset(), &split(), false), &mut Silent, &no_stop()).unwrap();
     assert_eq!(outcome, Outcome::Completed { epochs: 6 });
     let h = history(&run);
     assert_eq!(h.iter().map(|r| r.epoch).collect::<Vec<_>>(), [1, 2, 3, 4, 5, 6]);
@@ -81,8 +85,8 @@ fn training_is_deterministic_on_cpu() {
     let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let cfg = config(2);
     let (ra, rb) = (new_run(a.path(), &cfg), new_run(b.path(), &cfg));
-    fp_train::train(&ra, &cfg, placement(&cfg), &dataset(), &split(), false, &mut Silent, &no_stop()).unwrap();
-    fp_train::train(&rb, &cfg, placement(&cfg), &dataset(), &split(), false, &mut Silent, &no_stop()).unwrap();
+    fp_train::train(job(&ra, &cfg, &dataset(), &split(), false), &mut Silent, &no_stop()).unwrap();
+    fp_train::train(job(&rb, &cfg, &dataset(), &split(), false), &mut Silent, &no_stop()).unwrap();
     let losses = |r: &RunDir| history(r).iter().map(|e| (e.train_loss, e.val_loss)).collect::<Vec<_>>();
     assert_eq!(losses(&ra), losses(&rb));
     assert_eq!(max_diff(&weights(&ra), &weights(&rb)), 0.0);
@@ -92,12 +96,10 @@ fn training_is_deterministic_on_cpu() {
 fn two_epochs_plus_resumed_two_equal_four_straight() {
     let (straight, resumed) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let r4 = new_run(straight.path(), &config(4));
-    fp_train::train(&r4, &config(4), placement(&config(4)), &dataset(), &split(), false, &mut Silent, &no_stop())
-        .unwrap();
+    fp_train::train(job(&r4, &config(4), &dataset(), &split(), false), &mut Silent, &no_stop()).unwrap();
 
     let r2 = new_run(resumed.path(), &config(2));
-    fp_train::train(&r2, &config(2), placement(&config(2)), &dataset(), &split(), false, &mut Silent, &no_stop())
-        .unwrap();
+    fp_train::train(job(&r2, &config(2), &dataset(), &split(), false), &mut Silent, &no_stop()).unwrap();
     drop(r2); // the first process ends, and with it its hold on the run
     let err = RunDir::open_for_resume(resumed.path(), &["train.learning_rate=0.1".into()]).unwrap_err();
     assert!(
@@ -106,8 +108,7 @@ fn two_epochs_plus_resumed_two_equal_four_straight() {
     );
     let (r2, cfg) = RunDir::open_for_resume(resumed.path(), &["train.epochs=4".into()]).unwrap();
     assert_eq!(Config::load(&resumed.path().join("config.toml"), &[]).unwrap().train.epochs, 4);
-    let outcome =
-        fp_train::train(&r2, &cfg, placement(&cfg), &dataset(), &split(), true, &mut Silent, &no_stop()).unwrap();
+    let outcome = fp_train::train(job(&r2, &cfg, &dataset(), &split(), true), &mut Silent, &no_stop()).unwrap();
     assert_eq!(outcome, Outcome::Completed { epochs: 4 });
     assert!(max_diff(&weights(&r4), &weights(&r2)) <= 1e-6);
     let (h4, h2) = (history(&r4), history(&r2));
@@ -138,14 +139,13 @@ fn an_interrupted_run_checkpoints_mid_epoch_and_resumes_exactly() {
     let (straight, stopped) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let cfg = config(3);
     let r = new_run(straight.path(), &cfg);
-    fp_train::train(&r, &cfg, placement(&cfg), &dataset(), &split(), false, &mut Silent, &no_stop()).unwrap();
+    fp_train::train(job(&r, &cfg, &dataset(), &split(), false), &mut Silent, &no_stop()).unwrap();
 
     // 3 batches per epoch: stop after the 5th batch, i.e. mid-way through epoch 2.
     let s = new_run(stopped.path(), &cfg);
     let stop = AtomicBool::new(false);
     let mut observer = StopAfter { batches: 5, seen: 0, stop: &stop };
-    let outcome =
-        fp_train::train(&s, &cfg, placement(&cfg), &dataset(), &split(), false, &mut observer, &stop).unwrap();
+    let outcome = fp_train::train(job(&s, &cfg, &dataset(), &split(), false), &mut observer, &stop).unwrap();
     assert_eq!(outcome, Outcome::Interrupted { epochs: 1, batches: 2 });
     let state = RunDir::read_state(&s.checkpoint(fp_train::Checkpoint::Last)).unwrap();
     assert_eq!((state.epochs_done, state.batches_done, state.steps), (1, 2, 5));
@@ -153,8 +153,7 @@ fn an_interrupted_run_checkpoints_mid_epoch_and_resumes_exactly() {
 
     drop(s);
     let (s, cfg) = RunDir::open_for_resume(stopped.path(), &[]).unwrap();
-    let outcome =
-        fp_train::train(&s, &cfg, placement(&cfg), &dataset(), &split(), true, &mut Silent, &no_stop()).unwrap();
+    let outcome = fp_train::train(job(&s, &cfg, &dataset(), &split(), true), &mut Silent, &no_stop()).unwrap();
     assert_eq!(outcome, Outcome::Completed { epochs: 3 });
     assert!(max_diff(&weights(&r), &weights(&s)) <= 1e-6);
     let (hr, hs) = (history(&r), history(&s));
@@ -166,7 +165,7 @@ fn a_nan_loss_stops_with_a_clear_error_and_keeps_the_last_checkpoint() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = config(1);
     let run = new_run(dir.path(), &cfg);
-    fp_train::train(&run, &cfg, placement(&cfg), &dataset(), &split(), false, &mut Silent, &no_stop()).unwrap();
+    fp_train::train(job(&run, &cfg, &dataset(), &split(), false), &mut Silent, &no_stop()).unwrap();
     let good = weights(&run);
 
     // Poison one training image and continue for a second epoch.
@@ -176,8 +175,7 @@ fn a_nan_loss_stops_with_a_clear_error_and_keeps_the_last_checkpoint() {
     let poisoned = Dataset::new(clean.items.clone(), values, clean.scaling, clean.preprocess).unwrap();
     drop(run);
     let (run, cfg) = RunDir::open_for_resume(dir.path(), &["train.epochs=2".into()]).unwrap();
-    let err =
-        fp_train::train(&run, &cfg, placement(&cfg), &poisoned, &split(), true, &mut Silent, &no_stop()).unwrap_err();
+    let err = fp_train::train(job(&run, &cfg, &poisoned, &split(), true), &mut Silent, &no_stop()).unwrap_err();
     assert!(matches!(err, TrainError::NonFiniteLoss { epoch: 2, .. }), "{err:?}");
     let text = err.to_string();
     assert!(text.starts_with("training diverged: the loss is NaN at epoch 2, batch "), "{text}");
@@ -201,9 +199,7 @@ fn an_existing_run_directory_is_not_overwritten() {
     // A run stopped before its first checkpoint has nothing to continue: resuming starts it over.
     let empty = tempfile::tempdir().unwrap();
     let run = new_run(empty.path(), &config(1));
-    let outcome =
-        fp_train::train(&run, &config(1), placement(&config(1)), &dataset(), &split(), true, &mut Silent, &no_stop())
-            .unwrap();
+    let outcome = fp_train::train(job(&run, &config(1), &dataset(), &split(), true), &mut Silent, &no_stop()).unwrap();
     assert_eq!(outcome, Outcome::Completed { epochs: 1 });
     assert_eq!(history(&run).len(), 1);
 }
@@ -213,7 +209,7 @@ fn a_run_directory_has_one_writer_at_a_time() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = config(1);
     let first = new_run(dir.path(), &cfg);
-    fp_train::train(&first, &cfg, placement(&cfg), &dataset(), &split(), false, &mut Silent, &no_stop()).unwrap();
+    fp_train::train(job(&first, &cfg, &dataset(), &split(), false), &mut Silent, &no_stop()).unwrap();
     // While `first` lives, nobody else may write the run; readers may.
     let err = RunDir::open_for_resume(dir.path(), &["train.epochs=2".into()]).unwrap_err().to_string();
     let pid = std::process::id();
@@ -226,7 +222,7 @@ fn a_run_directory_has_one_writer_at_a_time() {
     assert!(RunDir::open_for_resume(dir.path(), &[]).is_err(), "a clone still holds the lock");
     drop(clone);
     let (resumed, cfg) = RunDir::open_for_resume(dir.path(), &["train.epochs=2".into()]).unwrap();
-    fp_train::train(&resumed, &cfg, placement(&cfg), &dataset(), &split(), true, &mut Silent, &no_stop()).unwrap();
+    fp_train::train(job(&resumed, &cfg, &dataset(), &split(), true), &mut Silent, &no_stop()).unwrap();
     assert_eq!(history(&resumed).iter().map(|r| r.epoch).collect::<Vec<_>>(), [1, 2]);
 }
 
@@ -239,8 +235,7 @@ fn patience_stops_a_run_that_no_longer_improves() {
     cfg.train.learning_rate = 1e-12;
     cfg.train.patience = Some(2);
     let run = new_run(dir.path(), &cfg);
-    let outcome =
-        fp_train::train(&run, &cfg, placement(&cfg), &dataset(), &split(), false, &mut Silent, &no_stop()).unwrap();
+    let outcome = fp_train::train(job(&run, &cfg, &dataset(), &split(), false), &mut Silent, &no_stop()).unwrap();
     assert_eq!(outcome, Outcome::EarlyStopped { epochs: 3, best_epoch: 1 });
     assert_eq!(history(&run).len(), 3);
 }
@@ -251,7 +246,7 @@ fn bf16_mixed_precision_learns_and_keeps_f32_weights() {
     let mut cfg = config(6);
     cfg.train.precision = fp_model::Precision::Bf16;
     let run = new_run(dir.path(), &cfg);
-    fp_train::train(&run, &cfg, placement(&cfg), &dataset(), &split(), false, &mut Silent, &no_stop()).unwrap();
+    fp_train::train(job(&run, &cfg, &dataset(), &split(), false), &mut Silent, &no_stop()).unwrap();
     let h = history(&run);
     assert!(h[5].train_loss < 0.7 * h[0].train_loss, "{h:#?}");
     assert!(h[5].val_loss < 0.7 * h[0].val_loss, "{h:#?}");
@@ -262,7 +257,7 @@ fn bf16_mixed_precision_learns_and_keeps_f32_weights() {
     let dir32 = tempfile::tempdir().unwrap();
     cfg.train.precision = fp_model::Precision::F32;
     let run32 = new_run(dir32.path(), &cfg);
-    fp_train::train(&run32, &cfg, placement(&cfg), &dataset(), &split(), false, &mut Silent, &no_stop()).unwrap();
+    fp_train::train(job(&run32, &cfg, &dataset(), &split(), false), &mut Silent, &no_stop()).unwrap();
     let h32 = history(&run32);
     let (a, b) = (h[5].val_loss, h32[5].val_loss);
     assert!((a - b).abs() < 0.25 * b, "bf16 {a} vs f32 {b}");
@@ -318,17 +313,7 @@ fn a_native_restore_run_learns_and_resumes_exactly() {
     let (straight, resumed) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let data = native_dataset();
     let r4 = new_run(straight.path(), &native_restore_config(4));
-    fp_train::train(
-        &r4,
-        &native_restore_config(4),
-        placement(&native_restore_config(4)),
-        &data,
-        &split(),
-        false,
-        &mut Silent,
-        &no_stop(),
-    )
-    .unwrap();
+    fp_train::train(job(&r4, &native_restore_config(4), &data, &split(), false), &mut Silent, &no_stop()).unwrap();
     let h4 = history(&r4);
     assert!(h4[3].val_loss < h4[0].val_loss, "{h4:#?}");
 
@@ -337,11 +322,11 @@ fn a_native_restore_run_learns_and_resumes_exactly() {
     let r = new_run(resumed.path(), &cfg);
     let stop = AtomicBool::new(false);
     let mut observer = StopAfter { batches: 20, seen: 0, stop: &stop };
-    let outcome = fp_train::train(&r, &cfg, placement(&cfg), &data, &split(), false, &mut observer, &stop).unwrap();
+    let outcome = fp_train::train(job(&r, &cfg, &data, &split(), false), &mut observer, &stop).unwrap();
     assert_eq!(outcome, Outcome::Interrupted { epochs: 2, batches: 6 });
     drop(r);
     let (r, cfg) = RunDir::open_for_resume(resumed.path(), &[]).unwrap();
-    fp_train::train(&r, &cfg, placement(&cfg), &data, &split(), true, &mut Silent, &no_stop()).unwrap();
+    fp_train::train(job(&r, &cfg, &data, &split(), true), &mut Silent, &no_stop()).unwrap();
     let h = history(&r);
     let losses = |h: &[EpochRecord]| h.iter().map(|e| (e.train_loss, e.val_loss)).collect::<Vec<_>>();
     assert_eq!(losses(&h), losses(&h4), "the resumed run's history is the uninterrupted one's");
@@ -351,7 +336,7 @@ fn a_native_restore_run_learns_and_resumes_exactly() {
 /// A tiny run trained for one epoch and exported, in `dir/source` and `dir/model`.
 fn exported_source(dir: &std::path::Path, cfg: &Config) -> (RunDir, std::path::PathBuf) {
     let run = new_run(&dir.join("source"), cfg);
-    fp_train::train(&run, cfg, placement(cfg), &dataset(), &split(), false, &mut Silent, &no_stop()).unwrap();
+    fp_train::train(job(&run, cfg, &dataset(), &split(), false), &mut Silent, &no_stop()).unwrap();
     let model = dir.join("model");
     fp_train::export_model(run.path(), fp_train::Checkpoint::Best, &model).unwrap();
     (run, model)
@@ -409,7 +394,7 @@ fn a_run_started_from_exported_weights_begins_with_them_and_records_their_digest
 
     // Training records where the weights came from, in the config, the state and the log.
     let run = new_run(&dir.path().join("tuned"), &tuned);
-    fp_train::train(&run, &tuned, placement(&tuned), &dataset(), &split(), false, &mut Silent, &no_stop()).unwrap();
+    fp_train::train(job(&run, &tuned, &dataset(), &split(), false), &mut Silent, &no_stop()).unwrap();
     assert_eq!(Config::load(&run.path().join("config.toml"), &[]).unwrap().train.init, Some(model.clone()));
     let state = RunDir::read_state(&run.checkpoint(fp_train::Checkpoint::Last)).unwrap();
     assert_eq!(state.init.as_ref(), Some(&init));
@@ -429,8 +414,7 @@ fn initial_weights_of_another_network_are_refused_naming_what_differs() {
     wider.model = ModelConfig::TutorialCae(TutorialCaeConfig { filters: vec![4, 16], kernel_size: 3 });
     wider.train.init = Some(model.clone());
     let run = new_run(&dir.path().join("wider"), &wider);
-    let err = fp_train::train(&run, &wider, placement(&wider), &dataset(), &split(), false, &mut Silent, &no_stop())
-        .unwrap_err();
+    let err = fp_train::train(job(&run, &wider, &dataset(), &split(), false), &mut Silent, &no_stop()).unwrap_err();
     let cause = std::error::Error::source(&err).map(ToString::to_string).unwrap_or_default();
     assert_eq!(
         err.to_string(),
@@ -464,22 +448,20 @@ fn a_run_started_from_trained_weights_resumes_exactly_without_reading_them_again
     cfg.train.init = Some(model.clone());
 
     let straight = new_run(&dir.path().join("straight"), &cfg);
-    fp_train::train(&straight, &cfg, placement(&cfg), &dataset(), &split(), false, &mut Silent, &no_stop()).unwrap();
+    fp_train::train(job(&straight, &cfg, &dataset(), &split(), false), &mut Silent, &no_stop()).unwrap();
 
     // 3 batches per epoch: stop in the middle of epoch 2.
     let stopped = new_run(&dir.path().join("stopped"), &cfg);
     let stop = AtomicBool::new(false);
     let mut observer = StopAfter { batches: 5, seen: 0, stop: &stop };
-    let outcome =
-        fp_train::train(&stopped, &cfg, placement(&cfg), &dataset(), &split(), false, &mut observer, &stop).unwrap();
+    let outcome = fp_train::train(job(&stopped, &cfg, &dataset(), &split(), false), &mut observer, &stop).unwrap();
     assert_eq!(outcome, Outcome::Interrupted { epochs: 1, batches: 2 });
     drop(stopped);
     // The resumed run continues from its own checkpoint: the initial weights are not needed any more.
     let init = RunDir::read_state(&dir.path().join("stopped/checkpoints/last")).unwrap().init.unwrap();
     std::fs::remove_dir_all(&model).unwrap();
     let (resumed, cfg) = RunDir::open_for_resume(&dir.path().join("stopped"), &[]).unwrap();
-    let outcome =
-        fp_train::train(&resumed, &cfg, placement(&cfg), &dataset(), &split(), true, &mut Silent, &no_stop()).unwrap();
+    let outcome = fp_train::train(job(&resumed, &cfg, &dataset(), &split(), true), &mut Silent, &no_stop()).unwrap();
     assert_eq!(outcome, Outcome::Completed { epochs: 3 });
     assert_eq!(max_diff(&weights(&straight), &weights(&resumed)), 0.0);
     let losses = |r: &RunDir| history(r).iter().map(|e| (e.train_loss, e.val_loss)).collect::<Vec<_>>();
