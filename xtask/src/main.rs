@@ -130,6 +130,8 @@ const DEMO_RESTORE_MODEL: &str = "restore-fvc2002";
 /// The damage of the demo's restoration picture: one validation print per kind,
 /// the prints spread over the four sensors, at [`DEMO_SEVERITY`].
 const DEMO_KINDS: [&str; 5] = ["noise", "blur", "dry", "wet", "scratch"];
+/// The dataset whose validation prints the demo's restoration picture shows (the one it fetches).
+const DEMO_DATA: &str = "data/fvc2002";
 /// The severity of the demo's damage, in [0, 1].
 const DEMO_SEVERITY: &str = "0.6";
 
@@ -145,6 +147,7 @@ fn demo(from: Option<PathBuf>) -> Result<()> {
     let restoration = run_dir.join("restoration.png");
     let restoration_out = restoration.to_string_lossy();
     let images = DEMO_KINDS.len().to_string();
+    let demo_data = project_root().join(DEMO_DATA).to_string_lossy().into_owned();
     let mut restore: Vec<&str> = vec![
         "reconstruct",
         DEMO_RESTORE_MODEL,
@@ -152,6 +155,8 @@ fn demo(from: Option<PathBuf>) -> Result<()> {
         &images,
         "--spread",
         "--minutiae",
+        "--data",
+        &demo_data,
         "--severity",
         DEMO_SEVERITY,
     ];

@@ -4,9 +4,10 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use fp_eval::benchmark::{Published, make};
+use fp_degrade::Degradation;
+use fp_eval::benchmark::{Published, make, v1_kinds};
 
-use crate::shared::Bars;
+use crate::shared::{Bars, kind_parser};
 
 #[derive(Debug, clap::Args)]
 pub struct BenchmarkArgs {
@@ -16,7 +17,7 @@ pub struct BenchmarkArgs {
 
 #[derive(Debug, clap::Subcommand)]
 enum BenchmarkCommand {
-    /// Make the restoration benchmark of a dataset: its validation prints with every kind of damage at
+    /// Make the restoration benchmark of a dataset: its validation prints with each kind of damage at
     /// severities 0.3, 0.6 and 0.9, next to every clean print.
     Make(MakeArgs),
 }
@@ -29,12 +30,21 @@ struct MakeArgs {
     /// The benchmark folder to create; it must not exist yet.
     #[arg(long, value_name = "DIR")]
     out: PathBuf,
+    /// Damage only of this kind; repeat for several (default: version 1's 13 kinds). Other kinds
+    /// than version 1's make a benchmark named after them, such as `fvc2002-restore-v1-jpeg+smudge`:
+    /// the same prints, severities and seeds, to measure a model on damage it was not trained with
+    #[arg(long = "kind", value_name = "KIND", value_parser = kind_parser())]
+    kinds: Vec<Degradation>,
 }
 
 pub fn run(args: BenchmarkArgs) -> anyhow::Result<ExitCode> {
     match args.command {
         BenchmarkCommand::Make(args) => {
-            let spec = make(&args.data, &args.out, &Bars)?;
+            let kinds = match args.kinds.is_empty() {
+                true => v1_kinds(),
+                false => args.kinds,
+            };
+            let spec = make(&args.data, &args.out, &kinds, &Bars)?;
             println!(
                 "{}: {} clean and {} degraded prints in {} (digest {})",
                 spec.name,

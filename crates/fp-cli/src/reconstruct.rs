@@ -43,6 +43,10 @@ pub struct ReconstructArgs {
     /// turn. Seeded from each print's path, as `fpae benchmark make` seeds it.
     #[arg(long = "kind", value_name = "K", requires = "grid", value_parser = kind_parser())]
     kinds: Vec<Degradation>,
+    /// With --grid: the validation prints of the dataset at DIR (split by the model's rules: a
+    /// model trained on it never saw them) instead of those of the model's own data.
+    #[arg(long, value_name = "DIR", requires = "grid")]
+    data: Option<PathBuf>,
     /// With --kind: how bad the damage is, from 0 (none) to 1.
     #[arg(long, value_name = "S", default_value_t = 0.6, requires = "kinds", value_parser = parse_severity)]
     severity: f32,
@@ -68,8 +72,14 @@ pub fn run(args: ReconstructArgs) -> anyhow::Result<ExitCode> {
         crate::shared::prepare_out_file(&out, "--out")?;
         let damage =
             (!args.kinds.is_empty()).then(|| GridDamage { kinds: args.kinds.clone(), severity: args.severity });
-        let options =
-            GridOptions { images, batch: args.model.batch, minutiae: args.minutiae, spread: args.spread, damage };
+        let options = GridOptions {
+            images,
+            batch: args.model.batch,
+            minutiae: args.minutiae,
+            spread: args.spread,
+            damage,
+            data: args.data.clone(),
+        };
         let path = write_grid(&model, &out, &options)?;
         println!("{}", path.display());
         return Ok(ExitCode::SUCCESS);

@@ -67,6 +67,28 @@ fn benchmark_restore_score_and_evaluate() {
     assert!(!out.status.success());
     assert!(text(&out.stderr).contains("--out bench: already exists"), "{}", text(&out.stderr));
 
+    // Other kinds make another benchmark, named after them, of the same prints and seeds:
+    // a kind's damage is the same bytes as in version 1's benchmark.
+    let args = ["benchmark", "make", "--data", "data", "--out", "other", "--kind", "jpeg", "--kind", "noise"];
+    let out = fpae(&args, root);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let other = listing(&root.join("other"));
+    let other_degraded: Vec<&String> = other.iter().filter(|f| f.starts_with("degraded/")).collect();
+    assert_eq!(other_degraded.len(), 4 * 2 * 3, "{other_degraded:?}");
+    assert!(other_degraded.iter().all(|f| f.starts_with("degraded/jpeg/") || f.starts_with("degraded/noise/")));
+    let other_spec = std::fs::read_to_string(root.join("other/benchmark.toml")).unwrap();
+    assert!(other_spec.contains("name = \"synthetic-restore-v1-jpeg+noise\""), "{other_spec}");
+    for f in other_degraded.iter().filter(|f| f.starts_with("degraded/noise/")) {
+        assert_eq!(
+            std::fs::read(root.join("other").join(f)).unwrap(),
+            std::fs::read(root.join("bench").join(f)).unwrap()
+        );
+    }
+    let twice = ["benchmark", "make", "--data", "data", "--out", "twice", "--kind", "jpeg", "--kind", "jpeg"];
+    let out = fpae(&twice, root);
+    assert!(!out.status.success() && !root.join("twice").exists());
+    assert!(text(&out.stderr).contains("--kind jpeg: given twice"), "{}", text(&out.stderr));
+
     // A tiny restoration model.
     let out = fpae(&["train", "restore.toml", "--run-dir", "runs/r"], root);
     assert!(out.status.success(), "{}", text(&out.stderr));
@@ -96,6 +118,21 @@ fn benchmark_restore_score_and_evaluate() {
     assert_ne!(kinds(["blur", "occlusion"], "blur.png"), figure, "the kinds are applied");
     let out = fpae(&["reconstruct", "runs/r", "--grid", "2", "--severity", "0.3"], root);
     assert!(!out.status.success(), "a severity needs a kind");
+
+    // The validation prints of a dataset named by --data: the run's own gives the same grid,
+    // a folder without prints is named in the error.
+    let grid = |extra: &[&str], out: &str| {
+        let args = [&["reconstruct", "runs/r", "--grid", "2", "--kind", "noise"][..], extra, &["--out", out]].concat();
+        fpae(&args, root)
+    };
+    let own = grid(&[], "own.png");
+    assert!(own.status.success(), "{}", text(&own.stderr));
+    let named = grid(&["--data", "data"], "named.png");
+    assert!(named.status.success(), "{}", text(&named.stderr));
+    assert_eq!(std::fs::read(root.join("named.png")).unwrap(), std::fs::read(root.join("own.png")).unwrap());
+    std::fs::create_dir(root.join("empty")).unwrap();
+    let empty = grid(&["--data", "empty"], "empty.png");
+    assert!(!empty.status.success() && text(&empty.stderr).contains("empty"), "{}", text(&empty.stderr));
 
     // Restore one kind: outputs mirror the folder, at each print's size.
     let out = fpae(&["restore", "runs/r", "bench/degraded/noise", "--out", "restored"], root);

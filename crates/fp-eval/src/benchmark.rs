@@ -137,10 +137,32 @@ impl Published {
     }
 }
 
-/// Writes the benchmark of the dataset at `data` into `out`: into a temporary
-/// sibling folder first, renamed into place when complete, so that `out` is
-/// either absent or whole.
-pub fn make(data: &Path, out: &Path, progress: &dyn Progress) -> Result<BenchmarkSpec> {
+/// The kinds of version 1, parsed.
+pub fn v1_kinds() -> Vec<Degradation> {
+    V1_KINDS.iter().map(|k| k.parse().expect("version 1 names existing kinds")).collect()
+}
+
+/// The name of the benchmark of `dataset` under `kinds`: `<dataset>-restore-v1` for
+/// version 1's kinds, in its order; otherwise the kinds joined by `+` follow, as in
+/// `fvc2002-restore-v1-jpeg+smudge` (version 1's severities, seed and split, other damage).
+pub fn benchmark_name(dataset: &str, kinds: &[Degradation]) -> String {
+    let names: Vec<&str> = kinds.iter().map(|k| k.name()).collect();
+    match names == V1_KINDS {
+        true => format!("{dataset}-restore-v1"),
+        false => format!("{dataset}-restore-v1-{}", names.join("+")),
+    }
+}
+
+/// Writes the benchmark of the dataset at `data` under `kinds` (version 1's are
+/// [`v1_kinds`]) into `out`: into a temporary sibling folder first, renamed into
+/// place when complete, so that `out` is either absent or whole.
+pub fn make(data: &Path, out: &Path, kinds: &[Degradation], progress: &dyn Progress) -> Result<BenchmarkSpec> {
+    if kinds.is_empty() {
+        return Err(EvalError::NoKinds);
+    }
+    if let Some(twice) = kinds.iter().enumerate().find_map(|(i, k)| kinds[..i].contains(k).then_some(*k)) {
+        return Err(EvalError::KindTwice { kind: twice.name() });
+    }
     if out.exists() {
         return Err(EvalError::OutExists { path: out.to_owned() });
     }
@@ -151,9 +173,7 @@ pub fn make(data: &Path, out: &Path, progress: &dyn Progress) -> Result<Benchmar
         return Err(EvalError::NoImages { dir: data.to_owned() });
     }
     let split = fp_data::split(&sources, SplitKind::ByFinger, V1_VAL_FRACTION, V1_SPLIT_SEED, &[])?;
-    let kinds: Vec<Degradation> = V1_KINDS.iter().map(|k| k.parse().expect("version 1 names existing kinds")).collect();
-
-    fp_io::create_dir_atomically(out, |staging| write_into(staging, &manifest, &sources, &split.val, &kinds, progress))
+    fp_io::create_dir_atomically(out, |staging| write_into(staging, &manifest, &sources, &split.val, kinds, progress))
 }
 
 /// Writes the clean prints, the degraded ones and the description into `dir`.
@@ -184,7 +204,8 @@ fn write_into(
             let source = &sources[i];
             let (clean, w, h) = read_values(&source.path)?;
             let mut written = Vec::new();
-            for (&kind, kind_name) in kinds.iter().zip(V1_KINDS) {
+            for &kind in kinds {
+                let kind_name = kind.name();
                 for severity in V1_SEVERITIES {
                     let mut pixels = clean.clone();
                     kind.apply_seeded(&mut pixels, w, h, severity, damage_seed(&source.relative, kind, severity));
@@ -206,12 +227,12 @@ fn write_into(
     degraded.sort_by(|a, b| a.0.cmp(&b.0));
 
     let spec = BenchmarkSpec {
-        name: format!("{}-restore-v1", manifest.name),
+        name: benchmark_name(&manifest.name, kinds),
         dataset: manifest.name.clone(),
         val_fraction: V1_VAL_FRACTION,
         split_seed: V1_SPLIT_SEED,
         seed: V1_SEED,
-        kinds: V1_KINDS.iter().map(|k| k.to_string()).collect(),
+        kinds: kinds.iter().map(|k| k.name().to_owned()).collect(),
         severities: V1_SEVERITIES.to_vec(),
         clean: sources.len(),
         degraded: degraded.len(),

@@ -170,6 +170,15 @@ pub enum EvalError {
         #[source]
         source: Box<TemplateError>,
     },
+    /// A benchmark is to be made of no kind of damage.
+    #[error("--kind: a benchmark needs at least one kind of damage")]
+    NoKinds,
+    /// A benchmark is to be made with a kind of damage named twice.
+    #[error("--kind {kind}: given twice; name each kind once")]
+    KindTwice {
+        /// The kind.
+        kind: &'static str,
+    },
     /// A benchmark is to be made where something exists already.
     #[error("--out {}: already exists; remove it or choose another folder", path.display())]
     OutExists {

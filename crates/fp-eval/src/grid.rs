@@ -67,12 +67,15 @@ pub struct GridOptions {
     pub spread: bool,
     /// Chosen damage for a restoration model's inputs (its training mix when `None`).
     pub damage: Option<GridDamage>,
+    /// The validation prints of this dataset root, split by the model's rules, instead
+    /// of those of the model's own data.
+    pub data: Option<std::path::PathBuf>,
 }
 
 impl GridOptions {
     /// The first `images` validation prints, as training draws them at its end.
     pub fn first(images: usize, batch: usize) -> Self {
-        Self { images, batch, minutiae: false, spread: false, damage: None }
+        Self { images, batch, minutiae: false, spread: false, damage: None, data: None }
     }
 }
 
@@ -110,7 +113,7 @@ pub fn grid_rows(model: &TrainedModel, options: &GridOptions) -> Result<GridRows
     if damage.is_some() && !restore {
         return Err(EvalError::DamageForReconstruction { checkpoint: model.checkpoint.clone() });
     }
-    let (data, split) = load_run_data(model, None)?;
+    let (data, split) = load_run_data(model, options.data.as_deref())?;
     let indices = pick(&Subset::Val.indices(&split, data.len()), options.images, options.spread);
     // What the model is given: the print, its degraded copy as validation
     // makes it, or the chosen damage.

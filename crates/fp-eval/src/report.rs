@@ -170,6 +170,7 @@ fn print_views(model: &TrainedModel, options: &ReportOptions) -> Result<Section>
         minutiae: true,
         spread: true,
         damage: None,
+        data: None,
     };
     // Prints too small for the minutiae detector are shown without minutiae.
     let (grid, minutiae) = match crate::grid::grid_rows(model, &grid_options) {
