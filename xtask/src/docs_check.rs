@@ -50,6 +50,28 @@ const RESTORE_FVC2002_EVAL_FVC2000: &str = "docs/bench/restore-fvc2002-on-fvc200
 /// with clean crops, rendered into docs/restoration.md beside `restore-fvc2002`'s evaluations.
 const RESTORE_WIDE_FT: [&str; 2] =
     ["docs/bench/restore-wide-ctx-ft-on-fvc2002-0.6.json", "docs/bench/restore-wide-ctx-ft-on-fvc2000-0.6.json"];
+/// Leave-kind-out: `fpae evaluate MODEL --benchmark target/bench/<dataset>-restore-v1-lko --severity 0.6`
+/// (without the per-print rows) on the benchmarks of the three kinds that
+/// `configs/restore-wide-held-out-kinds.toml` leaves out, per benchmark: the run trained without
+/// them, the same run with every kind, and `restore-fvc2002` (trained before those kinds existed).
+const HELD_OUT_KINDS: [(&str, [&str; 3]); 2] = [
+    (
+        "FVC2002",
+        [
+            "docs/bench/held-out-kinds/restore-wide-lko-on-fvc2002.json",
+            "docs/bench/held-out-kinds/restore-wide-ft-on-fvc2002.json",
+            "docs/bench/held-out-kinds/restore-fvc2002-on-fvc2002.json",
+        ],
+    ),
+    (
+        "FVC2000",
+        [
+            "docs/bench/held-out-kinds/restore-wide-lko-on-fvc2000.json",
+            "docs/bench/held-out-kinds/restore-wide-ft-on-fvc2000.json",
+            "docs/bench/held-out-kinds/restore-fvc2002-on-fvc2000.json",
+        ],
+    ),
+];
 /// The result file of `cargo xtask bench synth` quoted in docs/synthetic.md.
 const SYNTH_BENCH: &str = "docs/bench/synth.json";
 /// The result of `cargo xtask bench train` on the CPU with AVX512-BF16, quoted for bf16's speed-up.
@@ -1014,6 +1036,11 @@ fn model_regions(root: &Path, restore: &Value) -> Result<Vec<Region>> {
         "restore-wide-ctx-ft-no-harm",
         no_harm(&[("FVC2002", &wide[0]), ("FVC2000", &wide[1])])?,
     ));
+    let held_out = HELD_OUT_KINDS
+        .iter()
+        .map(|(benchmark, files)| Ok((*benchmark, [single(files[0])?, single(files[1])?, single(files[2])?])))
+        .collect::<Result<Vec<_>>>()?;
+    regions.push(Region::table("docs/restoration.md", "held-out-kinds", held_out_kinds(&held_out)?));
     Ok(regions)
 }
 
@@ -1221,6 +1248,54 @@ fn kinds_against(parts: &[(&str, &Sourced, &Sourced)]) -> Result<String> {
     }
     rows.push(average);
     rows.push(gap);
+    Ok(rows.join("\n"))
+}
+
+/// Leave-kind-out: per benchmark and kind of damage (each evaluation's groups), type-II at 40
+/// of the degraded prints, of the clean ones (the ceiling), and of three models' restorations,
+/// each with the share of the gap between degraded and clean it recovers; then the kinds'
+/// average. The models, in order: trained without these kinds, the same recipe with them, and
+/// `restore-fvc2002`.
+fn held_out_kinds(parts: &[(&str, [Sourced; 3])]) -> Result<String> {
+    let mut rows = vec![
+        "| benchmark | kind | degraded | clean | trained without these kinds | the same with every kind | `restore-fvc2002` (without them) |"
+            .to_owned(),
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: |".to_owned(),
+    ];
+    for (benchmark, models) in parts {
+        let (file, json) = &models[0];
+        let groups = json.pointer("/degraded/groups").and_then(Value::as_object);
+        let kinds: Vec<String> =
+            groups.with_context(|| format!("{file} has no /degraded/groups"))?.keys().cloned().collect();
+        // Sums over the kinds: degraded, clean, then each model's restorations.
+        let mut sums = [0.0f64; 5];
+        let cells = |rates: &[f64; 5]| {
+            let share = |r: f64| 100.0 * (r - rates[0]) / (rates[1] - rates[0]);
+            let restored: Vec<String> =
+                rates[2..].iter().map(|&r| format!("{:.1} % ({:.0} %)", 100.0 * r, share(r))).collect();
+            format!("{:.1} % | {:.1} % | {} |", 100.0 * rates[0], 100.0 * rates[1], restored.join(" | "))
+        };
+        for kind in &kinds {
+            // A JSON pointer writes the group's `/` (`jpeg/0.6`) as `~1`.
+            let group = kind.replace('~', "~0").replace('/', "~1");
+            let at = |(file, json): &Sourced, what: &str, key: &str| {
+                number_in(json, file, &format!("/{what}/groups/{group}/identity/{key}"))
+            };
+            let rates = [
+                at(&models[0], "degraded", "type2_rate_40")?,
+                at(&models[0], "degraded", "type2_rate_40_originals")?,
+                at(&models[0], "restored", "type2_rate_40")?,
+                at(&models[1], "restored", "type2_rate_40")?,
+                at(&models[2], "restored", "type2_rate_40")?,
+            ];
+            for (sum, rate) in sums.iter_mut().zip(rates) {
+                *sum += rate;
+            }
+            rows.push(format!("| {benchmark} | {kind} | {}", cells(&rates)));
+        }
+        let averaged = sums.map(|sum| sum / kinds.len() as f64);
+        rows.push(format!("| {benchmark} | averaged | {}", cells(&averaged)));
+    }
     Ok(rows.join("\n"))
 }
 
