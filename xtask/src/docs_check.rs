@@ -50,6 +50,11 @@ const RESTORE_FVC2002_EVAL_FVC2000: &str = "docs/bench/restore-fvc2002-on-fvc200
 /// with clean crops, rendered into docs/restoration.md beside `restore-fvc2002`'s evaluations.
 const RESTORE_WIDE_FT: [&str; 2] =
     ["docs/bench/restore-wide-ctx-ft-on-fvc2002-0.6.json", "docs/bench/restore-wide-ctx-ft-on-fvc2000-0.6.json"];
+/// `fpae evaluate restore --benchmark target/bench/fvc2002-restore-v1 --severity 0.6` and the same
+/// on `fvc2000-restore-v1` (without the per-print rows): the shipped restoration model, on its card.
+const RESTORE_SHIPPED: [&str; 2] = ["docs/bench/restore-on-fvc2002-0.6.json", "docs/bench/restore-on-fvc2000-0.6.json"];
+/// The shipped restoration model's card.
+const RESTORE_SHIPPED_CARD: &str = "models/restore/MODEL.md";
 /// Leave-kind-out: `fpae evaluate MODEL --benchmark target/bench/<dataset>-restore-v1-lko --severity 0.6`
 /// (without the per-print rows) on the benchmarks of the three kinds that
 /// `configs/restore-wide-held-out-kinds.toml` leaves out, per benchmark: the run trained without
@@ -901,8 +906,14 @@ fn by_sensor(json: &Value, file: &str) -> Result<String> {
 /// The ready-made models in models/. Each has a `check.json`, which the models test of
 /// fp-cli (`card_numbers_of_*`) measures again, and its card shows it between
 /// `<!-- table:check begin/end -->`.
-const MODELS: [&str; 5] =
-    ["native-cae-fvc2000", "native-cae-fvc2002", "restore-fvc2000-2002", "restore-fvc2002", "tutorial-fvc2002"];
+const MODELS: [&str; 6] = [
+    "native-cae-fvc2000",
+    "native-cae-fvc2002",
+    "restore",
+    "restore-fvc2000-2002",
+    "restore-fvc2002",
+    "tutorial-fvc2002",
+];
 
 /// One evaluation of a reconstruction model: the JSON of `fpae evaluate MODEL [--data DIR
 /// --split all] --out FILE` without its per-print rows, the dataset it measured, and the
@@ -1035,6 +1046,22 @@ fn model_regions(root: &Path, restore: &Value) -> Result<Vec<Region>> {
         "docs/restoration.md",
         "restore-wide-ctx-ft-no-harm",
         no_harm(&[("FVC2002", &wide[0]), ("FVC2000", &wide[1])])?,
+    ));
+    let shipped = [single(RESTORE_SHIPPED[0])?, single(RESTORE_SHIPPED[1])?];
+    regions.push(Region::table(
+        RESTORE_SHIPPED_CARD,
+        "results",
+        against_by_sensor(&[("FVC2002", &shipped[0], reference[0]), ("FVC2000", &shipped[1], reference[1])])?,
+    ));
+    regions.push(Region::table(
+        RESTORE_SHIPPED_CARD,
+        "kinds",
+        kinds_against(&[("FVC2002", &shipped[0], reference[0]), ("FVC2000", &shipped[1], reference[1])])?,
+    ));
+    regions.push(Region::table(
+        RESTORE_SHIPPED_CARD,
+        "no-harm",
+        no_harm(&[("FVC2002", &shipped[0]), ("FVC2000", &shipped[1])])?,
     ));
     let held_out = HELD_OUT_KINDS
         .iter()

@@ -45,7 +45,7 @@ enum Task {
     /// Download the FVC2002 (default) or FVC2000 B sets into data/<dataset> and verify them against data/<dataset>.sha256.
     FetchData(fetch::FetchArgs),
     /// Set up LibTorch and fetch the data if missing; restore damaged validation prints with the
-    /// ready-made model restore-fvc2002 (one picture, no training); then the tutorial end to end:
+    /// ready-made model restore (one picture, no training); then the tutorial end to end:
     /// train configs/quick.toml, evaluate it, plot the losses and draw validation images over
     /// their reconstructions, plain and with minutiae.
     Demo {
@@ -126,7 +126,7 @@ fn run(cli: Cli) -> Result<()> {
 }
 
 /// The ready-made restoration model the demo starts with.
-const DEMO_RESTORE_MODEL: &str = "restore-fvc2002";
+const DEMO_RESTORE_MODEL: &str = "restore";
 /// The damage of the demo's restoration picture: one validation print per kind,
 /// the prints spread over the four sensors, at [`DEMO_SEVERITY`].
 const DEMO_KINDS: [&str; 5] = ["noise", "blur", "dry", "wet", "scratch"];

@@ -17,6 +17,8 @@ pub fn load_run_data(model: &TrainedModel, data_root: Option<&Path>) -> Result<(
     let mut config = model.config.data.clone();
     if let Some(root) = data_root {
         config.root = root.into();
+        // The run's weights per root (`data.mix`) shape its training epochs; other data has its own roots.
+        config.mix = None;
     }
     let data = fp_data::load(&config)
         .map_err(|source| EvalError::LoadImages { root: config.root.to_string(), source: Box::new(source) })?
