@@ -147,7 +147,12 @@ def train(args) -> Path | None:
             torch.cuda.set_device(device)
         dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
     try:
-        return _train(args, text, model_table, settings, rank, world, device)
+        out = _train(args, text, model_table, settings, rank, world, device)
+        if world > 1:
+            # The processes leave together: one that tears its process group down while
+            # another still holds it (rank 0 writing the model) can abort in gloo's teardown.
+            dist.barrier()
+        return out
     finally:
         if world > 1:
             dist.destroy_process_group()
