@@ -133,6 +133,16 @@ fn benchmark_restore_score_and_evaluate() {
     std::fs::create_dir(root.join("empty")).unwrap();
     let empty = grid(&["--data", "empty"], "empty.png");
     assert!(!empty.status.success() && text(&empty.stderr).contains("empty"), "{}", text(&empty.stderr));
+    // A run that mixed several roots (`data.mix`) draws another dataset's prints without its mix.
+    let config_path = root.join("runs/r/config.toml");
+    let config = std::fs::read_to_string(&config_path).unwrap();
+    let root_line = config.lines().find(|l| l.starts_with("root = ")).expect("the run's config names its root");
+    let mixed = config.replacen(root_line, "root = [\"data\", \"data\"]\nmix = [1.0, 2.0]", 1);
+    std::fs::write(&config_path, &mixed).unwrap();
+    let named = grid(&["--data", "data"], "mixed.png");
+    std::fs::write(&config_path, &config).unwrap();
+    assert!(named.status.success(), "{}", text(&named.stderr));
+    assert_eq!(std::fs::read(root.join("mixed.png")).unwrap(), std::fs::read(root.join("own.png")).unwrap());
 
     // Restore one kind: outputs mirror the folder, at each print's size.
     let out = fpae(&["restore", "runs/r", "bench/degraded/noise", "--out", "restored"], root);
