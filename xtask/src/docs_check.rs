@@ -911,17 +911,22 @@ fn by_sensor(json: &Value, file: &str) -> Result<String> {
 // ---------------------------------------------------------------------------------------
 // The ready-made models: their cards' checked numbers and their results tables
 
-/// The ready-made models in models/. Each has a `check.json`, which the models test of
-/// fp-cli (`card_numbers_of_*`) measures again, and its card shows it between
-/// `<!-- table:check begin/end -->`.
-const MODELS: [&str; 6] = [
-    "native-cae-fvc2000",
-    "native-cae-fvc2002",
-    "restore",
-    "restore-fvc2000-2002",
-    "restore-fvc2002",
-    "tutorial-fvc2002",
-];
+/// The ready-made models: the folders of models/ with a `model.toml`, by name. Each has a
+/// `check.json`, which the models test of fp-cli (`card_numbers_of_*`) measures again, and its
+/// card shows it between `<!-- table:check begin/end -->`.
+fn ready_made_models(root: &Path) -> Result<Vec<String>> {
+    let dir = root.join("models");
+    let entries = std::fs::read_dir(&dir).with_context(|| format!("cannot list {}", dir.display()))?;
+    let mut models = Vec::new();
+    for entry in entries {
+        let path = entry.with_context(|| format!("cannot list {}", dir.display()))?.path();
+        if path.join("model.toml").is_file() {
+            models.push(path.file_name().context("a model folder has a name")?.to_string_lossy().into_owned());
+        }
+    }
+    models.sort();
+    Ok(models)
+}
 
 /// One evaluation of a reconstruction model: the JSON of `fpae evaluate MODEL [--data DIR
 /// --split all] --out FILE` without its per-print rows, the dataset it measured, and the
@@ -997,7 +1002,7 @@ const RECONSTRUCTIONS: [Reconstruction; 3] = [
 /// and their tables in docs/results.md and docs/restoration.md. `restore` is `RESTORE_BENCH`.
 fn model_regions(root: &Path, restore: &Value) -> Result<Vec<Region>> {
     let mut regions = Vec::new();
-    for model in MODELS {
+    for model in ready_made_models(root)? {
         let file = format!("models/{model}/check.json");
         let content = card_check(&read_json(root, &file)?, &file)?;
         regions.push(Region::table(&format!("models/{model}/MODEL.md"), "check", content));

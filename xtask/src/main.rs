@@ -130,15 +130,15 @@ const DEMO_RESTORE_MODEL: &str = "restore";
 /// The damage of the demo's restoration picture: one validation print per kind,
 /// the prints spread over the four sensors, at [`DEMO_SEVERITY`].
 const DEMO_KINDS: [&str; 5] = ["noise", "blur", "dry", "wet", "scratch"];
-/// The dataset whose validation prints the demo's restoration picture shows (the one it fetches).
-const DEMO_DATA: &str = "data/fvc2002";
 /// The severity of the demo's damage, in [0, 1].
 const DEMO_SEVERITY: &str = "0.6";
 
 fn demo(from: Option<PathBuf>) -> Result<()> {
     let started = std::time::Instant::now();
     libtorch::setup()?;
-    fetch::run(&fetch::FetchArgs::new(fetch::Dataset::Fvc2002, from))?;
+    // The restoration picture shows validation prints of the dataset fetched here.
+    let dataset = fetch::Dataset::Fvc2002;
+    fetch::run(&fetch::FetchArgs::new(dataset, from))?;
     let stamp = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
     let run_dir = project_root().join("runs").join(format!("demo-{stamp}"));
     let run = run_dir.to_string_lossy().into_owned();
@@ -147,7 +147,7 @@ fn demo(from: Option<PathBuf>) -> Result<()> {
     let restoration = run_dir.join("restoration.png");
     let restoration_out = restoration.to_string_lossy();
     let images = DEMO_KINDS.len().to_string();
-    let demo_data = project_root().join(DEMO_DATA).to_string_lossy().into_owned();
+    let demo_data = dataset.data_dir().to_string_lossy().into_owned();
     let mut restore: Vec<&str> = vec![
         "reconstruct",
         DEMO_RESTORE_MODEL,

@@ -145,7 +145,7 @@ pub fn v1_kinds() -> Vec<Degradation> {
 /// The name of the benchmark of `dataset` under `kinds`: `<dataset>-restore-v1` for
 /// version 1's kinds, in its order; otherwise the kinds joined by `+` follow, as in
 /// `fvc2002-restore-v1-jpeg+smudge` (version 1's severities, seed and split, other damage).
-pub fn benchmark_name(dataset: &str, kinds: &[Degradation]) -> String {
+fn benchmark_name(dataset: &str, kinds: &[Degradation]) -> String {
     let names: Vec<&str> = kinds.iter().map(|k| k.name()).collect();
     match names == V1_KINDS {
         true => format!("{dataset}-restore-v1"),
