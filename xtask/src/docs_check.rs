@@ -77,6 +77,26 @@ const HELD_OUT_KINDS: [(&str, [&str; 3]); 2] = [
         ],
     ),
 ];
+/// The ablation of the wide recipe's last stage (`data.mix`, docs/restoration.md): each arm
+/// starts from the same checkpoint (the best of `runs/restore-wide-ctx-ft`, the first row) and
+/// trains 3 epochs of 3,072 crops with the same seed and settings, changing one thing; their
+/// evaluations (`fpae evaluate RUN --benchmark target/bench/<dataset>-restore-v1 --severity
+/// 0.6`, without the per-print rows) on FVC2002 and FVC2000, in that order.
+const ABLATION: [(&str, [&str; 2]); 4] = [
+    ("no last stage: its starting point", RESTORE_WIDE_FT),
+    (
+        "the recipe: `ssim+l1+orientation`, real and synthetic prints",
+        ["docs/bench/ablation/recipe-on-fvc2002.json", "docs/bench/ablation/recipe-on-fvc2000.json"],
+    ),
+    (
+        "without the orientation term: `ssim+l1`",
+        ["docs/bench/ablation/ssim-l1-on-fvc2002.json", "docs/bench/ablation/ssim-l1-on-fvc2000.json"],
+    ),
+    (
+        "without synthetic prints: FVC2002's only",
+        ["docs/bench/ablation/no-synth-on-fvc2002.json", "docs/bench/ablation/no-synth-on-fvc2000.json"],
+    ),
+];
 /// The result file of `cargo xtask bench synth` quoted in docs/synthetic.md.
 const SYNTH_BENCH: &str = "docs/bench/synth.json";
 /// The result of `cargo xtask bench train` on the CPU with AVX512-BF16, quoted for bf16's speed-up.
@@ -1071,6 +1091,8 @@ fn model_regions(root: &Path, restore: &Value) -> Result<Vec<Region>> {
         "kinds",
         kinds_against(&[("FVC2002", &shipped[0], reference[0]), ("FVC2000", &shipped[1], reference[1])])?,
     ));
+    let bench = single(RESTORE_BENCH)?;
+    regions.push(Region::table(RESTORE_SHIPPED_CARD, "peers", against_pyfing(&shipped[0], &bench)?));
     regions.push(Region::table(
         RESTORE_SHIPPED_CARD,
         "no-harm",
@@ -1081,6 +1103,11 @@ fn model_regions(root: &Path, restore: &Value) -> Result<Vec<Region>> {
         .map(|(benchmark, files)| Ok((*benchmark, [single(files[0])?, single(files[1])?, single(files[2])?])))
         .collect::<Result<Vec<_>>>()?;
     regions.push(Region::table("docs/restoration.md", "held-out-kinds", held_out_kinds(&held_out)?));
+    let arms = ABLATION
+        .iter()
+        .map(|(arm, files)| Ok((*arm, [single(files[0])?, single(files[1])?])))
+        .collect::<Result<Vec<_>>>()?;
+    regions.push(Region::table("docs/restoration.md", "ablation", ablation(&arms)?));
     Ok(regions)
 }
 
@@ -1335,6 +1362,144 @@ fn held_out_kinds(parts: &[(&str, [Sourced; 3])]) -> Result<String> {
         }
         let averaged = sums.map(|sum| sum / kinds.len() as f64);
         rows.push(format!("| {benchmark} | averaged | {}", cells(&averaged)));
+    }
+    Ok(rows.join("\n"))
+}
+
+/// A model's evaluation against both of pyfing's pipelines on the same degraded prints (the
+/// groups of `cargo xtask bench restore`'s JSON): per kind, type-II at 40 of the degraded
+/// prints, the model's restorations, pyfing's Gabor (GBFEN) and learned (SNFEN) enhancements,
+/// and which is ahead; then the kind average and the share of the gap to the clean prints each
+/// recovers.
+fn against_pyfing(eval: &Sourced, bench: &Sourced) -> Result<String> {
+    const PEERS: [&str; 2] = ["pyfing-gabor", "pyfing-snfen"];
+    let (file, json) = eval;
+    let (bench_file, bench_json) = bench;
+    let kinds = json.pointer("/restored/groups").and_then(Value::as_object);
+    let kinds: Vec<&String> = kinds.with_context(|| format!("{file} has no /restored/groups"))?.keys().collect();
+    let mut rows = vec![
+        "| kind | degraded | this model | pyfing-gabor | pyfing-snfen | ahead |".to_owned(),
+        "| --- | ---: | ---: | ---: | ---: | --- |".to_owned(),
+    ];
+    // Sums over the kinds: degraded, this model, each peer, clean.
+    let mut sums = [0.0f64; 5];
+    for kind in &kinds {
+        let group = kind.replace('~', "~0").replace('/', "~1");
+        let at = |what: &str, key: &str| number_in(json, file, &format!("/{what}/groups/{group}/identity/{key}"));
+        let peer =
+            |name: &str| number_in(bench_json, bench_file, &format!("/groups/{group}/{name}/identity/type2_rate_40"));
+        let rates = [
+            at("degraded", "type2_rate_40")?,
+            at("restored", "type2_rate_40")?,
+            peer(PEERS[0])?,
+            peer(PEERS[1])?,
+            at("degraded", "type2_rate_40_originals")?,
+        ];
+        for (sum, rate) in sums.iter_mut().zip(rates) {
+            *sum += rate / kinds.len() as f64;
+        }
+        let best_peer = if rates[2] >= rates[3] { (PEERS[0], rates[2]) } else { (PEERS[1], rates[3]) };
+        let ahead = if (rates[1] - best_peer.1).abs() < 1e-9 {
+            "tie".to_owned()
+        } else if rates[1] > best_peer.1 {
+            format!("this model, +{:.1}", 100.0 * (rates[1] - best_peer.1))
+        } else {
+            format!("{}, +{:.1}", best_peer.0, 100.0 * (best_peer.1 - rates[1]))
+        };
+        rows.push(format!(
+            "| {} | {:.1} | {:.1} | {:.1} | {:.1} | {ahead} |",
+            kind.split('/').next().unwrap_or(kind),
+            100.0 * rates[0],
+            100.0 * rates[1],
+            100.0 * rates[2],
+            100.0 * rates[3]
+        ));
+    }
+    let [degraded, model, gabor, snfen, clean] = sums;
+    rows.push(format!(
+        "| averaged | {:.1} | {:.1} | {:.1} | {:.1} | |",
+        100.0 * degraded,
+        100.0 * model,
+        100.0 * gabor,
+        100.0 * snfen
+    ));
+    let share = |r: f64| 100.0 * (r - degraded) / (clean - degraded);
+    rows.push(format!("| gap recovered | | {:.1} % | {:.1} % | {:.1} % | |", share(model), share(gabor), share(snfen)));
+    Ok(rows.join("\n"))
+}
+
+/// What one evaluation says over all its kinds: type-II at 40 of the degraded prints, of the
+/// restorations and of the clean prints, averaged over the kinds, and the kinds whose
+/// restorations match worse than their degraded input.
+struct KindSummary {
+    degraded: f64,
+    restored: f64,
+    clean: f64,
+    below_input: Vec<String>,
+}
+
+impl KindSummary {
+    fn of(file: &str, json: &Value) -> Result<Self> {
+        let groups = json.pointer("/degraded/groups").and_then(Value::as_object);
+        let kinds: Vec<&String> = groups.with_context(|| format!("{file} has no /degraded/groups"))?.keys().collect();
+        let mut summary = KindSummary { degraded: 0.0, restored: 0.0, clean: 0.0, below_input: Vec::new() };
+        for kind in &kinds {
+            // A JSON pointer writes the group's `/` (`noise/0.6`) as `~1`.
+            let group = kind.replace('~', "~0").replace('/', "~1");
+            let at = |what: &str, key: &str| number_in(json, file, &format!("/{what}/groups/{group}/identity/{key}"));
+            let (degraded, restored) = (at("degraded", "type2_rate_40")?, at("restored", "type2_rate_40")?);
+            summary.degraded += degraded / kinds.len() as f64;
+            summary.restored += restored / kinds.len() as f64;
+            summary.clean += at("degraded", "type2_rate_40_originals")? / kinds.len() as f64;
+            if restored < degraded {
+                summary.below_input.push(kind.split('/').next().unwrap_or(kind).to_owned());
+            }
+        }
+        Ok(summary)
+    }
+
+    /// The share of the gap between degraded and clean that the restorations recover, in %.
+    fn gap_recovered(&self) -> f64 {
+        100.0 * (self.restored - self.degraded) / (self.clean - self.degraded)
+    }
+}
+
+/// The ablation: per arm (a training that changes one thing) and benchmark, the kind-averaged
+/// type-II at 40 of the restorations with the share of the gap recovered, the kinds left below
+/// their damaged input, and the clean prints restored (type-II and minutiae recall: do no harm).
+fn ablation(arms: &[(&str, [Sourced; 2])]) -> Result<String> {
+    let mut rows = vec![
+        "| the last stage trained | FVC2002: type-II restored (gap) | below input | clean restored (recall) | FVC2000: type-II restored (gap) | below input | clean restored (recall) |"
+            .to_owned(),
+        "| --- | ---: | --- | ---: | ---: | --- | ---: |".to_owned(),
+    ];
+    let mut inputs = "| no restoration: the damaged prints (the clean ones) |".to_owned();
+    for (file, json) in &arms.first().context("no ablation arm")?.1 {
+        let summary = KindSummary::of(file, json)?;
+        let clean = number_in(json, file, "/clean_restored/all/identity/type2_rate_40_originals")?;
+        inputs += &format!(
+            " {:.1} % ({:.1} %) | | {:.1} % |",
+            100.0 * summary.degraded,
+            100.0 * summary.clean,
+            100.0 * clean
+        );
+    }
+    rows.push(inputs);
+    for (arm, evaluations) in arms {
+        let mut row = format!("| {arm} |");
+        for (file, json) in evaluations {
+            let summary = KindSummary::of(file, json)?;
+            let clean = |key: &str| number_in(json, file, &format!("/clean_restored/all/identity/{key}"));
+            let below = if summary.below_input.is_empty() { "none".to_owned() } else { summary.below_input.join(", ") };
+            row += &format!(
+                " {:.1} % ({:.1} %) | {below} | {:.1} % ({:.1} %) |",
+                100.0 * summary.restored,
+                summary.gap_recovered(),
+                100.0 * clean("type2_rate_40")?,
+                100.0 * clean("minutiae_recall")?
+            );
+        }
+        rows.push(row);
     }
     Ok(rows.join("\n"))
 }
@@ -1900,5 +2065,63 @@ mod tests {
         let broken = json!({"severities": ["0.6"], "kinds": ["blur"], "groups": {}});
         let err = restoration_kinds(&broken).unwrap_err().to_string();
         assert!(err.contains(RESTORE_BENCH) && err.contains("/groups/blur~10.6/"), "{err}");
+    }
+
+    #[test]
+    fn an_ablation_row_has_each_benchmarks_gap_kinds_below_input_and_no_harm() {
+        let group = |rate: f64| json!({"identity": {"type2_rate_40": rate, "type2_rate_40_originals": 0.8}});
+        let evaluation = |blur: f64, dry: f64| {
+            json!({
+                "degraded": {"groups": {"blur/0.6": group(0.4), "dry/0.6": group(0.6)}},
+                "restored": {"groups": {"blur/0.6": group(blur), "dry/0.6": group(dry)}},
+                "clean_restored": {"all": {"identity": {
+                    "type2_rate_40": 0.79, "type2_rate_40_originals": 0.8, "minutiae_recall": 0.9}}},
+            })
+        };
+        let arms = [
+            ("a", [("a2.json", evaluation(0.6, 0.6)), ("a0.json", evaluation(0.4, 0.4))]),
+            ("b", [("b2.json", evaluation(0.5, 0.55)), ("b0.json", evaluation(0.8, 0.8))]),
+        ];
+        let table = ablation(&arms).unwrap();
+        let rows: Vec<&str> = table.lines().collect();
+        // Degraded (40 + 60) / 2 = 50, clean 80.
+        assert_eq!(
+            rows[2],
+            "| no restoration: the damaged prints (the clean ones) | 50.0 % (80.0 %) | | 80.0 % | 50.0 % (80.0 %) | | 80.0 % |"
+        );
+        // a: 60 on FVC2002 (a third of the gap), 40 on FVC2000 with both kinds at or below input.
+        assert_eq!(
+            rows[3],
+            "| a | 60.0 % (33.3 %) | none | 79.0 % (90.0 %) | 40.0 % (-33.3 %) | dry | 79.0 % (90.0 %) |"
+        );
+        assert!(rows[4].starts_with("| b | 52.5 % (8.3 %) | dry |"), "{}", rows[4]);
+        let mut broken = evaluation(0.5, 0.5);
+        broken["clean_restored"] = json!({});
+        let err = ablation(&[("c", [("c2.json", broken), ("c0.json", evaluation(0.5, 0.5))])]).unwrap_err();
+        assert!(err.to_string().contains("c2.json"), "{err}");
+    }
+
+    #[test]
+    fn the_peers_table_names_whoever_is_ahead_per_kind() {
+        let group = |rate: f64| json!({"identity": {"type2_rate_40": rate, "type2_rate_40_originals": 0.8}});
+        let eval = json!({
+            "degraded": {"groups": {"blur/0.6": group(0.4), "dry/0.6": group(0.4), "noise/0.6": group(0.2)}},
+            "restored": {"groups": {"blur/0.6": group(0.6), "dry/0.6": group(0.5), "noise/0.6": group(0.3)}},
+        });
+        let peers = |gabor: f64, snfen: f64| json!({"pyfing-gabor": group(gabor), "pyfing-snfen": group(snfen)});
+        let bench = json!({"groups": {
+            "blur/0.6": peers(0.3, 0.5), "dry/0.6": peers(0.45, 0.7), "noise/0.6": peers(0.3, 0.1)}});
+        let table = against_pyfing(&("e.json", eval), &("b.json", bench.clone())).unwrap();
+        let rows: Vec<&str> = table.lines().collect();
+        assert_eq!(rows[2], "| blur | 40.0 | 60.0 | 30.0 | 50.0 | this model, +10.0 |");
+        assert_eq!(rows[3], "| dry | 40.0 | 50.0 | 45.0 | 70.0 | pyfing-snfen, +20.0 |");
+        assert_eq!(rows[4], "| noise | 20.0 | 30.0 | 30.0 | 10.0 | tie |");
+        // Degraded 33.3, this model 46.7, Gabor 35, SNFEN 43.3, clean 80: 28.6 %, 3.6 %, 21.4 %.
+        assert_eq!(rows[6], "| gap recovered | | 28.6 % | 3.6 % | 21.4 % | |");
+        let missing = json!({"groups": {"blur/0.6": peers(0.3, 0.5)}});
+        let eval =
+            json!({"degraded": {"groups": {"dry/0.6": group(0.4)}}, "restored": {"groups": {"dry/0.6": group(0.5)}}});
+        let err = against_pyfing(&("e.json", eval), &("b.json", missing)).unwrap_err().to_string();
+        assert!(err.contains("b.json") && err.contains("dry~10.6"), "{err}");
     }
 }
