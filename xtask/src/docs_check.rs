@@ -1119,6 +1119,12 @@ fn number_in(json: &Value, file: &str, pointer: &str) -> Result<f64> {
     json.pointer(pointer).and_then(Value::as_f64).with_context(|| format!("{file} has no number at {pointer}"))
 }
 
+/// `key` as one token of a JSON pointer: `~` written `~0` and `/` written `~1`, so that an
+/// evaluation's group `noise/0.6` is found at `/restored/groups/noise~10.6`.
+fn pointer_token(key: &str) -> String {
+    key.replace('~', "~0").replace('/', "~1")
+}
+
 /// A rate in %: `100 %` and `0 %` when whole, else with one decimal (`96.2 %`).
 fn percent(rate: f64) -> String {
     let p = 100.0 * rate;
@@ -1285,8 +1291,7 @@ fn kinds_against(parts: &[(&str, &Sourced, &Sourced)]) -> Result<String> {
     let mut sums = vec![[0.0f64; 4]; parts.len()];
     for kind in &kinds {
         let mut row = format!("| {} |", kind.split('/').next().unwrap_or(kind));
-        // A JSON pointer writes the group's `/` (`noise/0.6`) as `~1`.
-        let group = kind.replace('~', "~0").replace('/', "~1");
+        let group = pointer_token(kind);
         for ((_, (file, json), (other_file, other)), sum) in parts.iter().zip(&mut sums) {
             let at = |json: &Value, file: &str, what: &str, key: &str| {
                 number_in(json, file, &format!("/{what}/groups/{group}/identity/{key}"))
@@ -1343,8 +1348,7 @@ fn held_out_kinds(parts: &[(&str, [Sourced; 3])]) -> Result<String> {
             format!("{:.1} % | {:.1} % | {} |", 100.0 * rates[0], 100.0 * rates[1], restored.join(" | "))
         };
         for kind in &kinds {
-            // A JSON pointer writes the group's `/` (`jpeg/0.6`) as `~1`.
-            let group = kind.replace('~', "~0").replace('/', "~1");
+            let group = pointer_token(kind);
             let at = |(file, json): &Sourced, what: &str, key: &str| {
                 number_in(json, file, &format!("/{what}/groups/{group}/identity/{key}"))
             };
@@ -1384,7 +1388,7 @@ fn against_pyfing(eval: &Sourced, bench: &Sourced) -> Result<String> {
     // Sums over the kinds: degraded, this model, each peer, clean.
     let mut sums = [0.0f64; 5];
     for kind in &kinds {
-        let group = kind.replace('~', "~0").replace('/', "~1");
+        let group = pointer_token(kind);
         let at = |what: &str, key: &str| number_in(json, file, &format!("/{what}/groups/{group}/identity/{key}"));
         let peer =
             |name: &str| number_in(bench_json, bench_file, &format!("/groups/{group}/{name}/identity/type2_rate_40"));
@@ -1444,8 +1448,7 @@ impl KindSummary {
         let kinds: Vec<&String> = groups.with_context(|| format!("{file} has no /degraded/groups"))?.keys().collect();
         let mut summary = KindSummary { degraded: 0.0, restored: 0.0, clean: 0.0, below_input: Vec::new() };
         for kind in &kinds {
-            // A JSON pointer writes the group's `/` (`noise/0.6`) as `~1`.
-            let group = kind.replace('~', "~0").replace('/', "~1");
+            let group = pointer_token(kind);
             let at = |what: &str, key: &str| number_in(json, file, &format!("/{what}/groups/{group}/identity/{key}"));
             let (degraded, restored) = (at("degraded", "type2_rate_40")?, at("restored", "type2_rate_40")?);
             summary.degraded += degraded / kinds.len() as f64;
@@ -2111,7 +2114,7 @@ mod tests {
         let peers = |gabor: f64, snfen: f64| json!({"pyfing-gabor": group(gabor), "pyfing-snfen": group(snfen)});
         let bench = json!({"groups": {
             "blur/0.6": peers(0.3, 0.5), "dry/0.6": peers(0.45, 0.7), "noise/0.6": peers(0.3, 0.1)}});
-        let table = against_pyfing(&("e.json", eval), &("b.json", bench.clone())).unwrap();
+        let table = against_pyfing(&("e.json", eval), &("b.json", bench)).unwrap();
         let rows: Vec<&str> = table.lines().collect();
         assert_eq!(rows[2], "| blur | 40.0 | 60.0 | 30.0 | 50.0 | this model, +10.0 |");
         assert_eq!(rows[3], "| dry | 40.0 | 50.0 | 45.0 | 70.0 | pyfing-snfen, +20.0 |");
