@@ -1161,7 +1161,7 @@ fn summarise(
 
     let all: Map<String, Value> = methods.iter().map(|&m| (m.to_owned(), scores[m]["all"].clone())).collect();
     json!({
-        "benchmark": crate::shown_path(&bench_dir),
+        "benchmark": crate::shown_path(bench_dir),
         "model": args.model.display().to_string(),
         "kinds": selection.kinds,
         "severities": selection.severities,
