@@ -1278,45 +1278,35 @@ fn card_results(evaluations: &[(&Evaluated, Value)], resized: bool) -> Result<St
 fn kinds_against(parts: &[(&str, &Sourced, &Sourced)]) -> Result<String> {
     let mut head = "| kind |".to_owned();
     let mut rule = "| --- |".to_owned();
-    for (benchmark, _, _) in parts {
+    let mut summaries = Vec::new();
+    for (benchmark, (file, json), (other_file, other)) in parts {
         head += &format!(" {benchmark} degraded | restored | `restore-fvc2002` |");
         rule += " ---: | ---: | ---: |";
+        summaries.push((KindSummary::of(file, json)?, KindSummary::of(other_file, other)?));
     }
-    let (_, (file, json), _) = parts.first().context("no evaluation")?;
-    let kinds = json.pointer("/degraded/groups").and_then(Value::as_object);
-    let kinds: Vec<String> =
-        kinds.with_context(|| format!("{file} has no /degraded/groups"))?.keys().cloned().collect();
+    let (first, _) = summaries.first().context("no evaluation")?;
     let mut rows = vec![head, rule];
-    // Per benchmark: sums of degraded, restored, reference and clean rates over the kinds.
-    let mut sums = vec![[0.0f64; 4]; parts.len()];
-    for kind in &kinds {
-        let mut row = format!("| {} |", kind.split('/').next().unwrap_or(kind));
-        let group = pointer_token(kind);
-        for ((_, (file, json), (other_file, other)), sum) in parts.iter().zip(&mut sums) {
-            let at = |json: &Value, file: &str, what: &str, key: &str| {
-                number_in(json, file, &format!("/{what}/groups/{group}/identity/{key}"))
-            };
-            let rates = [
-                at(json, file, "degraded", "type2_rate_40")?,
-                at(json, file, "restored", "type2_rate_40")?,
-                at(other, other_file, "restored", "type2_rate_40")?,
-                at(json, file, "degraded", "type2_rate_40_originals")?,
-            ];
-            for (s, r) in sum.iter_mut().zip(rates) {
-                *s += r;
-            }
-            row += &format!(" {:.1} | {:.1} | {:.1} |", 100.0 * rates[0], 100.0 * rates[1], 100.0 * rates[2]);
+    for kind in &first.kinds {
+        let mut row = format!("| {} |", kind.name);
+        for (model, reference) in &summaries {
+            let (ours, theirs) = (model.kind(&kind.group)?, reference.kind(&kind.group)?);
+            row += &format!(
+                " {:.1} | {:.1} | {:.1} |",
+                100.0 * ours.degraded,
+                100.0 * ours.restored,
+                100.0 * theirs.restored
+            );
         }
         rows.push(row);
     }
-    let n = kinds.len() as f64;
     let mut average = "| averaged |".to_owned();
     let mut gap = "| gap recovered |".to_owned();
-    for [degraded, restored, other, clean] in sums {
-        let (degraded, restored, other, clean) = (degraded / n, restored / n, other / n, clean / n);
-        average += &format!(" {:.1} | {:.1} | {:.1} |", 100.0 * degraded, 100.0 * restored, 100.0 * other);
-        let share = |r: f64| 100.0 * (r - degraded) / (clean - degraded);
-        gap += &format!(" | {:.1} % | {:.1} % |", share(restored), share(other));
+    for (model, reference) in &summaries {
+        let (ours, theirs) = (model.mean(), reference.mean());
+        average +=
+            &format!(" {:.1} | {:.1} | {:.1} |", 100.0 * ours.degraded, 100.0 * ours.restored, 100.0 * theirs.restored);
+        gap +=
+            &format!(" | {:.1} % | {:.1} % |", ours.gap_recovered(ours.restored), ours.gap_recovered(theirs.restored));
     }
     rows.push(average);
     rows.push(gap);
@@ -1335,37 +1325,19 @@ fn held_out_kinds(parts: &[(&str, [Sourced; 3])]) -> Result<String> {
         "| --- | --- | ---: | ---: | ---: | ---: | ---: |".to_owned(),
     ];
     for (benchmark, models) in parts {
-        let (file, json) = &models[0];
-        let groups = json.pointer("/degraded/groups").and_then(Value::as_object);
-        let kinds: Vec<String> =
-            groups.with_context(|| format!("{file} has no /degraded/groups"))?.keys().cloned().collect();
-        // Sums over the kinds: degraded, clean, then each model's restorations.
-        let mut sums = [0.0f64; 5];
-        let cells = |rates: &[f64; 5]| {
-            let share = |r: f64| 100.0 * (r - rates[0]) / (rates[1] - rates[0]);
+        let summaries = models.iter().map(|(file, json)| KindSummary::of(file, json)).collect::<Result<Vec<_>>>()?;
+        // The degraded and clean rates are the first model's; each model's restorations follow.
+        let cells = |rates: &KindRates, restored: &[f64]| {
             let restored: Vec<String> =
-                rates[2..].iter().map(|&r| format!("{:.1} % ({:.0} %)", 100.0 * r, share(r))).collect();
-            format!("{:.1} % | {:.1} % | {} |", 100.0 * rates[0], 100.0 * rates[1], restored.join(" | "))
+                restored.iter().map(|&r| format!("{:.1} % ({:.0} %)", 100.0 * r, rates.gap_recovered(r))).collect();
+            format!("{:.1} % | {:.1} % | {} |", 100.0 * rates.degraded, 100.0 * rates.clean, restored.join(" | "))
         };
-        for kind in &kinds {
-            let group = pointer_token(kind);
-            let at = |(file, json): &Sourced, what: &str, key: &str| {
-                number_in(json, file, &format!("/{what}/groups/{group}/identity/{key}"))
-            };
-            let rates = [
-                at(&models[0], "degraded", "type2_rate_40")?,
-                at(&models[0], "degraded", "type2_rate_40_originals")?,
-                at(&models[0], "restored", "type2_rate_40")?,
-                at(&models[1], "restored", "type2_rate_40")?,
-                at(&models[2], "restored", "type2_rate_40")?,
-            ];
-            for (sum, rate) in sums.iter_mut().zip(rates) {
-                *sum += rate;
-            }
-            rows.push(format!("| {benchmark} | {kind} | {}", cells(&rates)));
+        for kind in &summaries[0].kinds {
+            let restored = summaries.iter().map(|s| Ok(s.kind(&kind.group)?.restored)).collect::<Result<Vec<_>>>()?;
+            rows.push(format!("| {benchmark} | {} | {}", kind.group, cells(kind, &restored)));
         }
-        let averaged = sums.map(|sum| sum / kinds.len() as f64);
-        rows.push(format!("| {benchmark} | averaged | {}", cells(&averaged)));
+        let restored: Vec<f64> = summaries.iter().map(|s| s.mean().restored).collect();
+        rows.push(format!("| {benchmark} | averaged | {}", cells(&summaries[0].mean(), &restored)));
     }
     Ok(rows.join("\n"))
 }
@@ -1432,38 +1404,76 @@ fn against_pyfing(eval: &Sourced, bench: &Sourced) -> Result<String> {
     Ok(rows.join("\n"))
 }
 
-/// What one evaluation says over all its kinds: type-II at 40 of the degraded prints, of the
-/// restorations and of the clean prints, averaged over the kinds, and the kinds whose
-/// restorations match worse than their degraded input.
-struct KindSummary {
+/// Type-II at 40 of one kind of damage (or of their average): the degraded prints, their
+/// restorations and the clean prints.
+struct KindRates {
+    /// The evaluation's group, e.g. `noise/0.6`.
+    group: String,
+    /// The kind alone, e.g. `noise`.
+    name: String,
     degraded: f64,
     restored: f64,
     clean: f64,
-    below_input: Vec<String>,
+}
+
+impl KindRates {
+    /// The share of the gap between degraded and clean that `restored` recovers, in %.
+    fn gap_recovered(&self, restored: f64) -> f64 {
+        100.0 * (restored - self.degraded) / (self.clean - self.degraded)
+    }
+}
+
+/// What one evaluation says of each of its kinds of damage (its `/degraded/groups`).
+struct KindSummary {
+    kinds: Vec<KindRates>,
 }
 
 impl KindSummary {
     fn of(file: &str, json: &Value) -> Result<Self> {
         let groups = json.pointer("/degraded/groups").and_then(Value::as_object);
-        let kinds: Vec<&String> = groups.with_context(|| format!("{file} has no /degraded/groups"))?.keys().collect();
-        let mut summary = KindSummary { degraded: 0.0, restored: 0.0, clean: 0.0, below_input: Vec::new() };
-        for kind in &kinds {
-            let group = pointer_token(kind);
-            let at = |what: &str, key: &str| number_in(json, file, &format!("/{what}/groups/{group}/identity/{key}"));
-            let (degraded, restored) = (at("degraded", "type2_rate_40")?, at("restored", "type2_rate_40")?);
-            summary.degraded += degraded / kinds.len() as f64;
-            summary.restored += restored / kinds.len() as f64;
-            summary.clean += at("degraded", "type2_rate_40_originals")? / kinds.len() as f64;
-            if restored < degraded {
-                summary.below_input.push(kind.split('/').next().unwrap_or(kind).to_owned());
-            }
+        let groups = groups.with_context(|| format!("{file} has no /degraded/groups"))?;
+        let kinds = groups
+            .keys()
+            .map(|group| {
+                let token = pointer_token(group);
+                let at =
+                    |what: &str, key: &str| number_in(json, file, &format!("/{what}/groups/{token}/identity/{key}"));
+                Ok(KindRates {
+                    group: group.clone(),
+                    name: group.split('/').next().unwrap_or(group).to_owned(),
+                    degraded: at("degraded", "type2_rate_40")?,
+                    restored: at("restored", "type2_rate_40")?,
+                    clean: at("degraded", "type2_rate_40_originals")?,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        if kinds.is_empty() {
+            bail!("{file} has no kinds under /degraded/groups");
         }
-        Ok(summary)
+        Ok(KindSummary { kinds })
     }
 
-    /// The share of the gap between degraded and clean that the restorations recover, in %.
-    fn gap_recovered(&self) -> f64 {
-        100.0 * (self.restored - self.degraded) / (self.clean - self.degraded)
+    /// The rates of the kind whose group is `group`.
+    fn kind(&self, group: &str) -> Result<&KindRates> {
+        self.kinds.iter().find(|k| k.group == group).with_context(|| format!("no group {group} in the evaluation"))
+    }
+
+    /// The rates averaged over the kinds.
+    fn mean(&self) -> KindRates {
+        let n = self.kinds.len() as f64;
+        let sum = |rate: fn(&KindRates) -> f64| self.kinds.iter().map(rate).sum::<f64>() / n;
+        KindRates {
+            group: "averaged".to_owned(),
+            name: "averaged".to_owned(),
+            degraded: sum(|k| k.degraded),
+            restored: sum(|k| k.restored),
+            clean: sum(|k| k.clean),
+        }
+    }
+
+    /// The kinds whose restorations match less often than their degraded input.
+    fn below_input(&self) -> Vec<&str> {
+        self.kinds.iter().filter(|k| k.restored < k.degraded).map(|k| k.name.as_str()).collect()
     }
 }
 
@@ -1478,7 +1488,7 @@ fn ablation(arms: &[(&str, [Sourced; 2])]) -> Result<String> {
     ];
     let mut inputs = "| no restoration: the damaged prints (the clean ones) |".to_owned();
     for (file, json) in &arms.first().context("no ablation arm")?.1 {
-        let summary = KindSummary::of(file, json)?;
+        let summary = KindSummary::of(file, json)?.mean();
         let clean = number_in(json, file, "/clean_restored/all/identity/type2_rate_40_originals")?;
         inputs += &format!(
             " {:.1} % ({:.1} %) | | {:.1} % |",
@@ -1491,13 +1501,15 @@ fn ablation(arms: &[(&str, [Sourced; 2])]) -> Result<String> {
     for (arm, evaluations) in arms {
         let mut row = format!("| {arm} |");
         for (file, json) in evaluations {
-            let summary = KindSummary::of(file, json)?;
+            let kinds = KindSummary::of(file, json)?;
+            let summary = kinds.mean();
             let clean = |key: &str| number_in(json, file, &format!("/clean_restored/all/identity/{key}"));
-            let below = if summary.below_input.is_empty() { "none".to_owned() } else { summary.below_input.join(", ") };
+            let below = kinds.below_input();
+            let below = if below.is_empty() { "none".to_owned() } else { below.join(", ") };
             row += &format!(
                 " {:.1} % ({:.1} %) | {below} | {:.1} % ({:.1} %) |",
                 100.0 * summary.restored,
-                summary.gap_recovered(),
+                summary.gap_recovered(summary.restored),
                 100.0 * clean("type2_rate_40")?,
                 100.0 * clean("minutiae_recall")?
             );
