@@ -570,6 +570,12 @@ fn work_report(plan: Option<&Plan>, timings: &Map<String, Value>, workers: usize
     let seconds = |tool: &str| timings.get(tool).and_then(|t| t["seconds"].as_f64()).unwrap_or(f64::NAN);
     let fpae_gflops = plan.fpae_flops / 1e9 / seconds("fpae");
     let peak_f32 = peak.as_ref().map_or(f64::NAN, |p| p.f32_gflops);
+    let peak_bf16 = peak.as_ref().and_then(|p| p.bf16_gflops);
+    // fpae restores with precision `auto`: bf16 where the CPU has it natively.
+    let (precision, peak_used) = match peak_bf16 {
+        Some(g) if cpu.bf16_native() => ("bf16", g),
+        _ => ("f32", peak_f32),
+    };
     json!({
         "megapixels": number(plan.megapixels),
         "sizes": plan.sizes,
@@ -578,8 +584,9 @@ fn work_report(plan: Option<&Plan>, timings: &Map<String, Value>, workers: usize
         "fpae_gflops": number(fpae_gflops),
         "fpae_model_gflops": number(plan.model_flops / 1e9 / seconds("fpae")),
         "peak_gflops_f32": number(peak_f32),
-        "peak_gflops_bf16": number(peak.as_ref().and_then(|p| p.bf16_gflops).unwrap_or(f64::NAN)),
-        "fpae_fraction_of_peak": number(fpae_gflops / peak_f32),
+        "peak_gflops_bf16": number(peak_bf16.unwrap_or(f64::NAN)),
+        "fpae_precision": precision,
+        "fpae_fraction_of_peak": number(fpae_gflops / peak_used),
         "peak_derivation": peak.as_ref().map(Peak::derivation),
     })
 }
@@ -1360,7 +1367,8 @@ fn print_speed_table(r: &Value) {
 /// docs/performance.md's from the JSON with it): each tool's time per print and
 /// per megapixel (the median of its passes), every pass's time and the load
 /// other processes put on the machine during it, its peak RSS and its time over
-/// fpae's; then a line with fpae's executed GFLOP/s against the f32 peak.
+/// fpae's; then a line with fpae's executed GFLOP/s against the peak of the precision
+/// it ran in.
 pub(crate) fn speed_table(r: &Value) -> String {
     let timing = &r["timing"];
     let num = |v: &Value| v.as_f64().unwrap_or(f64::NAN);
@@ -1402,14 +1410,16 @@ pub(crate) fn speed_table(r: &Value) -> String {
     }
     let w = &r["work"];
     if w.is_object() {
+        // Results from before the field was recorded ran in f32.
+        let precision = w["fpae_precision"].as_str().unwrap_or("f32");
         out += &format!(
             "\nfpae executes {} GFLOP of convolutions on these prints at their padded sizes (the plain network {}): \
-             {} GFLOP/s over its wall clock, {} % of the f32 peak of {} GFLOP/s.\n",
+             {} GFLOP/s over its wall clock, {} % of the {precision} peak of {} GFLOP/s.\n",
             fixed(num(&w["fpae_executed_gflop"]), 1),
             fixed(num(&w["model_gflop"]), 1),
             fixed(num(&w["fpae_gflops"]), 1),
             fixed(100.0 * num(&w["fpae_fraction_of_peak"]), 0),
-            fixed(num(&w["peak_gflops_f32"]), 1),
+            fixed(num(&w[format!("peak_gflops_{precision}").as_str()]), 1),
         );
     }
     out
@@ -1448,6 +1458,23 @@ fn summary_metrics(v: &Value) -> Metrics {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// fpae's GFLOP/s are set against the peak of the precision it ran in; a report
+    /// from before the precision was recorded ran in f32.
+    #[test]
+    fn the_speed_line_names_the_peak_of_fpaes_precision() {
+        let mut report = json!({
+            "timing": {"fpae": {"seconds": 2.0, "per_image_s": 0.03, "per_megapixel_s": 0.2}},
+            "work": {"fpae_executed_gflop": 900.0, "model_gflop": 1000.0, "fpae_gflops": 450.0,
+                     "fpae_fraction_of_peak": 0.1, "peak_gflops_f32": 300.0, "peak_gflops_bf16": 4500.0,
+                     "fpae_precision": "bf16"}
+        });
+        let table = speed_table(&report);
+        assert!(table.contains("10 % of the bf16 peak of 4500.0 GFLOP/s"), "{table}");
+        report["work"].as_object_mut().unwrap().remove("fpae_precision");
+        let table = speed_table(&report);
+        assert!(table.contains("of the f32 peak of 300.0 GFLOP/s"), "{table}");
+    }
 
     /// `xtask/bench/test_pyfing_enhance.py`: the script's inversion, masking,
     /// path mapping, database recognition and pipeline choice, with numpy alone

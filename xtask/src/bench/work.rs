@@ -282,9 +282,16 @@ pub struct Peak {
     /// Why `fma_units` is what it is.
     pub fma_note: String,
     pub f32_gflops: f64,
-    /// Twice f32 where AVX512-BF16 (`vdpbf16ps`) exists; none elsewhere.
+    /// With AMX-BF16, its tile unit's 1024 FLOP per cycle and core; else twice f32
+    /// where AVX512-BF16 (`vdpbf16ps`) exists; none elsewhere.
     pub bf16_gflops: Option<f64>,
+    /// Whether `bf16_gflops` is AMX's.
+    pub amx: bool,
 }
+
+/// bf16 FLOP per cycle and core of AMX's tile unit: one `tdpbf16ps` (16 x 16 x 32
+/// multiply-adds) every 16 cycles, as Intel states it for Sapphire Rapids and later.
+const AMX_BF16_FLOP_PER_CYCLE: f64 = 1024.0;
 
 impl Peak {
     /// The peak of `cpu` at `max_khz` (cpufreq's `cpuinfo_max_freq`) when
@@ -315,13 +322,22 @@ impl Peak {
         };
         let cores = cpu.physical_cores.min(usable.max(1));
         let f32_gflops = cores as f64 * mhz / 1e3 * f64::from(lanes) * f64::from(fma_units) * 2.0;
-        let bf16_gflops = cpu.has("avx512_bf16").then_some(2.0 * f32_gflops);
-        Some(Self { cores, mhz, clock_source, isa, lanes, fma_units, fma_note, f32_gflops, bf16_gflops })
+        let amx = cpu.has("amx_bf16");
+        let bf16_gflops = if amx {
+            Some(cores as f64 * mhz / 1e3 * AMX_BF16_FLOP_PER_CYCLE)
+        } else {
+            cpu.has("avx512_bf16").then_some(2.0 * f32_gflops)
+        };
+        Some(Self { cores, mhz, clock_source, isa, lanes, fma_units, fma_note, f32_gflops, bf16_gflops, amx })
     }
 
     /// The one-line derivation, then where its inputs came from.
     pub fn derivation(&self) -> String {
         let bf16 = match self.bf16_gflops {
+            Some(g) if self.amx => format!(
+                "bf16 {g:.1} GFLOP/s ({} cores x {:.0} MHz x {AMX_BF16_FLOP_PER_CYCLE} FLOP per cycle of AMX-BF16's tile unit)",
+                self.cores, self.mhz
+            ),
             Some(g) => {
                 format!("bf16 {g:.1} GFLOP/s (2 x f32: AVX512-BF16 vdpbf16ps does two multiply-adds per f32 lane)")
             }
@@ -448,7 +464,7 @@ mod tests {
             .map(|i| {
                 format!(
                     "processor : {i}\nvendor_id : GenuineIntel\ncpu family : 6\nmodel name : Xeon\ncpu MHz : 2000.000\n\
-                     physical id : 0\ncore id : {}\ncpu cores : 2\nflags : avx2 fma avx512f avx512_bf16 amx_bf16\n\n",
+                     physical id : 0\ncore id : {}\ncpu cores : 2\nflags : avx2 fma avx512f avx512_bf16\n\n",
                     i % 2
                 )
             })
@@ -460,6 +476,12 @@ mod tests {
         assert_eq!((peak.lanes, peak.fma_units), (16, 2));
         assert!((peak.f32_gflops - 2.0 * 2.0 * 64.0).abs() < 1e-9);
         assert_eq!(peak.bf16_gflops, Some(2.0 * peak.f32_gflops));
+        // With AMX-BF16 the tile unit sets the bf16 peak: 2 cores x 2 GHz x 1024.
+        let peak =
+            Peak::derive(&CpuInfo::parse(&intel.replace("avx512_bf16", "avx512_bf16 amx_bf16")), None, 4).unwrap();
+        assert!((peak.f32_gflops - 2.0 * 2.0 * 64.0).abs() < 1e-9);
+        assert_eq!(peak.bf16_gflops, Some(2.0 * 2.0 * 1024.0));
+        assert!(peak.derivation().contains("AMX-BF16"), "{}", peak.derivation());
         // Zen 4 (family 19h) double-pumps AVX-512 through two 256-bit FMA pipes.
         let zen4 = EPYC_AVX2.replace("fma avx2", "fma avx2 avx512f avx512_bf16");
         let peak = Peak::derive(&CpuInfo::parse(&zen4), None, 2).unwrap();
