@@ -845,10 +845,11 @@ fn spread_cell(m: &Value) -> String {
 }
 
 /// The training measurements of a recipe's report (`--config`) in Markdown, one
-/// row per measurement: crops per second (the median of the runs, their range and
-/// every run's), the load other processes put on the machine during each run, the
-/// peak RSS and the speed over fpae's; docs-check renders docs/performance.md's
-/// restoration training table from the JSON with it.
+/// row per measurement, f32 first, then bf16 where it was measured: crops per second
+/// (the median of the runs, their range and every run's), the load other processes
+/// put on the machine during each run, the peak RSS and the speed over fpae's in the
+/// same precision; docs-check renders docs/performance.md's restoration training
+/// tables from the JSON with it.
 pub(crate) fn recipe_table(r: &Value) -> String {
     let m = &r["measurements"];
     let num = |v: &Value| v.as_f64().unwrap_or(f64::NAN);
@@ -857,35 +858,40 @@ pub(crate) fn recipe_table(r: &Value) -> String {
         let items: Vec<String> = v.as_array().into_iter().flatten().map(|x| fixed(num(x), d)).collect();
         items.join(", ")
     };
-    let ours = num(&m["ours_train_f32"]["images_per_sec"]);
     let mut out = String::from(
-        "| f32 training step | crops/s | runs (crops/s) | other load (cores) | peak RSS (MB) | over fpae's |\n\
+        "| training step | crops/s | runs (crops/s) | other load (cores) | peak RSS (MB) | over fpae's |\n\
          | --- | ---: | --- | --- | ---: | ---: |\n",
     );
-    let rows = [
-        ("ours_train_f32", "fpae"),
-        ("torch_train_f32", "PyTorch twin, glibc malloc"),
-        ("torch_train_f32_jemalloc", "PyTorch twin + jemalloc"),
-        ("torch_train_f32_tcmalloc", "PyTorch twin + tcmalloc"),
-        ("ours_train_bf16", "fpae, bf16"),
-        ("torch_train_bf16cl_tcmalloc", "PyTorch twin + tcmalloc, bf16 autocast, channels-last"),
+    // Per precision: fpae's key, the twin's key stem and how the twin computed.
+    let precisions = [
+        ("f32", "ours_train_f32", "torch_train_f32", ""),
+        ("bf16", "ours_train_bf16", "torch_train_bf16cl", ", bf16 autocast, channels-last"),
     ];
-    for (key, name) in rows {
-        let v = &m[key];
-        if v.is_null() {
-            continue;
+    for (precision, ours_key, torch, how) in precisions {
+        let ours = num(&m[ours_key]["images_per_sec"]);
+        let rows = [
+            (ours_key.to_owned(), format!("fpae, {precision}")),
+            (torch.to_owned(), format!("PyTorch twin, glibc malloc{how}")),
+            (format!("{torch}_jemalloc"), format!("PyTorch twin + jemalloc{how}")),
+            (format!("{torch}_tcmalloc"), format!("PyTorch twin + tcmalloc{how}")),
+        ];
+        for (key, name) in rows {
+            let v = &m[key.as_str()];
+            if v.is_null() {
+                continue;
+            }
+            let ips = num(&v["images_per_sec"]);
+            out += &format!(
+                "| {name} | {} ({}-{}) | {} | {} | {} | {}x |\n",
+                fixed(ips, 2),
+                fixed(num(&v["images_per_sec_min"]), 2),
+                fixed(num(&v["images_per_sec_max"]), 2),
+                list(&v["images_per_sec_repeats"], 2),
+                list(&v["other_load"], 2),
+                fixed(num(&v["peak_rss_mb"]), 0),
+                fixed(ips / ours, 2)
+            );
         }
-        let ips = num(&v["images_per_sec"]);
-        out += &format!(
-            "| {name} | {} ({}-{}) | {} | {} | {} | {}x |\n",
-            fixed(ips, 2),
-            fixed(num(&v["images_per_sec_min"]), 2),
-            fixed(num(&v["images_per_sec_max"]), 2),
-            list(&v["images_per_sec_repeats"], 2),
-            list(&v["other_load"], 2),
-            fixed(num(&v["peak_rss_mb"]), 0),
-            fixed(ips / ours, 2)
-        );
     }
     out
 }
@@ -1190,6 +1196,25 @@ mod tests {
             ]
         );
         assert_eq!(plan(&args(&["--no-pytorch", "--no-scaling"]), false, false, &allocators, false).len(), 3);
+    }
+
+    /// Each precision's rows are set against fpae's in the same precision, and a
+    /// precision that was not measured has no rows.
+    #[test]
+    fn the_recipe_table_compares_within_each_precision() {
+        let run = |ips: f64| json!({"images_per_sec": ips, "images_per_sec_min": ips, "images_per_sec_max": ips});
+        let mut report = json!({"measurements": {
+            "ours_train_f32": run(10.0), "torch_train_f32_jemalloc": run(8.0),
+            "ours_train_bf16": run(20.0), "torch_train_bf16cl_tcmalloc": run(16.0),
+        }});
+        let table = recipe_table(&report);
+        let row =
+            |name: &str| table.lines().find(|l| l.starts_with(&format!("| {name} |"))).unwrap_or_default().to_owned();
+        assert!(row("PyTorch twin + jemalloc").ends_with("| 0.80x |"), "{table}");
+        assert!(row("PyTorch twin + tcmalloc, bf16 autocast, channels-last").ends_with("| 0.80x |"), "{table}");
+        assert!(row("fpae, bf16").ends_with("| 1.00x |"), "{table}");
+        report["measurements"].as_object_mut().unwrap().retain(|k, _| !k.contains("bf16"));
+        assert_eq!(recipe_table(&report).lines().count(), 4, "{}", recipe_table(&report));
     }
 
     #[test]

@@ -112,6 +112,10 @@ const RESTORE_SPEED_QUIET: &str = "docs/bench/restore-speed-quiet-noise-0.6.json
 /// `cargo xtask bench train --config configs/restore-wide.toml --repeats 3 --steps 3 --force`: the
 /// restoration U-Net's training step in fpae and in the PyTorch twin, rendered into docs/performance.md.
 const TRAIN_RESTORE_WIDE: &str = "docs/bench/train-restore-wide.json";
+/// The same two measurements (`bench restore` of the shipped model, then `bench train` of the
+/// restoration recipe) on an idle CPU with AMX-BF16, where fpae and the twin compute in bf16.
+const RESTORE_SPEED_AMX: &str = "docs/bench/restore-speed-amx-noise-0.6.json";
+const TRAIN_RESTORE_WIDE_AMX: &str = "docs/bench/train-restore-wide-amx.json";
 
 /// How a JSON number is written in a doc.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -643,6 +647,16 @@ pub fn regions(root: &Path, fpae: &Value) -> Result<Vec<Region>> {
         "docs/performance.md",
         "train-restore-wide",
         crate::bench::recipe_table(&read_json(root, TRAIN_RESTORE_WIDE)?),
+    ));
+    regions.push(Region::table(
+        "docs/performance.md",
+        "restore-speed-amx",
+        crate::bench_restore::speed_table(&read_json(root, RESTORE_SPEED_AMX)?),
+    ));
+    regions.push(Region::table(
+        "docs/performance.md",
+        "train-restore-wide-amx",
+        crate::bench::recipe_table(&read_json(root, TRAIN_RESTORE_WIDE_AMX)?),
     ));
 
     regions.extend(model_regions(root, &restore)?);
