@@ -6,10 +6,11 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use fp_eval::benchmark::{self, BenchmarkModel, BenchmarkRequest};
+use fp_eval::environment::Environment;
 use fp_eval::evaluate::evaluate;
 use fp_train::Subset;
 
-use crate::shared::{Bars, ModelArgs};
+use crate::shared::{Bars, ModelArgs, program};
 
 #[derive(Debug, clap::Args)]
 pub struct EvaluateArgs {
@@ -138,7 +139,14 @@ fn evaluate_on_benchmark(args: &EvaluateArgs, bench_dir: &Path) -> anyhow::Resul
         peers: &args.peers,
         severities: &args.severities,
     };
-    let on = BenchmarkModel { given: &args.run_dir, dir: &model_dir, model: &model, batch: args.model.batch };
+    let environment = Environment::current(&program(), &model.device, &model.model.compute().to_string());
+    let on = BenchmarkModel {
+        given: &args.run_dir,
+        dir: &model_dir,
+        model: &model,
+        batch: args.model.batch,
+        environment: &environment,
+    };
     let evaluation = benchmark::evaluate(on, spec, request, &Bars)?;
     if let Some(out) = &args.out {
         fp_io::write_file_atomically(out, format!("{}\n", evaluation.to_json_pretty()))

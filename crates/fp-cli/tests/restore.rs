@@ -298,6 +298,13 @@ fn benchmark_restore_score_and_evaluate() {
     let json: serde_json::Value = serde_json::from_slice(&std::fs::read(root.join("eval.json")).unwrap()).unwrap();
     assert_eq!(json["restored"]["groups"].as_object().unwrap().len(), 39);
     assert_eq!(json["benchmark"]["degraded"], 156);
+    // How the restorations were computed is recorded with them.
+    let environment = &json["environment"];
+    assert!(environment["cpu"].as_str().is_some_and(|c| !c.is_empty()), "{environment}");
+    assert!(
+        ["f32", "bf16"].iter().any(|p| environment["compute"].as_str().unwrap_or("").starts_with(p)),
+        "{environment}"
+    );
     // A peer's scores sit under its name; here it is the degraded prints again.
     assert_eq!(json["peers"]["tool-b"]["all"], json["degraded"]["all"]);
     // The figure: 4 kinds x (degraded, restored, classical, tool-b, clean) tiles

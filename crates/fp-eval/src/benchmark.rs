@@ -34,6 +34,7 @@ use fp_metrics::folders::FolderScores;
 use fp_metrics::gallery::TemplateCache;
 
 use crate::apply::{ApplyOptions, Job, apply_to_files};
+use crate::environment::Environment;
 use crate::images::{read_values, to_gray, write_gray_png};
 use crate::score::score_with_progress;
 use crate::{EvalError, Progress, Result};
@@ -304,6 +305,10 @@ pub struct BenchmarkEvaluation {
     /// was measured.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub clean_restored: Option<FolderScores>,
+    /// Where and how the restorations were computed: fpae's commit, the CPU, the
+    /// threads and the precision. Absent from evaluations saved before it was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub environment: Option<Environment>,
 }
 
 /// What `fpae evaluate RUN --benchmark DIR` is asked for, besides the model.
@@ -330,6 +335,8 @@ pub struct BenchmarkModel<'a> {
     pub model: &'a TrainedModel,
     /// Prints per model batch.
     pub batch: usize,
+    /// Where and how it computes, recorded in the evaluation.
+    pub environment: &'a Environment,
 }
 
 /// Evaluates `model` on the benchmark `spec` (read from `request.bench_dir`):
@@ -393,6 +400,7 @@ pub fn evaluate(
         model: model.given.to_owned(),
         epoch: model.model.epoch,
         restore_seconds_per_image: seconds_per_image,
+        environment: Some(model.environment.clone()),
     };
     // Saved beside the restorations for `fpae report`.
     let saved = model.dir.join(RESTORED_DIR).join(format!("{}.json", evaluation.benchmark.name));
