@@ -116,6 +116,9 @@ const TRAIN_RESTORE_WIDE: &str = "docs/bench/train-restore-wide.json";
 /// restoration recipe) on an idle CPU with AMX-BF16, where fpae and the twin compute in bf16.
 const RESTORE_SPEED_AMX: &str = "docs/bench/restore-speed-amx-noise-0.6.json";
 const TRAIN_RESTORE_WIDE_AMX: &str = "docs/bench/train-restore-wide-amx.json";
+/// `fpae evaluate restore --benchmark target/bench/fvc2002-restore-v1 --severity 0.6` on that CPU,
+/// where precision `auto` restores in bf16; set beside the f32 evaluation of the same weights.
+const RESTORE_SHIPPED_BF16: &str = "docs/bench/restore-bf16-on-fvc2002-0.6.json";
 
 /// How a JSON number is written in a doc.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -652,6 +655,14 @@ pub fn regions(root: &Path, fpae: &Value) -> Result<Vec<Region>> {
         "docs/performance.md",
         "restore-speed-amx",
         crate::bench_restore::speed_table(&read_json(root, RESTORE_SPEED_AMX)?),
+    ));
+    regions.push(Region::table(
+        "docs/performance.md",
+        "restore-bf16-against-f32",
+        precisions_against(
+            &(RESTORE_SHIPPED[0], read_json(root, RESTORE_SHIPPED[0])?),
+            &(RESTORE_SHIPPED_BF16, read_json(root, RESTORE_SHIPPED_BF16)?),
+        )?,
     ));
     regions.push(Region::table(
         "docs/performance.md",
@@ -1491,6 +1502,55 @@ impl KindSummary {
     }
 }
 
+/// The same weights evaluated in two precisions: per kind, type-II at 40 of the degraded
+/// prints and of each precision's restorations, with their PSNR; then the kinds' average with
+/// the share of the gap recovered, and the clean prints restored (type-II, minutiae recall).
+fn precisions_against(f32: &Sourced, bf16: &Sourced) -> Result<String> {
+    let summaries = [KindSummary::of(f32.0, &f32.1)?, KindSummary::of(bf16.0, &bf16.1)?];
+    let psnr = |(file, json): &Sourced, group: &str| {
+        number_in(json, file, &format!("/restored/groups/{}/psnr", pointer_token(group)))
+    };
+    let mut rows = vec![
+        "| kind | degraded | f32 | bf16 | bf16 - f32 (points) | PSNR f32 / bf16 (dB) |".to_owned(),
+        "| --- | ---: | ---: | ---: | ---: | --- |".to_owned(),
+    ];
+    for kind in &summaries[0].kinds {
+        let other = summaries[1].kind(&kind.group)?;
+        rows.push(format!(
+            "| {} | {:.1} | {:.1} | {:.1} | {:+.1} | {:.2} / {:.2} |",
+            kind.name,
+            100.0 * kind.degraded,
+            100.0 * kind.restored,
+            100.0 * other.restored,
+            100.0 * (other.restored - kind.restored),
+            psnr(f32, &kind.group)?,
+            psnr(bf16, &kind.group)?
+        ));
+    }
+    let (ours, theirs) = (summaries[0].mean(), summaries[1].mean());
+    rows.push(format!(
+        "| averaged (gap recovered) | {:.1} | {:.1} ({:.1} %) | {:.1} ({:.1} %) | {:+.1} | |",
+        100.0 * ours.degraded,
+        100.0 * ours.restored,
+        ours.gap_recovered(ours.restored),
+        100.0 * theirs.restored,
+        ours.gap_recovered(theirs.restored),
+        100.0 * (theirs.restored - ours.restored)
+    ));
+    let clean =
+        |(file, json): &Sourced, key: &str| number_in(json, file, &format!("/clean_restored/all/identity/{key}"));
+    rows.push(format!(
+        "| clean prints restored (minutiae recall) | {:.1} | {:.1} ({:.1} %) | {:.1} ({:.1} %) | {:+.1} | |",
+        100.0 * clean(f32, "type2_rate_40_originals")?,
+        100.0 * clean(f32, "type2_rate_40")?,
+        100.0 * clean(f32, "minutiae_recall")?,
+        100.0 * clean(bf16, "type2_rate_40")?,
+        100.0 * clean(bf16, "minutiae_recall")?,
+        100.0 * (clean(bf16, "type2_rate_40")? - clean(f32, "type2_rate_40")?)
+    ));
+    Ok(rows.join("\n"))
+}
+
 /// The ablation: per arm (a training that changes one thing) and benchmark, the kind-averaged
 /// type-II at 40 of the restorations with the share of the gap recovered, the kinds left below
 /// their damaged input, and the clean prints restored (type-II and minutiae recall: do no harm).
@@ -2128,6 +2188,31 @@ mod tests {
         broken["clean_restored"] = json!({});
         let err = ablation(&[("c", [("c2.json", broken), ("c0.json", evaluation(0.5, 0.5))])]).unwrap_err();
         assert!(err.to_string().contains("c2.json"), "{err}");
+    }
+
+    #[test]
+    fn the_precisions_table_sets_bf16_against_f32_per_kind() {
+        let group = |rate: f64, psnr: f64| json!({"psnr": psnr, "identity": {"type2_rate_40": rate, "type2_rate_40_originals": 0.8}});
+        let evaluation = |blur: f64, dry: f64, clean: f64| {
+            json!({
+                "degraded": {"groups": {"blur/0.6": group(0.4, 20.0), "dry/0.6": group(0.6, 19.0)}},
+                "restored": {"groups": {"blur/0.6": group(blur, 21.0), "dry/0.6": group(dry, 22.5)}},
+                "clean_restored": {"all": {"identity": {
+                    "type2_rate_40": clean, "type2_rate_40_originals": 0.8, "minutiae_recall": 0.9}}},
+            })
+        };
+        let table =
+            precisions_against(&("f.json", evaluation(0.6, 0.6, 0.79)), &("b.json", evaluation(0.5, 0.65, 0.8)))
+                .unwrap();
+        let rows: Vec<&str> = table.lines().collect();
+        assert_eq!(rows[2], "| blur | 40.0 | 60.0 | 50.0 | -10.0 | 21.00 / 21.00 |");
+        assert_eq!(rows[3], "| dry | 60.0 | 60.0 | 65.0 | +5.0 | 22.50 / 22.50 |");
+        // Degraded 50, clean 80: f32 restores 60 (a third of the gap), bf16 57.5 (a quarter).
+        assert_eq!(rows[4], "| averaged (gap recovered) | 50.0 | 60.0 (33.3 %) | 57.5 (25.0 %) | -2.5 | |");
+        assert_eq!(
+            rows[5],
+            "| clean prints restored (minutiae recall) | 80.0 | 79.0 (90.0 %) | 80.0 (90.0 %) | +1.0 | |"
+        );
     }
 
     #[test]
