@@ -115,6 +115,8 @@ const TRAIN_RESTORE_WIDE: &str = "docs/bench/train-restore-wide.json";
 /// The same two measurements (`bench restore` of the shipped model, then `bench train` of the
 /// restoration recipe) on an idle CPU with AMX-BF16, where fpae and the twin compute in bf16.
 const RESTORE_SPEED_AMX: &str = "docs/bench/restore-speed-amx-noise-0.6.json";
+/// The same with `--workers 1`: every tool on one core.
+const RESTORE_SPEED_AMX_1CORE: &str = "docs/bench/restore-speed-amx-1core-noise-0.6.json";
 const TRAIN_RESTORE_WIDE_AMX: &str = "docs/bench/train-restore-wide-amx.json";
 /// `fpae evaluate restore --benchmark target/bench/fvc2002-restore-v1 --severity 0.6` on that CPU,
 /// where precision `auto` restores in bf16; set beside the f32 evaluation of the same weights.
@@ -655,6 +657,11 @@ pub fn regions(root: &Path, fpae: &Value) -> Result<Vec<Region>> {
         "docs/performance.md",
         "restore-speed-amx",
         crate::bench_restore::speed_table(&read_json(root, RESTORE_SPEED_AMX)?),
+    ));
+    regions.push(Region::table(
+        "docs/performance.md",
+        "restore-speed-amx-1core",
+        crate::bench_restore::speed_table(&read_json(root, RESTORE_SPEED_AMX_1CORE)?),
     ));
     regions.push(Region::table(
         "docs/performance.md",
