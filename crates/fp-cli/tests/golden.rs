@@ -1,12 +1,19 @@
 //! Golden outputs: the JSON that `fpae evaluate`, `fpae evaluate --benchmark`
 //! and `fpae score` print for a tiny restoration model and a tiny benchmark of
-//! real FVC2002 prints, held to the files recorded in `tests/golden/`.
+//! real FVC2002 prints, held to the files recorded in `tests/golden/<ISA>/`.
+//!
+//! The network computes in f32, with one thread, but LibTorch's kernels differ
+//! between instruction sets (AVX2, AVX-512), and so do the last bits of their sums
+//! and, through the matcher, a few minutiae. So the outputs are recorded once per
+//! instruction set, in a folder named for it ([`isa`]); on a CPU of a set with no
+//! recording the test fails and says how to record one.
 //!
 //! Every field name, the order of the fields and every value must stay as
 //! recorded: strings exactly, numbers within [`RELATIVE_TOLERANCE`]. What
 //! changes from run to run is masked before the comparison, and only that:
-//! timings (`restore_seconds_per_image`) and the temporary folder the test runs
-//! in (replaced by `$ROOT` wherever a string holds it).
+//! timings (`restore_seconds_per_image`), the values of the `environment` object
+//! (the machine and build it ran on) and the temporary folder the test runs in
+//! (replaced by `$ROOT` wherever a string holds it).
 //!
 //! When an output changes on purpose, record it again and commit the new files:
 //!
@@ -29,11 +36,15 @@ const RECORD_VAR: &str = "FPAE_RECORD_GOLDEN";
 const RELATIVE_TOLERANCE: f64 = 1e-9;
 /// Fields whose values are timings: their presence is kept, their value masked.
 const TIMINGS: [&str; 1] = ["restore_seconds_per_image"];
+/// The object that records the machine and build an output was computed on
+/// (commit, CPU, threads, precision, time): its fields are kept, their values masked.
+const ENVIRONMENT: &str = "environment";
 
 /// FVC2002 fingers 101 to 105, two impressions each, of two databases, with a
 /// manifest of its own name (so that its benchmark is not taken for the
 /// published one), and a one-epoch restoration config of a tiny U-Net on
-/// 32x32 crops.
+/// 32x32 crops, in f32 (precision `auto` would compute in bf16 on CPUs that
+/// have it, and record other numbers there).
 fn project(fvc2002: &Path, root: &Path) {
     for db in ["DB1_B", "DB3_B"] {
         let folder = root.join("data").join(db);
@@ -55,7 +66,7 @@ fn project(fvc2002: &Path, root: &Path) {
         "[data]\nroot = \"data\"\nresize = \"none\"\ncrop = 32\ncrops_per_image = 1\nsplit = \"by-finger\"\n\n\
          [model]\nkind = \"unet\"\ndepth = 2\nbase_width = 4\n\n\
          [task]\nkind = \"restore\"\n[[task.degradations]]\nkind = \"noise\"\nseverity = [0.1, 0.5]\n\n\
-         [train]\nepochs = 1\nbatch_size = 8\ndevice = \"cpu\"\n",
+         [train]\nepochs = 1\nbatch_size = 8\ndevice = \"cpu\"\nprecision = \"f32\"\n",
     )
     .unwrap();
 }
@@ -78,7 +89,20 @@ fn run_json(args: &[&str], out: &str, root: &Path) -> String {
 /// value of every timing field (one to a line in the pretty form).
 fn masked(text: &str, root: &str) -> String {
     let mut out = String::new();
+    // The indent of the `environment` object's closing brace while inside it.
+    let mut environment: Option<String> = None;
     for line in text.replace(root, "$ROOT").lines() {
+        if let Some(close) = &environment {
+            if line.trim_end_matches(',') == close {
+                environment = None;
+            } else if let Some((key, value)) = line.split_once("\": ") {
+                let comma = if value.ends_with(',') { "," } else { "" };
+                out += &format!("{key}\": \"<machine>\"{comma}\n");
+                continue;
+            }
+        } else if let Some(indent) = line.strip_suffix(&format!("\"{ENVIRONMENT}\": {{")) {
+            environment = Some(format!("{indent}}}"));
+        }
         let timing = TIMINGS.iter().find_map(|key| {
             let (indent, value) = line.split_once(&format!("\"{key}\": "))?;
             let comma = if value.ends_with(',') { "," } else { "" };
@@ -159,8 +183,23 @@ fn differences(got: &Value, want: &Value, place: &str, out: &mut Vec<String>) {
 }
 
 /// Compares `written` (masked) with the golden file `name`, or records it there.
+/// The widest vector instruction set of this CPU that LibTorch's f32 kernels
+/// use: `avx512` or `avx2` (from the flags of `/proc/cpuinfo`), else `other`.
+fn isa() -> &'static str {
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let flags: Vec<&str> =
+        cpuinfo.lines().find(|l| l.starts_with("flags")).map(|l| l.split_whitespace().collect()).unwrap_or_default();
+    if flags.contains(&"avx512f") {
+        "avx512"
+    } else if flags.contains(&"avx2") {
+        "avx2"
+    } else {
+        "other"
+    }
+}
+
 fn check(name: &str, written: &str, root: &Path) {
-    let path: PathBuf = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden").join(name);
+    let path: PathBuf = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden").join(isa()).join(name);
     let root = root.display().to_string();
     let got_text = masked(written, &root);
     if std::env::var_os(RECORD_VAR).is_some() {
@@ -170,7 +209,12 @@ fn check(name: &str, written: &str, root: &Path) {
         return;
     }
     let want_text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
-        panic!("cannot read {} ({e}); record it with {RECORD_VAR}=1 cargo test -p fp-cli --test golden", path.display())
+        panic!(
+            "cannot read {} ({e}): nothing is recorded for this CPU's instruction set ({}); record it with \
+             {RECORD_VAR}=1 cargo test -p fp-cli --test golden",
+            path.display(),
+            isa()
+        )
     });
     let got: Value = serde_json::from_str(&got_text).unwrap();
     let want: Value = serde_json::from_str(&want_text).unwrap();
@@ -198,10 +242,13 @@ fn evaluate_benchmark_and_score_print_the_recorded_json() {
     let out = fpae(&["--threads", "1", "train", "restore.toml", "--run-dir", "runs/r"], root);
     assert!(out.status.success(), "{}", text(&out.stderr));
 
-    let evaluation = run_json(&["evaluate", "runs/r"], "evaluation.json", root);
+    let evaluation = run_json(&["evaluate", "runs/r", "--precision", "f32"], "evaluation.json", root);
     check("evaluate.json", &evaluation, root);
-    let benchmark =
-        run_json(&["evaluate", "runs/r", "--benchmark", "bench", "--severity", "0.6"], "benchmark.json", root);
+    let benchmark = run_json(
+        &["evaluate", "runs/r", "--benchmark", "bench", "--severity", "0.6", "--precision", "f32"],
+        "benchmark.json",
+        root,
+    );
     check("evaluate-benchmark.json", &benchmark, root);
     let candidates = ["--originals", "bench/clean", "--candidates", "bench/degraded/noise"];
     let scores = run_json(&[&["score"][..], &candidates].concat(), "score.json", root);
