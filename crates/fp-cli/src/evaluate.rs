@@ -6,11 +6,10 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use fp_eval::benchmark::{self, BenchmarkModel, BenchmarkRequest};
-use fp_eval::environment::Environment;
 use fp_eval::evaluate::evaluate;
 use fp_train::Subset;
 
-use crate::shared::{Bars, ModelArgs, program};
+use crate::shared::{Bars, ModelArgs, environment_of};
 
 #[derive(Debug, clap::Args)]
 pub struct EvaluateArgs {
@@ -139,7 +138,7 @@ fn evaluate_on_benchmark(args: &EvaluateArgs, bench_dir: &Path) -> anyhow::Resul
         peers: &args.peers,
         severities: &args.severities,
     };
-    let environment = Environment::current(&program(), &model.device, &model.model.compute().to_string());
+    let environment = environment_of(&model);
     let on = BenchmarkModel {
         given: &args.run_dir,
         dir: &model_dir,

@@ -7,10 +7,9 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use fp_eval::environment::Environment;
 use fp_eval::report::{REPORT_FILE, ReportOptions, write_report};
 
-use crate::shared::{Bars, ModelArgs, program};
+use crate::shared::{Bars, ModelArgs, environment_of};
 
 /// Prints shown by default.
 const DEFAULT_PRINTS: usize = 5;
@@ -38,7 +37,7 @@ pub fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
     crate::shared::prepare_out_file(&out, "--out")?;
     let model = args.model.load(&dir)?;
     let options = ReportOptions { prints: args.prints, identity: !args.no_identity, batch: args.model.batch };
-    let current = Environment::current(&program(), &model.device, &model.model.compute().to_string());
+    let current = environment_of(&model);
     let path = write_report(&dir, &model, &out, &options, &current, &Bars)?;
     println!("{}", path.display());
     Ok(ExitCode::SUCCESS)

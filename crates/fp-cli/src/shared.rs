@@ -9,7 +9,7 @@ use anyhow::{Context, bail};
 use clap::builder::{PossibleValuesParser, TypedValueParser};
 use fp_degrade::Degradation;
 use fp_eval::apply::Outcome;
-use fp_eval::environment::Program;
+use fp_eval::environment::{Environment, Program};
 use fp_eval::images::file_in_the_way;
 use fp_metrics::templates::TemplateFormat;
 use fp_model::{DeviceSpec, Placement, Precision};
@@ -221,6 +221,11 @@ pub fn exit_code(outcome: &Outcome, total: usize, what: &str) -> ExitCode {
 /// This program, as its build script found it.
 pub fn program() -> Program<'static> {
     Program { version: env!("CARGO_PKG_VERSION"), commit: env!("FPAE_COMMIT"), libtorch: env!("FPAE_LIBTORCH_VERSION") }
+}
+
+/// This program running `model` where and how it was loaded to compute.
+pub fn environment_of(model: &fp_train::TrainedModel) -> Environment {
+    Environment::current(&program(), &model.device, &model.model.compute().to_string())
 }
 
 /// A template file format, as the commands that write templates take it.

@@ -16,7 +16,7 @@ use fp_model::{DeviceSpec, Placement, Precision};
 use fp_train::{Config, EpochRecord, Observer, Outcome, RunDir, TrainConfig};
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::shared::{Bars, program};
+use crate::shared::{Bars, environment_of, program};
 
 #[derive(Debug, clap::Args)]
 pub struct TrainArgs {
@@ -191,7 +191,7 @@ fn write_figures(run: &RunDir, config: &Config, placement: Placement) -> anyhow:
         .with_context(|| again("reconstruct --grid 5"))?;
     tracing::info!("reconstructions: {}", grid.display());
     let options = ReportOptions { prints: GRID_IMAGES, identity: true, batch: config.train.batch_size };
-    let current = Environment::current(&program(), &model.device, &model.model.compute().to_string());
+    let current = environment_of(&model);
     let report = write_report(run.path(), &model, &run.path().join(REPORT_FILE), &options, &current, &Bars)
         .with_context(|| again("report"))?;
     tracing::info!("report: {}", report.display());
