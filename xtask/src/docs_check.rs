@@ -118,6 +118,16 @@ const RESTORE_SPEED_AMX: &str = "docs/bench/restore-speed-amx-noise-0.6.json";
 /// The same with `--workers 1`: every tool on one core.
 const RESTORE_SPEED_AMX_1CORE: &str = "docs/bench/restore-speed-amx-1core-noise-0.6.json";
 const TRAIN_RESTORE_WIDE_AMX: &str = "docs/bench/train-restore-wide-amx.json";
+/// docs/performance.md's restoration speed tables (`bench restore`) by region name.
+const RESTORE_SPEED_TABLES: [(&str, &str); 4] = [
+    ("restore-speed", RESTORE_SPEED),
+    ("restore-speed-quiet", RESTORE_SPEED_QUIET),
+    ("restore-speed-amx", RESTORE_SPEED_AMX),
+    ("restore-speed-amx-1core", RESTORE_SPEED_AMX_1CORE),
+];
+/// docs/performance.md's restoration training tables (`bench train --config`) by region name.
+const RECIPE_TRAINING_TABLES: [(&str, &str); 2] =
+    [("train-restore-wide", TRAIN_RESTORE_WIDE), ("train-restore-wide-amx", TRAIN_RESTORE_WIDE_AMX)];
 /// `fpae evaluate restore --benchmark target/bench/fvc2002-restore-v1 --severity 0.6` on that CPU,
 /// where precision `auto` restores in bf16; set beside the f32 evaluation of the same weights.
 const RESTORE_SHIPPED_BF16: &str = "docs/bench/restore-bf16-on-fvc2002-0.6.json";
@@ -638,31 +648,18 @@ pub fn regions(root: &Path, fpae: &Value) -> Result<Vec<Region>> {
             by_sensor(&read_json(root, RESTORE_FVC2002_EVAL)?, RESTORE_FVC2002_EVAL)?,
         ),
     ];
-    regions.push(Region::table(
-        "docs/performance.md",
-        "restore-speed",
-        crate::bench_restore::speed_table(&read_json(root, RESTORE_SPEED)?),
-    ));
-    regions.push(Region::table(
-        "docs/performance.md",
-        "restore-speed-quiet",
-        crate::bench_restore::speed_table(&read_json(root, RESTORE_SPEED_QUIET)?),
-    ));
-    regions.push(Region::table(
-        "docs/performance.md",
-        "train-restore-wide",
-        crate::bench::recipe_table(&read_json(root, TRAIN_RESTORE_WIDE)?),
-    ));
-    regions.push(Region::table(
-        "docs/performance.md",
-        "restore-speed-amx",
-        crate::bench_restore::speed_table(&read_json(root, RESTORE_SPEED_AMX)?),
-    ));
-    regions.push(Region::table(
-        "docs/performance.md",
-        "restore-speed-amx-1core",
-        crate::bench_restore::speed_table(&read_json(root, RESTORE_SPEED_AMX_1CORE)?),
-    ));
+    // docs/performance.md's speed tables, each rendered from one `bench restore` or
+    // `bench train --config` result.
+    for (name, file) in RESTORE_SPEED_TABLES {
+        regions.push(Region::table(
+            "docs/performance.md",
+            name,
+            crate::bench_restore::speed_table(&read_json(root, file)?),
+        ));
+    }
+    for (name, file) in RECIPE_TRAINING_TABLES {
+        regions.push(Region::table("docs/performance.md", name, crate::bench::recipe_table(&read_json(root, file)?)));
+    }
     regions.push(Region::table(
         "docs/performance.md",
         "restore-bf16-against-f32",
@@ -670,11 +667,6 @@ pub fn regions(root: &Path, fpae: &Value) -> Result<Vec<Region>> {
             &(RESTORE_SHIPPED[0], read_json(root, RESTORE_SHIPPED[0])?),
             &(RESTORE_SHIPPED_BF16, read_json(root, RESTORE_SHIPPED_BF16)?),
         )?,
-    ));
-    regions.push(Region::table(
-        "docs/performance.md",
-        "train-restore-wide-amx",
-        crate::bench::recipe_table(&read_json(root, TRAIN_RESTORE_WIDE_AMX)?),
     ));
 
     regions.extend(model_regions(root, &restore)?);
