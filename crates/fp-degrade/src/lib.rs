@@ -187,6 +187,37 @@ impl Degradation {
         Degradation::ALL.iter().map(|k| k.name()).collect()
     }
 
+    /// Whether the kind moves ridges rather than changing how they look: a
+    /// change of geometry that no restorer can know from the damaged print
+    /// alone, and that matchers tolerate. A restoration task can move its
+    /// targets the same way ([`Pipeline::apply_to_pair`]), so that a model
+    /// learns to restore appearance and leave geometry alone.
+    pub fn moves_ridges(self) -> bool {
+        // No wildcard: a new kind must be sorted here.
+        match self {
+            Degradation::Elastic => true,
+            Degradation::Noise
+            | Degradation::SaltPepper
+            | Degradation::Blur
+            | Degradation::MotionBlur
+            | Degradation::Contrast
+            | Degradation::Dry
+            | Degradation::Wet
+            | Degradation::Stain
+            | Degradation::Scratch
+            | Degradation::Occlusion
+            | Degradation::Background
+            | Degradation::LowResolution
+            | Degradation::PartialContact
+            | Degradation::CutEdge
+            | Degradation::UnevenPressure
+            | Degradation::RidgeBreaks
+            | Degradation::Jpeg
+            | Degradation::Smudge
+            | Degradation::SensorNoise => false,
+        }
+    }
+
     /// [`Degradation::apply`] with a generator seeded from `seed` alone: one
     /// image's damage, made again from three numbers.
     pub fn apply_seeded(self, pixels: &mut [f32], width: usize, height: usize, severity: f32, seed: u64) {
@@ -323,20 +354,51 @@ impl Pipeline {
     /// Damages one image in place; everything random comes from `seed`, so the
     /// same image and seed give the same bytes. Returns the damage applied, in order.
     pub fn apply(&self, pixels: &mut [f32], width: usize, height: usize, seed: u64) -> Vec<Applied> {
+        self.apply_to_pair(pixels, None, width, height, seed)
+    }
+
+    /// [`apply`](Self::apply), and the damage that moves ridges
+    /// ([`Degradation::moves_ridges`]) moves `target`'s (the clean image, same
+    /// size) exactly as it moves `pixels`', with the same randomness; the other
+    /// damage leaves `target` alone. `pixels` get the same bytes as from `apply`.
+    pub fn apply_to_pair(
+        &self,
+        pixels: &mut [f32],
+        mut target: Option<&mut [f32]>,
+        width: usize,
+        height: usize,
+        seed: u64,
+    ) -> Vec<Applied> {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let mut applied = Vec::new();
         for step in &self.steps {
             // Both draws happen whether or not the step applies, so that one
             // step's outcome never shifts the randomness of the next.
             let happens = rng.random::<f32>() < step.probability;
-            let (severity, mut step_rng) = step.draw(&mut rng);
+            let (severity, step_rng) = step.draw(&mut rng);
             if happens {
-                step.kind.apply(pixels, width, height, severity, &mut step_rng);
+                apply_step(step.kind, severity, step_rng, pixels, target.as_deref_mut(), width, height);
                 applied.push(Applied { kind: step.kind, severity });
             }
         }
         applied
     }
+}
+
+/// One step's damage to `pixels`, and to `target` too where it moves ridges.
+fn apply_step(
+    kind: Degradation,
+    severity: f32,
+    mut rng: ChaCha8Rng,
+    pixels: &mut [f32],
+    target: Option<&mut [f32]>,
+    width: usize,
+    height: usize,
+) {
+    if let Some(target) = target.filter(|_| kind.moves_ridges()) {
+        kind.apply(target, width, height, severity, &mut rng.clone());
+    }
+    kind.apply(pixels, width, height, severity, &mut rng);
 }
 
 impl Pipeline {
@@ -371,6 +433,20 @@ impl Pipeline {
         seed: u64,
         kinds: [usize; 2],
     ) -> Vec<Applied> {
+        self.apply_composed_to_pair(pixels, None, width, height, seed, kinds)
+    }
+
+    /// [`apply_composed`](Self::apply_composed), moving `target`'s ridges with
+    /// the damage that moves them, as [`apply_to_pair`](Self::apply_to_pair) does.
+    pub fn apply_composed_to_pair(
+        &self,
+        pixels: &mut [f32],
+        mut target: Option<&mut [f32]>,
+        width: usize,
+        height: usize,
+        seed: u64,
+        kinds: [usize; 2],
+    ) -> Vec<Applied> {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let mut usable: Vec<&Step> = self.steps.iter().filter(|s| s.probability > 0.0).collect();
         let hi = kinds[1].min(usable.len());
@@ -379,8 +455,8 @@ impl Pipeline {
         usable.shuffle(&mut rng);
         let mut applied = Vec::with_capacity(count);
         for step in &usable[..count] {
-            let (severity, mut step_rng) = step.draw(&mut rng);
-            step.kind.apply(pixels, width, height, severity, &mut step_rng);
+            let (severity, step_rng) = step.draw(&mut rng);
+            apply_step(step.kind, severity, step_rng, pixels, target.as_deref_mut(), width, height);
             applied.push(Applied { kind: step.kind, severity });
         }
         applied
@@ -705,6 +781,34 @@ mod composition_tests {
             let n = wide.apply_composed(&mut clean.clone(), 48, 40, seed, [1, 3]).len();
             assert!((1..=3).contains(&n), "{n} kinds");
         }
+    }
+
+    #[test]
+    fn a_pair_moves_the_target_with_the_damage_that_moves_ridges_and_only_with_it() {
+        let clean = print();
+        // Elastic first, so that alone it draws the same field.
+        let chain = pipeline(&[(Degradation::Elastic, 1.0), (Degradation::Noise, 1.0), (Degradation::Blur, 1.0)]);
+        for seed in 0..6 {
+            let (mut input, mut target) = (clean.clone(), clean.clone());
+            let applied = chain.apply_to_pair(&mut input, Some(&mut target), 48, 40, seed);
+            let mut alone = clean.clone();
+            assert_eq!(chain.apply(&mut alone, 48, 40, seed), applied);
+            assert_eq!(input, alone, "the input is as without a target");
+            // The target is the clean print under the elastic step's own field.
+            let mut warped = clean.clone();
+            pipeline(&[(Degradation::Elastic, 1.0)]).apply(&mut warped, 48, 40, seed);
+            assert_ne!(warped, clean);
+            assert_eq!(target, warped, "seed {seed}");
+            // Composed: the elastic step warps the target whenever it is drawn.
+            let (mut input, mut target) = (clean.clone(), clean.clone());
+            let applied = chain.apply_composed_to_pair(&mut input, Some(&mut target), 48, 40, seed, [1, 3]);
+            let mut alone = clean.clone();
+            chain.apply_composed(&mut alone, 48, 40, seed, [1, 3]);
+            assert_eq!(input, alone);
+            let elastic = applied.iter().any(|a| a.kind == Degradation::Elastic);
+            assert_eq!(target != clean, elastic, "seed {seed}: {applied:?}");
+        }
+        assert!(Degradation::ALL.iter().filter(|k| k.moves_ridges()).eq([&Degradation::Elastic]));
     }
 
     #[test]

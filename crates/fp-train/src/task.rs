@@ -33,6 +33,12 @@ pub struct TaskConfig {
     /// chosen at random among those with a probability above 0, in random order.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub compose: Option<[usize; 2]>,
+    /// With `restore`: damage that moves ridges (`elastic`) moves the target's
+    /// ridges too, so that the model learns to restore how ridges look and to
+    /// leave where they are alone: no restorer can know the undistorted
+    /// geometry, and matchers tolerate it. Off, the target is always the clean print.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub warp_targets: bool,
 }
 
 /// The tasks on offer.
@@ -86,6 +92,12 @@ impl TaskConfig {
             }),
             _ => Ok(()),
         }?;
+        if self.warp_targets && self.kind != TaskKind::Restore {
+            return Err(TrainError::InvalidSetting {
+                field: "task.warp_targets",
+                expected: "only a restore task degrades its inputs; set task.kind = \"restore\"".into(),
+            });
+        }
         if let Some(kinds) = self.compose {
             if self.kind != TaskKind::Restore {
                 return Err(TrainError::InvalidSetting {
@@ -107,9 +119,23 @@ impl TaskConfig {
     /// Damages one input in place as the task says; everything random comes from `seed`.
     /// Returns the damage applied, in order.
     pub fn damage(&self, pixels: &mut [f32], width: usize, height: usize, seed: u64) -> Vec<Applied> {
+        self.damage_pair(pixels, None, width, height, seed)
+    }
+
+    /// [`damage`](Self::damage), and with `warp_targets` the damage that
+    /// moves ridges moves `target`'s (the clean image) the same way.
+    pub fn damage_pair(
+        &self,
+        pixels: &mut [f32],
+        target: Option<&mut [f32]>,
+        width: usize,
+        height: usize,
+        seed: u64,
+    ) -> Vec<Applied> {
+        let target = target.filter(|_| self.warp_targets);
         match self.compose {
-            Some(kinds) => self.degradations.apply_composed(pixels, width, height, seed, kinds),
-            None => self.degradations.apply(pixels, width, height, seed),
+            Some(kinds) => self.degradations.apply_composed_to_pair(pixels, target, width, height, seed, kinds),
+            None => self.degradations.apply_to_pair(pixels, target, width, height, seed),
         }
     }
 }
@@ -193,12 +219,12 @@ impl<'a> Pairs<'a> {
         let damage_seed = sample_seed(&[self.seed, epoch, image as u64, crop as u64, DAMAGE]);
         let restore = self.task.kind == TaskKind::Restore;
         let Some((side, _)) = self.crops else {
-            let target = self.data.image(image).to_vec();
+            let mut target = self.data.image(image).to_vec();
             let size = self.data.size(image);
             let (input, damage) = match restore {
                 true => {
                     let mut input = target.clone();
-                    let damage = self.task.damage(&mut input, size.0, size.1, damage_seed);
+                    let damage = self.task.damage_pair(&mut input, Some(&mut target), size.0, size.1, damage_seed);
                     (Some(input), damage)
                 }
                 false => (None, Vec::new()),
@@ -216,10 +242,14 @@ impl<'a> Pairs<'a> {
             // it does on whole prints at evaluation.
             let size = self.data.size(image);
             let mut damaged = self.data.image(image).to_vec();
-            damage = self.task.damage(&mut damaged, size.0, size.1, damage_seed);
+            let mut warped = self.task.warp_targets.then(|| damaged.clone());
+            damage = self.task.damage_pair(&mut damaged, warped.as_deref_mut(), size.0, size.1, damage_seed);
             let mut window = vec![0f32; side * side];
             fp_data::crop_square(&damaged, size, origin, side, &mut window);
             input = Some(window);
+            if let Some(warped) = warped {
+                fp_data::crop_square(&warped, size, origin, side, &mut target);
+            }
         }
         Sample { image, crop, origin, size: (side, side), target, input, damage }
     }
@@ -254,7 +284,7 @@ impl<'a> Pairs<'a> {
                 target.extend_from_slice(self.data.image(i));
             }
             let picks: Vec<(usize, usize)> = group.iter().map(|&i| (i, 0)).collect();
-            let input = self.damaged(&target, &picks, VALIDATION_EPOCH, (w, h));
+            let input = self.damaged(&mut target, &picks, VALIDATION_EPOCH, (w, h));
             let batch = self.batch(input, target, group.len(), (w, h), device);
             out.push((group, batch));
         }
@@ -265,19 +295,26 @@ impl<'a> Pairs<'a> {
     /// the image itself, or its degraded copy (the same at every epoch).
     pub fn val_input(&self, i: usize) -> Vec<f32> {
         let clean = self.data.image(i).to_vec();
-        self.damaged(&clean, &[(i, 0)], VALIDATION_EPOCH, self.data.size(i)).unwrap_or(clean)
+        self.damaged(&mut clean.clone(), &[(i, 0)], VALIDATION_EPOCH, self.data.size(i)).unwrap_or(clean)
     }
 
     /// Degraded copies of `clean` (one image per pick), or `None` when the task
-    /// takes its targets as inputs.
-    fn damaged(&self, clean: &[f32], picks: &[(usize, usize)], epoch: u64, (w, h): (usize, usize)) -> Option<Vec<f32>> {
+    /// takes its targets as inputs. With `task.warp_targets`, `clean` takes the
+    /// damage that moves ridges, as each copy does.
+    fn damaged(
+        &self,
+        clean: &mut [f32],
+        picks: &[(usize, usize)],
+        epoch: u64,
+        (w, h): (usize, usize),
+    ) -> Option<Vec<f32>> {
         if self.task.kind != TaskKind::Restore {
             return None;
         }
         let mut input = clean.to_vec();
-        for (pixels, &(image, crop)) in input.chunks_mut(w * h).zip(picks) {
+        for ((pixels, target), &(image, crop)) in input.chunks_mut(w * h).zip(clean.chunks_mut(w * h)).zip(picks) {
             let seed = sample_seed(&[self.seed, epoch, image as u64, crop as u64, DAMAGE]);
-            self.task.damage(pixels, w, h, seed);
+            self.task.damage_pair(pixels, Some(target), w, h, seed);
         }
         Some(input)
     }

@@ -309,6 +309,51 @@ fn restore_pairs_are_reproducible_and_differ_by_epoch() {
 }
 
 #[test]
+fn warped_targets_move_with_the_damage_that_moves_ridges_and_only_with_it() {
+    let data = native_dataset();
+    let with = |kind: &str, warp: bool| {
+        let mut cfg = native_restore_config(1);
+        cfg.task = toml::from_str(&format!(
+            "kind = \"restore\"\nwarp_targets = {warp}\n[[degradations]]\nkind = \"{kind}\"\nseverity = [1.0, 1.0]\n"
+        ))
+        .unwrap();
+        cfg.validate().unwrap();
+        cfg
+    };
+    let clean_crop = |s: &fp_train::Sample| {
+        let mut window = vec![0f32; 64];
+        data.crop(s.image, s.origin.0, s.origin.1, 8, &mut window);
+        window
+    };
+    let train = split().train;
+    // Elastic damage alone, its target warped: the input is exactly the target, moved ridges and all.
+    let warped = with("elastic", true);
+    let pairs = Pairs::new(&data, &warped);
+    for sample in [0, 7, 53] {
+        let (image, crop) = pairs.pick(&train, sample);
+        let s = pairs.train_sample(image, crop, 1);
+        assert_eq!(s.input.as_deref(), Some(&s.target[..]), "sample {sample}");
+        assert_ne!(s.target, clean_crop(&s), "sample {sample}: the target moved");
+    }
+    for (_, b) in pairs.val_batches(&split().val, 8, tch::Device::Cpu) {
+        assert!(b.input.equal(&b.target), "validation targets are warped too");
+    }
+    // Not warped, or damage that does not move ridges: the target is the clean crop.
+    for cfg in [with("elastic", false), with("noise", true)] {
+        let pairs = Pairs::new(&data, &cfg);
+        let (image, crop) = pairs.pick(&train, 7);
+        let s = pairs.train_sample(image, crop, 1);
+        assert_eq!(s.target, clean_crop(&s));
+        assert_ne!(s.input.as_deref(), Some(&s.target[..]));
+    }
+    // Only a restore task has targets to warp.
+    let mut reconstruct = config(1);
+    reconstruct.task.warp_targets = true;
+    let err = reconstruct.validate().unwrap_err().to_string();
+    assert!(err.contains("task.warp_targets") && err.contains("restore"), "{err}");
+}
+
+#[test]
 fn a_native_restore_run_learns_and_resumes_exactly() {
     let (straight, resumed) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let data = native_dataset();
