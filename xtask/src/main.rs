@@ -241,7 +241,7 @@ fn test(args: &[String]) -> Result<()> {
         }
         Err(e) => eprintln!("warning: no Ray for the Ray Data example's test: {e:#}"),
     }
-    let result = run_cargo(cmd, &["test", "--workspace"]);
+    let result = run_cargo(cmd, &["test", "--workspace"]).and(test_patched_crates(&target));
     // The docs are checked after the tests (whose build includes fpae's), whatever the
     // tests gave, so that one run reports both.
     eprintln!("\nchecking the docs against their sources (cargo xtask docs-check)");
@@ -255,6 +255,24 @@ fn test(args: &[String]) -> Result<()> {
         }
     }
     result.and(docs)
+}
+
+/// The tests of each patched copy of a published crate under `third_party/`
+/// (not workspace members), built into `target/third_party`.
+fn test_patched_crates(target: &Path) -> Result<()> {
+    let root = project_root().join("third_party");
+    let entries = std::fs::read_dir(&root).with_context(|| format!("cannot read {}", root.display()))?;
+    let mut manifests: Vec<PathBuf> =
+        entries.filter_map(|e| Some(e.ok()?.path().join("Cargo.toml"))).filter(|m| m.is_file()).collect();
+    manifests.sort();
+    for manifest in manifests {
+        let path = manifest.to_string_lossy().into_owned();
+        let args = ["test", "--manifest-path", path.as_str()];
+        let mut cmd = cargo_command(&args, &[]);
+        cmd.env("CARGO_TARGET_DIR", target.join("third_party"));
+        run_cargo(cmd, &args)?;
+    }
+    Ok(())
 }
 
 /// `1 test`, `2 tests`.
