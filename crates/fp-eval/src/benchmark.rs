@@ -341,7 +341,7 @@ pub struct BenchmarkModel<'a> {
 
 /// Evaluates `model` on the benchmark `spec` (read from `request.bench_dir`):
 /// restores the degraded prints it has not restored yet into
-/// `<model>/restored/<benchmark>/` (those of other weights are made again), scores them, the degraded prints and every
+/// `<model>/restored/<benchmark>/` (those of other weights, precision or fpae are made again), scores them, the degraded prints and every
 /// other tool's outputs against the clean prints, restores and scores the clean
 /// prints themselves (do no harm, `<model>/restored/<benchmark>-clean/`), and saves the evaluation
 /// beside the restorations (`<model>/restored/<benchmark>.json`) for `fpae report`.
@@ -359,7 +359,7 @@ pub fn evaluate(
         |relative: &str| wanted.is_empty() || relative.split('/').nth(1).is_some_and(|s| wanted.iter().any(|w| w == s));
     let restored_dir = model.dir.join(RESTORED_DIR).join(&spec.name);
     let clean_restored_dir = clean_restorations_dir(model.dir, &spec.name);
-    let made_by = made_by(model.model)?;
+    let made_by = made_by(model.model, model.environment)?;
     forget_other_weights_restorations(&restored_dir, &made_by)?;
     forget_other_weights_restorations(&clean_restored_dir, &made_by)?;
     let degraded_dir = bench_dir.join(DEGRADED_DIR);
@@ -428,13 +428,19 @@ fn restore_all(model: BenchmarkModel<'_>, jobs: &[Job], progress: &dyn Progress)
     Ok(Some(started.elapsed().as_secs_f64() / jobs.len() as f64))
 }
 
-/// What made a folder of restorations: the sha256 of the checkpoint's weights
-/// and the precision they ran in. A run that trains on, or another checkpoint
-/// or precision, makes other restorations.
-fn made_by(model: &TrainedModel) -> Result<String> {
+/// What made a folder of restorations: the sha256 of the checkpoint's weights,
+/// the precision they ran in and the fpae (version and commit) that ran them. A
+/// run that trains on, another checkpoint or precision, or another fpae (whose
+/// inference may compute otherwise) makes other restorations.
+fn made_by(model: &TrainedModel, environment: &Environment) -> Result<String> {
     let weights = model.checkpoint.join(fp_model::MODEL_WEIGHTS_FILE);
     let hash = fp_train::sha256_file(&weights).map_err(|source| EvalError::Read { path: weights.clone(), source })?;
-    Ok(format!("weights sha256 {hash}, computed in {}", model.model.compute()))
+    Ok(format!(
+        "weights sha256 {hash}, computed in {} by fpae {} (commit {})",
+        model.model.compute(),
+        environment.fpae,
+        environment.commit
+    ))
 }
 
 /// The file beside `<model>/restored/<benchmark>/` saying what made its restorations.
