@@ -428,7 +428,7 @@ pub fn run(args: &RestoreBenchArgs) -> Result<()> {
         }
     }
 
-    let work = work_report(plan.as_ref(), &timings, workers);
+    let work = work_report(plan.as_ref(), &timings, workers, &fpae_precision(&fpae)?);
     let mut report = summarise(args, &bench_dir, &selection, workers, &scores, &clean_scores, timings);
     for (k, v) in load.as_object().into_iter().flatten() {
         report[k] = v.clone();
@@ -559,8 +559,9 @@ fn plan_of(plan: &Value) -> Plan {
 }
 
 /// fpae's executed GFLOP/s (over the wall clock of its passes' median) against the
-/// CPU's peak on `workers` cores, with the work they come from.
-fn work_report(plan: Option<&Plan>, timings: &Map<String, Value>, workers: usize) -> Value {
+/// CPU's peak on `workers` cores for `precision` (what fpae restored in), with the work
+/// they come from.
+fn work_report(plan: Option<&Plan>, timings: &Map<String, Value>, workers: usize, precision: &str) -> Value {
     let cpu = CpuInfo::parse(&fs::read_to_string("/proc/cpuinfo").unwrap_or_default());
     let max_khz = fs::read_to_string("/sys/devices/system/cpu/cpu0/cpufreq/cpuinfo_max_freq")
         .ok()
@@ -571,10 +572,9 @@ fn work_report(plan: Option<&Plan>, timings: &Map<String, Value>, workers: usize
     let fpae_gflops = plan.fpae_flops / 1e9 / seconds("fpae");
     let peak_f32 = peak.as_ref().map_or(f64::NAN, |p| p.f32_gflops);
     let peak_bf16 = peak.as_ref().and_then(|p| p.bf16_gflops);
-    // fpae restores with precision `auto`: bf16 where the CPU has it natively.
-    let (precision, peak_used) = match peak_bf16 {
-        Some(g) if cpu.bf16_native() => ("bf16", g),
-        _ => ("f32", peak_f32),
+    let peak_used = match (precision, peak_bf16) {
+        ("bf16", Some(g)) => g,
+        _ => peak_f32,
     };
     json!({
         "megapixels": number(plan.megapixels),
@@ -852,6 +852,17 @@ fn wait_policy(fpae: &Path, workers: usize) -> Result<String> {
         bail!("{} wait-policy failed ({})", fpae.display(), out.status);
     }
     Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
+}
+
+/// The precision `fpae restore` computes in here with precision `auto` (`fpae
+/// precision`): `bf16` or `f32`, as fp-model decides it.
+fn fpae_precision(fpae: &Path) -> Result<String> {
+    let out = Command::new(fpae).arg("precision").output().with_context(|| format!("cannot run {}", fpae.display()))?;
+    let precision = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    if !out.status.success() || !matches!(precision.as_str(), "bf16" | "f32") {
+        bail!("{} precision failed ({}): {precision:?}", fpae.display(), out.status);
+    }
+    Ok(precision)
 }
 
 /// `fpae benchmark make` from data/fvc2002 into `bench_dir`.

@@ -102,6 +102,9 @@ enum Command {
     /// Print the OpenMP wait policy `restore` would run with now, for `--threads`: `passive`, `default` (libgomp's: spin a while, then sleep) or the user's (for `cargo xtask bench restore`).
     #[command(hide = true)]
     WaitPolicy,
+    /// Print the precision `restore` computes in on this CPU with precision `auto`: `bf16` or `f32` (for `cargo xtask bench restore`).
+    #[command(hide = true)]
+    Precision,
 }
 
 fn main() -> ExitCode {
@@ -146,6 +149,11 @@ fn run(command: Command, threads: Option<usize>) -> anyhow::Result<ExitCode> {
         Command::HelpJson => help_json::run(&Cli::command()),
         Command::WaitPolicy => {
             println!("{}", openmp::chosen_policy(threads).as_deref().unwrap_or("default"));
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Precision => {
+            let compute = fp_model::Precision::Auto.resolve(tch::Device::Cpu);
+            println!("{}", if compute.bf16 { "bf16" } else { "f32" });
             Ok(ExitCode::SUCCESS)
         }
     }

@@ -360,8 +360,8 @@ pub fn evaluate(
     let restored_dir = model.dir.join(RESTORED_DIR).join(&spec.name);
     let clean_restored_dir = clean_restorations_dir(model.dir, &spec.name);
     let made_by = made_by(model.model, model.environment)?;
-    forget_other_weights_restorations(&restored_dir, &made_by)?;
-    forget_other_weights_restorations(&clean_restored_dir, &made_by)?;
+    forget_other_restorations(&restored_dir, &made_by)?;
+    forget_other_restorations(&clean_restored_dir, &made_by)?;
     let degraded_dir = bench_dir.join(DEGRADED_DIR);
     let clean_dir = bench_dir.join(CLEAN_DIR);
     let jobs: Vec<Job> = crate::apply::jobs(std::slice::from_ref(&degraded_dir), &restored_dir)?
@@ -449,17 +449,20 @@ fn made_by_path(restored_dir: &Path) -> PathBuf {
 }
 
 /// Keeps the restorations in `restored_dir` only if `made_by` made them: they
-/// are reused by later evaluations, so those of other weights (an earlier epoch
-/// of a run that trained on, another checkpoint or precision) are removed and
-/// made again rather than scored under the wrong name.
-fn forget_other_weights_restorations(restored_dir: &Path, made_by: &str) -> Result<()> {
+/// are reused by later evaluations, so those made otherwise (by an earlier epoch
+/// of a run that trained on, another checkpoint, precision or build of fpae) are
+/// removed and made again rather than scored under the wrong name.
+fn forget_other_restorations(restored_dir: &Path, made_by: &str) -> Result<()> {
     let stamp = made_by_path(restored_dir);
     let recorded = std::fs::read_to_string(&stamp).ok();
     if recorded.as_deref().map(str::trim) == Some(made_by) {
         return Ok(());
     }
     if restored_dir.exists() {
-        tracing::info!("{} holds restorations of other weights: restoring again", restored_dir.display());
+        tracing::info!(
+            "{} holds restorations made otherwise (other weights, precision or fpae): restoring again",
+            restored_dir.display()
+        );
         std::fs::remove_dir_all(restored_dir)
             .map_err(|source| EvalError::RemoveDir { dir: restored_dir.to_owned(), source })?;
     }
@@ -613,15 +616,15 @@ mod tests {
         };
         // Restorations nobody vouches for (no stamp) are made again.
         put_print();
-        forget_other_weights_restorations(&restored, "epoch 7").unwrap();
+        forget_other_restorations(&restored, "epoch 7").unwrap();
         assert!(!print.exists());
         assert_eq!(std::fs::read_to_string(made_by_path(&restored)).unwrap(), "epoch 7\n");
         // The same weights keep theirs.
         put_print();
-        forget_other_weights_restorations(&restored, "epoch 7").unwrap();
+        forget_other_restorations(&restored, "epoch 7").unwrap();
         assert!(print.exists());
         // Other weights do not.
-        forget_other_weights_restorations(&restored, "epoch 8").unwrap();
+        forget_other_restorations(&restored, "epoch 8").unwrap();
         assert!(!print.exists());
         assert_eq!(std::fs::read_to_string(made_by_path(&restored)).unwrap(), "epoch 8\n");
     }

@@ -214,34 +214,30 @@ impl Autoencoder {
             |id: NodeId| values[id].as_ref().expect("a node's inputs are computed before it and kept until read");
         let weight = || c.prepare(params.weight.as_ref().expect("this layer has a weight"));
         let bias = || params.bias.as_ref().map(|b| c.prepare(b));
-        // Every activation follows an operator that made a fresh tensor, which
-        // outside training nobody else holds: it is overwritten there.
-        let activated = |y: Tensor, activation| match train {
-            true => activate(y, activation),
-            false => activate_in_place(y, activation),
-        };
         match *op {
             Op::Input => c.prepare(xs),
             Op::Conv { from, activation, .. } if phases(id) => {
                 // `from` passed its low-resolution input through.
                 let w = c.prepare(&fold_conv3x3_into_phases(params.weight.as_ref().expect("this layer has a weight")));
-                c.prepare(&activated(upsample_conv3x3(value(from), &w, bias().as_ref()), activation))
+                c.prepare(&activate(upsample_conv3x3(value(from), &w, bias().as_ref()), activation))
             }
             Op::Conv { from, kernel, dilation, activation, .. } => {
                 let p = dilation * (kernel / 2);
-                activated(value(from).conv2d(&weight(), bias(), [1, 1], [p, p], [dilation, dilation], 1), activation)
+                activate(value(from).conv2d(&weight(), bias(), [1, 1], [p, p], [dilation, dilation], 1), activation)
             }
             Op::ConvTranspose { from, factor, activation, .. } => {
                 let y = value(from).conv_transpose2d(&weight(), bias(), [factor, factor], [0, 0], [0, 0], 1, [1, 1]);
-                activated(y, activation)
+                activate(y, activation)
             }
             Op::Norm { from, kind, activation } => {
                 // Normalisations compute in f32, as under autocast: bf16's 8-bit
                 // mantissa is too coarse for variances. Outside training, group
                 // norm reads bf16 itself (LibTorch's kernel takes bf16 values with
                 // f32 weights and computes its statistics in f32), which saves
-                // the copies to f32 and back: with the activations overwriting
-                // their inputs, 12 % of a bf16 restoration's time.
+                // the copies to f32 and back, and the activation overwrites the
+                // fresh output: 11 % of a bf16 restoration's time. (Overwriting
+                // convolution outputs too made bf16 inference of the tutorial's
+                // network slower.)
                 let x = match (kind, train) {
                     (NormKind::Group, false) => value(from).shallow_clone(),
                     _ => value(from).to_kind(Kind::Float),
@@ -260,7 +256,8 @@ impl Autoencoder {
                     ),
                     NormKind::Group => x.group_norm(graph::groups(x.size()[1]), w, b, NORM_EPS, true),
                 };
-                c.prepare(&activated(y, activation))
+                let y = if train { activate(y, activation) } else { activate_in_place(y, activation) };
+                c.prepare(&y)
             }
             Op::MaxPool { from } => value(from).max_pool2d_default(2),
             Op::UpsampleNearest { from } if phases(self.last_uses[id]) => value(from).shallow_clone(),
