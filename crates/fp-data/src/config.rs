@@ -114,13 +114,13 @@ impl DataConfig {
                 expected: format!("expected a fraction strictly between 0 and 1, got {}", self.val_fraction),
             });
         }
-        if let Some(mix) = &self.mix {
-            if mix.len() != self.root.len() || mix.iter().any(|w| !(w.is_finite() && *w > 0.0)) {
-                return Err(DataError::InvalidSetting {
-                    field: "mix",
-                    expected: format!("expected one positive weight per root ({} roots), got {mix:?}", self.root.len()),
-                });
-            }
+        if let Some(mix) = &self.mix
+            && (mix.len() != self.root.len() || mix.iter().any(|w| !(w.is_finite() && *w > 0.0)))
+        {
+            return Err(DataError::InvalidSetting {
+                field: "mix",
+                expected: format!("expected one positive weight per root ({} roots), got {mix:?}", self.root.len()),
+            });
         }
         if self.split == SplitKind::ByDatabase && self.val_databases.is_empty() {
             return Err(DataError::InvalidSetting {
