@@ -106,7 +106,7 @@ pub fn apply_to_files_reporting(
     let mut outcome = Outcome { written: 0, failed: 0 };
     let batch = options.batch.max(1);
     for (first, chunk) in (0..jobs.len()).step_by(batch).zip(jobs.chunks(batch)) {
-        let t0 = Instant::now();
+        let batch_started = Instant::now();
         let loaded: Vec<(Result<Prepared>, f64)> = chunk
             .par_iter()
             .enumerate()
@@ -153,13 +153,14 @@ pub fn apply_to_files_reporting(
             for (&k, out) in members.iter().zip(result.chunks(w * h)) {
                 outputs[k] = out.to_vec();
             }
-            tracing::debug!("{} images of {w}x{h}: model {:.0} ms", members.len(), milliseconds(started));
-            let share = milliseconds(started) / members.len() as f64;
+            let took = milliseconds(started);
+            tracing::debug!("{} images of {w}x{h}: model {took:.0} ms", members.len());
+            let share = took / members.len() as f64;
             for &k in &members {
                 ms[k] += share;
             }
         }
-        let t1 = Instant::now();
+        let computed = Instant::now();
         let written: Vec<(Result<Written>, f64)> = ready
             .par_iter()
             .zip(outputs.par_iter())
@@ -184,9 +185,9 @@ pub fn apply_to_files_reporting(
         tracing::debug!(
             "batch of {}: decoding {:.0} ms, model {:.0} ms, writing {:.0} ms",
             chunk.len(),
-            milliseconds(t0) - milliseconds(decoded),
-            milliseconds(decoded) - milliseconds(t1),
-            milliseconds(t1)
+            (decoded - batch_started).as_secs_f64() * 1e3,
+            (computed - decoded).as_secs_f64() * 1e3,
+            milliseconds(computed)
         );
         for (((result, took), p), before) in written.into_iter().zip(&ready).zip(&ms) {
             let job = &jobs[p.job];

@@ -116,15 +116,10 @@ impl TaskConfig {
         Ok(())
     }
 
-    /// Damages one input in place as the task says; everything random comes from `seed`.
-    /// Returns the damage applied, in order.
-    pub fn damage(&self, pixels: &mut [f32], width: usize, height: usize, seed: u64) -> Vec<Applied> {
-        self.damage_pair(pixels, None, width, height, seed)
-    }
-
-    /// [`damage`](Self::damage), and with `warp_targets` the damage that
-    /// moves ridges moves `target`'s (the clean image) the same way.
-    pub fn damage_pair(
+    /// Damages one input in place as the task says, and with `warp_targets` the
+    /// damage that moves ridges moves `target`'s (the clean image) the same way;
+    /// everything random comes from `seed`. Returns the damage applied, in order.
+    pub fn damage(
         &self,
         pixels: &mut [f32],
         target: Option<&mut [f32]>,
@@ -224,7 +219,7 @@ impl<'a> Pairs<'a> {
             let (input, damage) = match restore {
                 true => {
                     let mut input = target.clone();
-                    let damage = self.task.damage_pair(&mut input, Some(&mut target), size.0, size.1, damage_seed);
+                    let damage = self.task.damage(&mut input, Some(&mut target), size.0, size.1, damage_seed);
                     (Some(input), damage)
                 }
                 false => (None, Vec::new()),
@@ -243,7 +238,7 @@ impl<'a> Pairs<'a> {
             let size = self.data.size(image);
             let mut damaged = self.data.image(image).to_vec();
             let mut warped = self.task.warp_targets.then(|| damaged.clone());
-            damage = self.task.damage_pair(&mut damaged, warped.as_deref_mut(), size.0, size.1, damage_seed);
+            damage = self.task.damage(&mut damaged, warped.as_deref_mut(), size.0, size.1, damage_seed);
             let mut window = vec![0f32; side * side];
             fp_data::crop_square(&damaged, size, origin, side, &mut window);
             input = Some(window);
@@ -314,7 +309,7 @@ impl<'a> Pairs<'a> {
         let mut input = clean.to_vec();
         for ((pixels, target), &(image, crop)) in input.chunks_mut(w * h).zip(clean.chunks_mut(w * h)).zip(picks) {
             let seed = sample_seed(&[self.seed, epoch, image as u64, crop as u64, DAMAGE]);
-            self.task.damage_pair(pixels, Some(target), w, h, seed);
+            self.task.damage(pixels, Some(target), w, h, seed);
         }
         Some(input)
     }
